@@ -1,0 +1,8 @@
+// Command areas. Each returns its slice of the command table (see table.cpp).
+#pragma once
+#include "tcltorch/args.h"
+
+namespace tcltorch {
+std::vector<Command> runtimeCommands();  // handles, scopes, help, version
+std::vector<Command> tensorCommands();   // tensor creation, info, shape, math
+}  // namespace tcltorch

@@ -1,0 +1,22 @@
+// Helpers shared by tensor-producing commands.
+#pragma once
+#include "tcltorch/args.h"
+
+namespace tcltorch {
+
+// Common parameters, declared once.
+inline const Param kDtypeParam{"dtype", Type::Dtype, "float32", "element type"};
+inline const Param kDeviceParam{"device", Type::Device, "cpu", "cpu, cuda or cuda:N"};
+inline const Param kRequiresGradParam{"requires_grad", Type::Bool, "0", "record operations for autograd"};
+
+// dtype and device from the standard parameters, where the command has them.
+inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o) {
+  if (c.declares("dtype") && c.has("dtype")) o = o.dtype(c.dtype("dtype"));
+  if (c.declares("device") && c.has("device")) o = o.device(c.device("device"));
+  return o;
+}
+
+// Nested Tcl list (or a number) -> float64 tensor with the nesting's shape.
+at::Tensor tensorFromData(Call& c, Tcl_Obj* data);
+
+}  // namespace tcltorch

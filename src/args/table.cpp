@@ -1,0 +1,18 @@
+// The command table: every area's commands, listed in one place. Registration,
+// torch::help and docs/commands.md are all derived from it.
+#include "tcltorch/args.h"
+#include "tcltorch/commands.h"
+
+namespace tcltorch {
+
+const std::vector<Command>& allCommands() {
+  static const std::vector<Command> all = [] {
+    std::vector<Command> out;
+    for (auto* area : {&runtimeCommands, &tensorCommands})
+      for (auto& c : (*area)()) out.push_back(c);
+    return out;
+  }();
+  return all;
+}
+
+}  // namespace tcltorch

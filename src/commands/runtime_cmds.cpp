@@ -1,0 +1,190 @@
+// Handles, scopes, grad mode, help and package info.
+#include "tcltorch/commands.h"
+#include "tcltorch/compat.h"
+#include <sstream>
+
+namespace tcltorch {
+
+// Runs `script` in the caller's frame; a non-OK code is handed back unchanged.
+static int evalScript(Call& c, const char* name) {
+  return Tcl_EvalObjEx(c.interp, c.obj(name), 0);
+}
+
+static Tcl_Obj* cmdFree(Call& c) {
+  int n;
+  Tcl_Obj** elems;
+  Tcl_Obj* handles = c.obj("handles");
+  if (Tcl_ListObjGetElements(nullptr, handles, &n, &elems) != TCL_OK) c.badValue("handles", "a list of handles");
+  // Check all first, so a bad name frees nothing.
+  for (int i = 0; i < n; ++i)
+    if (!c.st.reg.find(elems[i])) {
+      const char* s = Tcl_GetString(elems[i]);
+      fail(std::string("Invalid handle \"") + s + "\"", {"HANDLE", s});
+    }
+  for (int i = 0; i < n; ++i) c.st.reg.free(Tcl_GetString(elems[i]));
+  return nullptr;
+}
+
+static Tcl_Obj* cmdKeep(Call& c) {
+  int n;
+  Tcl_Obj** elems;
+  Tcl_Obj* handles = c.obj("handles");
+  if (Tcl_ListObjGetElements(nullptr, handles, &n, &elems) != TCL_OK) c.badValue("handles", "a list of handles");
+  for (int i = 0; i < n; ++i) {
+    if (!c.st.reg.find(elems[i])) {
+      const char* s = Tcl_GetString(elems[i]);
+      fail(std::string("Invalid handle \"") + s + "\"", {"HANDLE", s});
+    }
+    c.st.reg.keep(Tcl_GetString(elems[i]));
+  }
+  return handles;
+}
+
+static Tcl_Obj* cmdScope(Call& c) {
+  c.st.reg.pushScope();
+  int code = evalScript(c, "script");
+  // Same exit on every code: free what the script made, except its result.
+  Tcl_Obj* res = Tcl_GetObjResult(c.interp);
+  Tcl_IncrRefCount(res);
+  c.st.reg.popScope(code == TCL_OK || code == TCL_RETURN ? res : nullptr);
+  Tcl_DecrRefCount(res);
+  if (code != TCL_OK) throw ScriptCode{code};
+  return Tcl_GetObjResult(c.interp);
+}
+
+static Tcl_Obj* cmdNoGrad(Call& c) {
+  at::NoGradGuard guard;  // restores the previous mode on every exit
+  int code = evalScript(c, "script");
+  if (code != TCL_OK) throw ScriptCode{code};
+  return Tcl_GetObjResult(c.interp);
+}
+
+static Tcl_Obj* cmdIsGradEnabled(Call&) { return Tcl_NewBooleanObj(at::GradMode::is_enabled()); }
+
+static Tcl_Obj* cmdMemory(Call& c) {
+  Tcl_Obj* d = Tcl_NewDictObj();
+  for (size_t k = 0; k < size_t(Kind::Count); ++k)
+    Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj((std::string(kindName(Kind(k))) + "s").c_str(), -1),
+                   Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.count(Kind(k)))));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("tensor_bytes", -1),
+                 Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.tensorBytes())));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("scope_depth", -1),
+                 Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.scopeDepth())));
+  return d;
+}
+
+static const CommandInfo* findInfo(const std::string& name) {
+  std::string n = name.rfind("torch::", 0) == 0 ? name.substr(7) : name;
+  if (n.rfind("::torch::", 0) == 0) n = n.substr(9);
+  for (auto& i : allCommandInfos())
+    if (n == i.cmd->name || n == i.camel) return &i;
+  return nullptr;
+}
+
+static std::string paramLine(const Param& p) {
+  std::string s = std::string("-") + p.name;
+  std::string camel = camelCase(p.name);
+  if (camel != p.name) s += "/-" + camel;
+  if (p.aliases) {
+    std::istringstream in(p.aliases);
+    std::string a;
+    while (in >> a) s += "/-" + a;
+  }
+  return s;
+}
+
+static std::string defaultText(const Param& p) {
+  if (!p.def) return "required";
+  if (p.def == kOptional) return "optional";
+  return std::string("default ") + (*p.def ? p.def : "\"\"");
+}
+
+static std::string typeText(const Param& p) {
+  if (p.type == Type::Choice) {
+    std::string s = p.choices;
+    std::replace(s.begin(), s.end(), ' ', '|');
+    return s;
+  }
+  if (p.type == Type::ReduceOp) return "sum|mean|max|min|product";
+  return typeName(p.type);
+}
+
+static std::string helpText(const CommandInfo& i) {
+  std::string s = i.usage + "\n";
+  if (i.camel != i.cmd->name) s += "  alias: torch::" + i.camel + "\n";
+  s += std::string("  ") + i.cmd->doc + "\n";
+  for (auto& p : i.cmd->params)
+    s += "  " + paramLine(p) + " (" + typeText(p) + ", " + defaultText(p) + "): " + p.doc + "\n";
+  return s;
+}
+
+static std::string markdown() {
+  std::string s =
+      "# Command reference\n\n"
+      "Generated from the command table by `docs/generate.tcl` (`cmake --build build --target docs`);\n"
+      "do not edit by hand. Every command takes its parameters positionally in the order listed,\n"
+      "as `-name value` pairs (snake_case or camelCase spelling), or positional first and then named.\n"
+      "Every command also exists under its camelCase name.\n\n";
+  for (auto& i : allCommandInfos()) {
+    s += std::string("## torch::") + i.cmd->name + "\n\n";
+    s += "```tcl\n" + i.usage + "\n```\n\n";
+    if (i.camel != i.cmd->name) s += "Alias: `torch::" + i.camel + "`\n\n";
+    s += std::string(i.cmd->doc) + "\n\n";
+    if (!i.cmd->params.empty()) {
+      s += "| parameter | type | default | description |\n|---|---|---|---|\n";
+      for (auto& p : i.cmd->params) {
+        std::string t = typeText(p), d = defaultText(p), sp = paramLine(p);
+        s += "| `" + sp + "` | " + t + " | " + d + " | " + p.doc + " |\n";
+      }
+      s += "\n";
+    }
+  }
+  return s;
+}
+
+static Tcl_Obj* cmdHelp(Call& c) {
+  if (c.choice("format") == 1) return newString(markdown());
+  if (!c.has("command")) {
+    Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
+    for (auto& i : allCommandInfos()) Tcl_ListObjAppendElement(nullptr, list, Tcl_NewStringObj(i.cmd->name, -1));
+    return list;
+  }
+  std::string name = c.str("command");
+  const CommandInfo* i = findInfo(name);
+  if (!i) fail("Unknown command \"" + name + "\"", {"HELP", "UNKNOWN", name});
+  return newString(helpText(*i));
+}
+
+static Tcl_Obj* cmdVersion(Call&) {
+  Tcl_Obj* d = Tcl_NewDictObj();
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("package", -1), Tcl_NewStringObj(TCLTORCH_VERSION, -1));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("libtorch", -1), Tcl_NewStringObj(TORCH_VERSION, -1));
+  return d;
+}
+
+static Tcl_Obj* cmdCudaAvailable(Call&) { return Tcl_NewBooleanObj(torch::cuda::is_available()); }
+static Tcl_Obj* cmdCudaCount(Call&) { return Tcl_NewWideIntObj(Tcl_WideInt(torch::cuda::device_count())); }
+
+std::vector<Command> runtimeCommands() {
+  return {
+      {"free", "Release handles (tensors, modules, optimizers, work, ...). Using a freed handle is an error.",
+       {{"handles", Type::Any, nullptr, "one handle or a list of handles"}}, cmdFree},
+      {"keep", "Exempt handles from every enclosing torch::scope; returns them.",
+       {{"handles", Type::Any, nullptr, "one handle or a list of handles"}}, cmdKeep},
+      {"scope", "Run a script; free every handle it created except those named in its result or kept.",
+       {{"script", Type::Script, nullptr, "the script to run"}}, cmdScope},
+      {"no_grad", "Run a script with gradient recording off; the previous mode is restored on every exit.",
+       {{"script", Type::Script, nullptr, "the script to run"}}, cmdNoGrad},
+      {"is_grad_enabled", "1 when autograd records operations, else 0.", {}, cmdIsGradEnabled},
+      {"memory", "Dict of live handles by kind (tensors, modules, ...), tensor_bytes and scope_depth.", {}, cmdMemory},
+      {"help", "List the commands, or describe one (usage, parameters) from the command table.",
+       {{"command", Type::String, kOptional, "a command name (snake_case or camelCase)"},
+        {"format", Type::Choice, "text", "text, or markdown for the whole reference", nullptr, "text markdown"}},
+       cmdHelp},
+      {"version", "Dict with the package version and the libtorch version.", {}, cmdVersion},
+      {"cuda_is_available", "1 when libtorch has CUDA and a GPU is visible.", {}, cmdCudaAvailable},
+      {"cuda_device_count", "Number of visible CUDA devices.", {}, cmdCudaCount},
+  };
+}
+
+}  // namespace tcltorch

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Shared set-up for the README's two commands: install what is missing from
+# Debian (idempotent, quiet when present), configure and build into build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs="cmake g++ make ccache tcl8.6 tcl8.6-dev libtorch-dev libgloo-dev libgtest-dev"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "Installing:$missing"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
