@@ -433,6 +433,14 @@ static compat::PgPtr makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int
   return pg;
 }
 
+CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, ms timeout) {
+  DistOptions o;
+  o.timeout = timeout;
+  std::vector<int> all(static_cast<size_t>(size));
+  for (int i = 0; i < size; ++i) all[size_t(i)] = i;
+  return std::make_shared<C10dCommunicator>(makeGroup(store, rank, size, "gloo", o), "gloo", all, timeout);
+}
+
 static void exitHandler(ClientData cd) {
   // Tcl's exit does not delete interpreters: shut the groups down here so
   // that no c10d thread outlives the process's static destructors.
