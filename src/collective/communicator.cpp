@@ -27,19 +27,21 @@ static bool looksLikeTimeout(const std::string& m) {
 }
 
 // Every failure of c10d becomes {TORCH DIST TIMEOUT|ERROR op}, naming the op.
-[[noreturn]] static void distFailure(const std::string& op, const std::exception& e) {
+[[noreturn]] static void distFailure(const std::string& op, const std::exception& e,
+                                     const std::string& context) {
   if (auto* err = dynamic_cast<const Error*>(&e)) throw *err;
   std::string m = torchMessage(e);
   bool timeout = looksLikeTimeout(m);
-  fail(op + (timeout ? " timed out: " : " failed: ") + m, {"DIST", timeout ? "TIMEOUT" : "ERROR", op});
+  fail(op + (timeout ? " timed out" : " failed") + context + ": " + m,
+       {"DIST", timeout ? "TIMEOUT" : "ERROR", op});
 }
 
 template <class F>
-static auto guarded(const std::string& op, F&& f) -> decltype(f()) {
+static auto guarded(const std::string& op, F&& f, const std::string& context = "") -> decltype(f()) {
   try {
     return f();
   } catch (const std::exception& e) {
-    distFailure(op, e);
+    distFailure(op, e, context);
   }
 }
 
@@ -489,7 +491,11 @@ std::string distInit(State& st, const DistOptions& o) {
     auto pg = makeGroup(c10::make_intrusive<c10d::PrefixStore>("default", store), o.rank,
                         o.worldSize, backend, o);
     d->world = std::make_shared<C10dCommunicator>(pg, backend, all, o.timeout);
-  });
+  }, o.worldSize == 1 || o.initMethod.rfind("file://", 0) == 0
+         ? std::string()
+         : " (rank " + std::to_string(o.rank) + " of " + std::to_string(o.worldSize) + ", rendezvous at " +
+               o.masterAddr + ":" + std::to_string(o.masterPort) + ", timeout " +
+               std::to_string(o.timeout.count() / 1000.0).substr(0, 5) + " s)");
   st.ext["dist"] = d;
   d->owner = &st;
   Tcl_CreateExitHandler(exitHandler, &st);
