@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupWrapper.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/cuda.h>
 #include <cctype>
 #include <future>
 #include <map>
@@ -417,7 +418,8 @@ static compat::PgPtr makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int
   compat::PgPtr pg;
   if (backend == "nccl") {
 #ifdef TCLTORCH_WITH_NCCL
-    pg = makeNcclGroup(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank, size, o.timeout);
+    pg = makeNcclGroup(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank, size, o.timeout,
+                       o.localRank);
 #else
     fail("backend nccl needs a CUDA build of libtorch (this build is CPU only; use -backend gloo)",
          {"DIST", "BACKEND", "nccl"});
