@@ -63,9 +63,13 @@ class C10dWork : public Work {
       poll_ = std::async(std::launch::async, [w2, timeout] { w2->wait(timeout); });
     }
   }
-  ~C10dWork() override {
-    // A pending helper thread ends at the latest with the group's timeout.
-    if (poll_.valid()) try { poll_.get(); } catch (...) {}
+  ~C10dWork() override { abort(); }
+
+  // Ends a pending point-to-point wait at once (freed handle, destroyed group).
+  void abort() {
+    if (!poll_.valid()) return;
+    if (poll_.wait_for(ms(0)) != std::future_status::ready) try { w_->abort(); } catch (...) {}
+    try { poll_.get(); } catch (...) {}
   }
 
   bool test() override {
@@ -281,13 +285,19 @@ class C10dCommunicator : public Communicator {
     at::Tensor in = t.contiguous();
     std::vector<at::Tensor> v{in};
     auto w = guarded("send", [&] { return pg_->send(v, dst, tag); });
-    return std::make_shared<C10dWork>(w, "send", timeout_, nullptr, !nccl());
+    return p2p(std::make_shared<C10dWork>(w, "send", timeout_, nullptr, !nccl()));
   }
 
   WorkPtr recv(at::Tensor t, int src, int tag) override {
     std::vector<at::Tensor> v{t};
     auto w = guarded("recv", [&] { return pg_->recv(v, src, tag); });
-    return std::make_shared<C10dWork>(w, "recv", timeout_, [t] { return t; }, !nccl());
+    return p2p(std::make_shared<C10dWork>(w, "recv", timeout_, [t] { return t; }, !nccl()));
+  }
+
+  ~C10dCommunicator() override {
+    // Pending sends/receives would otherwise hold the group until the timeout.
+    for (auto& weak : p2p_)
+      if (auto w = weak.lock()) w->abort();
   }
 
   WorkPtr barrier() override {
@@ -296,10 +306,16 @@ class C10dCommunicator : public Communicator {
     return work(w, "barrier", nullptr);
   }
 
-  void shutdown() { pg_.reset(); }
 
  private:
   bool nccl() const { return backend_ == "nccl"; }
+
+  WorkPtr p2p(std::shared_ptr<C10dWork> w) {
+    // Remember pending point-to-point works (dropping finished ones).
+    p2p_.erase(std::remove_if(p2p_.begin(), p2p_.end(), [](auto& x) { return x.expired(); }), p2p_.end());
+    p2p_.push_back(w);
+    return w;
+  }
 
   WorkPtr work(compat::C10dWorkPtr w, const char* op, std::function<at::Tensor()> then) {
     return std::make_shared<C10dWork>(std::move(w), op, timeout_, std::move(then), false);
@@ -340,6 +356,7 @@ class C10dCommunicator : public Communicator {
   std::string backend_;
   std::vector<int> ranks_;
   ms timeout_;
+  std::vector<std::weak_ptr<C10dWork>> p2p_;
 };
 
 // ---- per-interpreter state -------------------------------------------------
