@@ -107,6 +107,7 @@ class Registry {
   uint64_t next_[size_t(Kind::Count)] = {};
   size_t live_[size_t(Kind::Count)] = {};
   std::vector<std::vector<ScopeItem>> scopes_;
+  std::vector<std::vector<ScopeItem>> spare_;  // finished scopes' buffers, reused
 };
 
 // True when `o` is a handle name made by this package (never a number or an option).

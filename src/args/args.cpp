@@ -105,7 +105,7 @@ Call::~Call() {
 int Call::index(const char* name) const {
   auto& ps = info.cmd->params;
   for (size_t i = 0; i < ps.size(); ++i)
-    if (std::strcmp(ps[i].name, name) == 0) return int(i);
+    if (ps[i].name == name || (ps[i].name[0] == name[0] && std::strcmp(ps[i].name, name) == 0)) return int(i);
   throw std::logic_error(std::string("internal: command ") + info.cmd->name +
                          " has no parameter " + name);
 }

@@ -282,7 +282,14 @@ void Registry::freeAll() {
 
 Registry::~Registry() { freeAll(); }
 
-void Registry::pushScope() { scopes_.emplace_back(); }
+void Registry::pushScope() {
+  // Reuse a finished scope's buffer: no allocation per scope in a loop.
+  scopes_.emplace_back();
+  if (!spare_.empty()) {
+    scopes_.back().swap(spare_.back());
+    spare_.pop_back();
+  }
+}
 
 void Registry::popScope(Tcl_Obj* result) {
   std::vector<ScopeItem> mine = std::move(scopes_.back());
@@ -307,7 +314,9 @@ void Registry::popScope(Tcl_Obj* result) {
       std::sort(survivors.begin(), survivors.end());
     }
   }
-  for (auto& it : mine) {
+  // Newest first: the allocator gets its most recent blocks back first.
+  for (auto p = mine.rbegin(); p != mine.rend(); ++p) {
+    const ScopeItem& it = *p;
     Slot& s = slots_[it.slot];
     if (s.key != it.key || s.e.kept) continue;  // already freed, or kept
     if (!survivors.empty() && std::binary_search(survivors.begin(), survivors.end(), it.key)) {
@@ -316,6 +325,8 @@ void Registry::popScope(Tcl_Obj* result) {
     }
     erase(it.slot);
   }
+  mine.clear();
+  if (spare_.size() < 8) spare_.push_back(std::move(mine));
 }
 
 size_t Registry::tensorBytes() const {
