@@ -395,7 +395,10 @@ static int dispatch(ClientData cd, Tcl_Interp* interp, int objc, Tcl_Obj* const 
   } catch (const std::bad_alloc&) {
     setError(interp, "out of memory", {"MEMORY"});
   } catch (const std::exception& e) {
-    setError(interp, e.what(), {"ERROR"});
+    // Some libtorch checks throw plain std:: exceptions (e.g. reshape's shape
+    // check); only our own "internal:" logic errors are not libtorch's.
+    bool internal = std::strncmp(e.what(), "internal:", 9) == 0;
+    setError(interp, torchMessage(e), {internal ? "ERROR" : "LIBTORCH"});
   } catch (...) {
     setError(interp, "unknown C++ exception", {"ERROR"});
   }
