@@ -1,7 +1,10 @@
 // Tensor creation, byte I/O, info and conversion back to Tcl values.
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
+#include <cstring>
+#include <limits>
 #include <sstream>
+#include <strings.h>
 
 namespace tcltorch {
 
@@ -10,15 +13,31 @@ static const Param kShape{"shape", Type::IntList, nullptr, "shape (list of sizes
 
 // ---- Tcl data -> tensor ----
 
+// A number, including NaN, which Tcl_GetDouble refuses but tensor_to_list writes.
+static bool leafNumber(Tcl_Obj* o, double* d) {
+  if (Tcl_GetDoubleFromObj(nullptr, o, d) == TCL_OK) return true;
+  int len;
+  const char* s = Tcl_GetStringFromObj(o, &len);
+  if (len && (*s == '-' || *s == '+')) ++s, --len;
+  if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
+    *d = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  return false;
+}
+
 // Shape of a nested list from the first element at each depth; a number is a leaf.
 static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
   std::vector<int64_t> shape;
   for (;;) {
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, o, &d) == TCL_OK) return shape;
+    if (leafNumber(o, &d)) return shape;
     int n;
     Tcl_Obj** elems;
     if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
+    // A one-element list whose element is itself a non-number word ("x") would
+    // nest forever.
+    if (n == 1 && !strcmp(Tcl_GetString(elems[0]), Tcl_GetString(o))) c.badValue("data", "a (nested) list of numbers");
     shape.push_back(n);
     if (n == 0) return shape;
     o = elems[0];
@@ -51,7 +70,7 @@ static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
       }
     }
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK)
+    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK && !leafNumber(objs[i], &d))
       c.badValue("data", "a rectangular (nested) list of numbers");
     out[i] = T(d);
   }
