@@ -249,14 +249,28 @@ static Tcl_Obj* scalarObj(const at::Scalar& s) {
 static Tcl_Obj* cmdItem(Call& c) { return scalarObj(c.tensor("input").item()); }
 
 // Nested lists by shape from contiguous typed data; elements made by `mk`.
+// Rows are filled in cache-sized chunks into a list made with its final
+// capacity, so each new element is still in cache when the list takes it.
 template <class T, class Mk>
 static Tcl_Obj* nested(const T*& p, const int64_t* shape, int ndim, std::vector<Tcl_Obj*>& buf, Mk mk) {
   int64_t n = shape[0];
   if (ndim == 1) {
-    buf.resize(size_t(n));
-    for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = mk(p[i]);
-    p += n;
-    return Tcl_NewListObj(int(n), buf.data());
+    constexpr int64_t kChunk = 2048;
+    if (n <= kChunk) {
+      buf.resize(size_t(n));
+      for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = mk(p[i]);
+      p += n;
+      return Tcl_NewListObj(int(n), buf.data());
+    }
+    Tcl_Obj* list = Tcl_NewListObj(int(n), nullptr);  // empty, capacity n
+    buf.resize(size_t(kChunk));
+    for (int64_t i = 0; i < n; i += kChunk) {
+      int64_t k = std::min(kChunk, n - i);
+      for (int64_t j = 0; j < k; ++j) buf[size_t(j)] = mk(p[j]);
+      p += k;
+      Tcl_ListObjReplace(nullptr, list, int(i), 0, int(k), buf.data());
+    }
+    return list;
   }
   std::vector<Tcl_Obj*> rows(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = nested(p, shape + 1, ndim - 1, buf, mk);
