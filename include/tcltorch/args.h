@@ -114,8 +114,9 @@ class Call {
   // The default's literal text when the parameter was not given, else nullptr.
   const char* defaultLiteral(const char* name, int* idx) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
-  Tcl_Obj* vals_[kMaxParams] = {};
-  Tcl_Obj* defaults_[kMaxParams] = {};  // created lazily, released in ~Call
+  // Only the first info.cmd->params.size() entries are used (and initialised).
+  Tcl_Obj* vals_[kMaxParams];
+  Tcl_Obj* defaults_[kMaxParams];  // created lazily, released in ~Call
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.

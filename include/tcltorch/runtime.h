@@ -111,7 +111,8 @@ class Registry {
 };
 
 // True when `o` is a handle name made by this package (never a number or an option).
-bool isHandleObj(Tcl_Obj* o);
+extern const Tcl_ObjType kHandleObjType;
+inline bool isHandleObj(Tcl_Obj* o) { return o->typePtr == &kHandleObjType; }
 
 struct CommandInfo;
 

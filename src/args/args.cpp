@@ -74,6 +74,7 @@ static std::string validList(const CommandInfo& info) {
 Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
     : st(s), interp(s.interp), info(inf) {
   const int n = int(info.cmd->params.size());
+  for (int k = 0; k < n; ++k) vals_[k] = defaults_[k] = nullptr;
   int i = 1, pos = 0;
   for (; i < objc && !isOption(objv[i]); ++i) {
     if (pos >= n)
@@ -98,8 +99,8 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
 }
 
 Call::~Call() {
-  for (auto* d : defaults_)
-    if (d) Tcl_DecrRefCount(d);
+  for (size_t k = 0; k < info.cmd->params.size(); ++k)
+    if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
 }
 
 int Call::index(const char* name) const {

@@ -65,9 +65,8 @@ static void updateHandleString(Tcl_Obj* o) {
   memcpy(o->bytes, buf, n + 1);
   o->length = int(n);
 }
-static const Tcl_ObjType kHandleType = {"tcltorchHandle", nullptr, dupHandleRep, updateHandleString, nullptr};
-
-bool isHandleObj(Tcl_Obj* o) { return o->typePtr == &kHandleType; }
+const Tcl_ObjType kHandleObjType = {"tcltorchHandle", nullptr, dupHandleRep, updateHandleString, nullptr};
+static const Tcl_ObjType& kHandleType = kHandleObjType;
 
 static inline void setHandleRep(Tcl_Obj* o, uint64_t key, uint32_t slot) {
   o->internalRep.twoPtrValue.ptr1 = reinterpret_cast<void*>(uintptr_t(key));
