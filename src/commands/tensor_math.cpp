@@ -17,7 +17,7 @@ struct Operand {
 };
 static Operand operand(Call& c, const char* name) {
   if (c.isNumber(name)) return {Tensor(), c.scalar(name), false};
-  return {c.tensor(name), at::Scalar(), true};
+  return {c.tensorRef(name), at::Scalar(), true};
 }
 
 // Elementwise out-of-place ops on tensors that need no gradient skip the autograd
@@ -36,8 +36,8 @@ struct BelowAutograd {
 
 template <bool Sub>
 static Tcl_Obj* cmdAddSub(Call& c) {
-  const Tensor& a = c.tensor("input");
-  at::Scalar alpha = c.scalar("alpha");
+  const Tensor& a = c.tensorRef("input");
+  at::Scalar alpha = c.given("alpha") ? c.scalar("alpha") : at::Scalar(int64_t(1));
   Operand b = operand(c, "other");
   BelowAutograd g(a, &b);
   if (Sub) return c.result(b.isTensor ? at::sub(a, b.t, alpha) : at::sub(a, b.s, alpha));
@@ -97,7 +97,7 @@ static const BinaryOp kBinary[] = {
 template <size_t I>
 static Tcl_Obj* cmdBinary(Call& c) {
   const BinaryOp& op = kBinary[I];
-  const Tensor& a = c.tensor("input");
+  const Tensor& a = c.tensorRef("input");
   Operand b = operand(c, op.param);
   BelowAutograd g(a, &b);
   return c.result(b.isTensor ? op.tt(a, b.t) : op.ts(a, b.s));
@@ -136,7 +136,7 @@ static const UnaryOp kUnary[] = {
 
 template <size_t I>
 static Tcl_Obj* cmdUnary(Call& c) {
-  Tensor a = c.tensor("input");
+  const Tensor& a = c.tensorRef("input");
   BelowAutograd g(a);
   return c.result(kUnary[I].fn(a));
 }
