@@ -76,6 +76,9 @@ class Call {
   Tcl_Obj* obj(const char* name);      // given value or default; nullptr if neither
 
   at::Tensor tensor(const char* name);
+  // The registry's own reference: no reference-count traffic. Valid until that
+  // handle is freed, so never across torch::free or a script evaluation.
+  const at::Tensor& tensorRef(const char* name);
   std::vector<at::Tensor> tensors(const char* name);
   bool isNumber(const char* name);     // TensorOrNumber: a number was given
   at::Scalar scalar(const char* name);
@@ -104,6 +107,7 @@ class Call {
 
   // Result helpers: register a new handle and return its name.
   Tcl_Obj* result(const at::Tensor& t);
+  Tcl_Obj* result(at::Tensor&& t);  // moves: no reference-count round trip
   Tcl_Obj* result(Kind k, std::shared_ptr<Object> o);
   Tcl_Obj* results(const std::vector<at::Tensor>& ts);  // list of new handles
 
@@ -111,9 +115,12 @@ class Call {
 
  private:
   int index(const char* name) const;
+  // The default's literal text when the parameter was not given, else nullptr.
+  const char* defaultLiteral(const char* name, int* idx) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
-  Tcl_Obj* vals_[kMaxParams] = {};
-  Tcl_Obj* defaults_[kMaxParams] = {};  // created lazily, released in ~Call
+  // Only the first info.cmd->params.size() entries are used (and initialised).
+  Tcl_Obj* vals_[kMaxParams];
+  Tcl_Obj* defaults_[kMaxParams];  // created lazily, released in ~Call
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.
