@@ -8,26 +8,26 @@ namespace tcltorch {
 // ---- autograd ----
 
 static Tcl_Obj* cmdBackward(Call& c) {
-  at::Tensor t = c.tensor("tensor");
+  at::Tensor t = c.tensor("input");
   at::Tensor g = c.has("gradient") ? c.tensor("gradient") : at::Tensor();
   t.backward(g, c.boolean("retain_graph"), c.boolean("create_graph"));
   return nullptr;
 }
 
 static Tcl_Obj* cmdGrad(Call& c) {
-  const at::Tensor& g = c.tensor("tensor").grad();
+  const at::Tensor& g = c.tensor("input").grad();
   return g.defined() ? c.result(g) : Tcl_NewObj();
 }
 
 static Tcl_Obj* cmdRequiresGrad(Call& c) {
-  at::Tensor t = c.tensor("tensor");
+  at::Tensor t = c.tensor("input");
   if (!c.has("requires_grad")) return Tcl_NewBooleanObj(t.requires_grad());
   t.requires_grad_(c.boolean("requires_grad"));
-  return c.obj("tensor");  // the same handle, for chaining
+  return c.obj("input");  // the same handle, for chaining
 }
 
 static Tcl_Obj* cmdZeroGrad(Call& c) {
-  at::Tensor t = c.tensor("tensor");
+  at::Tensor t = c.tensor("input");
   if (t.grad().defined()) {
     // In place, so handles from tensor_grad keep naming the gradient.
     t.mutable_grad().detach_();
@@ -194,19 +194,19 @@ static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle"};
 std::vector<Command> autogradCommands() {
   std::vector<Command> out = {
       {"tensor_backward", "Back-propagate from a tensor: accumulate gradients into the leaves that require grad.",
-       {{"tensor", Type::Tensor, nullptr, "tensor to differentiate (a scalar unless -gradient is given)"},
+       {{"input", Type::Tensor, nullptr, "tensor to differentiate (a scalar unless -gradient is given)", "tensor"},
         {"gradient", Type::Tensor, kOptional, "gradient of the output, shaped like the tensor"},
         {"retain_graph", Type::Bool, "0", "keep the graph for another backward"},
         {"create_graph", Type::Bool, "0", "record the backward pass (higher-order gradients)"}},
        cmdBackward},
       {"tensor_grad", "Gradient accumulated in a tensor, or the empty string when there is none.",
-       {{"tensor", Type::Tensor, nullptr, "tensor handle"}}, cmdGrad},
+       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor"}}, cmdGrad},
       {"tensor_requires_grad", "Whether a tensor records autograd history; with a value, set it and return the handle.",
-       {{"tensor", Type::Tensor, nullptr, "tensor handle"},
+       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor"},
         {"requires_grad", Type::Bool, kOptional, "new value (leaf tensors only)"}},
        cmdRequiresGrad},
       {"tensor_zero_grad", "Set a tensor's accumulated gradient to zero (in place) if it has one.",
-       {{"tensor", Type::Tensor, nullptr, "tensor handle"}}, cmdZeroGrad},
+       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor"}}, cmdZeroGrad},
       {"grad", "Gradients of outputs with respect to inputs (list of handles), without touching .grad.",
        {{"outputs", Type::TensorList, nullptr, "tensors to differentiate"},
         {"inputs", Type::TensorList, nullptr, "tensors to differentiate against"},

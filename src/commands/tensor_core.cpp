@@ -1,104 +1,355 @@
-// Tensor creation from Tcl data, info and conversion back to Tcl.
+// Tensor creation, byte I/O, info and conversion back to Tcl values.
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
+#include <sstream>
 
 namespace tcltorch {
 
-// Nested Tcl lists -> flat doubles + shape. Shape comes from the first element
-// at each depth; every other element must agree (rectangular).
-static void fillData(Call& c, Tcl_Obj* o, size_t depth, const std::vector<int64_t>& shape,
-                     std::vector<double>& out) {
-  if (depth == shape.size()) {
+static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
+static const Param kShape{"shape", Type::IntList, nullptr, "shape (list of sizes)"};
+
+// ---- Tcl data -> tensor ----
+
+// Shape of a nested list from the first element at each depth; a number is a leaf.
+static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
+  std::vector<int64_t> shape;
+  for (;;) {
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, o, &d) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
-    out.push_back(d);
+    if (Tcl_GetDoubleFromObj(nullptr, o, &d) == TCL_OK) return shape;
+    int n;
+    Tcl_Obj** elems;
+    if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
+    shape.push_back(n);
+    if (n == 0) return shape;
+    o = elems[0];
+  }
+}
+
+// Collects the leaves in row-major order; every sublist must match the shape.
+static void leaves(Call& c, Tcl_Obj* o, size_t depth, const std::vector<int64_t>& shape,
+                   std::vector<Tcl_Obj*>& out) {
+  if (depth == shape.size()) {
+    out.push_back(o);
     return;
   }
   int n;
   Tcl_Obj** elems;
   if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK || n != shape[depth])
     c.badValue("data", "a rectangular (nested) list of numbers");
-  for (int i = 0; i < n; ++i) fillData(c, elems[i], depth + 1, shape, out);
+  for (int i = 0; i < n; ++i) leaves(c, elems[i], depth + 1, shape, out);
 }
 
-at::Tensor tensorFromData(Call& c, Tcl_Obj* data) {
-  std::vector<int64_t> shape;
-  std::vector<double> flat;
-  int n;
-  Tcl_Obj** elems;
-  double d;
-  if (Tcl_GetDoubleFromObj(nullptr, data, &d) == TCL_OK) {
-    flat.push_back(d);  // a plain number: 0-dim tensor
-  } else {
-    if (Tcl_ListObjGetElements(nullptr, data, &n, &elems) != TCL_OK)
-      c.badValue("data", "a (nested) list of numbers");
-    // Flat list of numbers: the common, fast case.
-    flat.resize(size_t(n));
-    int i = 0;
-    for (; i < n && Tcl_GetDoubleFromObj(nullptr, elems[i], &flat[size_t(i)]) == TCL_OK; ++i) {}
-    if (i == n) {
-      shape.push_back(n);
-    } else {
-      if (i > 0) c.badValue("data", "a rectangular (nested) list of numbers");
-      flat.clear();
-      for (Tcl_Obj* o = data;;) {
-        if (Tcl_GetDoubleFromObj(nullptr, o, &d) == TCL_OK) break;
-        if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
-        shape.push_back(n);
-        if (n == 0) break;
-        o = elems[0];
+// One typed pass over the leaf objects straight into the tensor's memory.
+template <class T>
+static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_integral_v<T>) {
+      Tcl_WideInt w;
+      if (Tcl_GetWideIntFromObj(nullptr, objs[i], &w) == TCL_OK) {
+        out[i] = T(w);
+        continue;
       }
-      flat.reserve(size_t(c10::multiply_integers(shape)));
-      fillData(c, data, 0, shape, flat);
+    }
+    double d;
+    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK)
+      c.badValue("data", "a rectangular (nested) list of numbers");
+    out[i] = T(d);
+  }
+}
+
+// Nested list (or number) -> tensor of `dtype` (float32, float64 and int64 are
+// filled directly; other dtypes convert from float64/int64).
+static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
+  std::vector<int64_t> shape = dataShape(c, data);
+  Tcl_Obj* const* objs;
+  std::vector<Tcl_Obj*> held;
+  int64_t n;
+  if (shape.empty()) {
+    objs = &data;
+    n = 1;
+  } else {
+    int len;
+    Tcl_Obj** elems;
+    Tcl_ListObjGetElements(nullptr, data, &len, &elems);
+    if (shape.size() == 1) {
+      objs = elems;  // flat list: no copy of the element pointers
+      n = len;
+    } else {
+      held.reserve(size_t(c10::multiply_integers(shape)));
+      leaves(c, data, 0, shape, held);
+      objs = held.data();
+      n = int64_t(held.size());
     }
   }
-  at::Tensor t = at::from_blob(flat.data(), {int64_t(flat.size())}, at::kDouble).clone();
-  return shape.empty() ? t.reshape({}) : t.reshape(shape);
+  at::ScalarType fill = dtype == at::kFloat    ? at::kFloat
+                        : at::isIntegralType(dtype, /*includeBool=*/true) ? at::kLong
+                                                                          : at::kDouble;
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(fill));
+  if (fill == at::kFloat) convertLeaves(c, objs, n, t.data_ptr<float>());
+  else if (fill == at::kLong) convertLeaves(c, objs, n, t.data_ptr<int64_t>());
+  else convertLeaves(c, objs, n, t.data_ptr<double>());
+  return fill == dtype ? t : t.to(dtype);
+}
+
+at::Tensor tensorFromData(Call& c, Tcl_Obj* data) { return fromData(c, data, at::kDouble); }
+
+static at::Tensor finish(Call& c, at::Tensor t) {
+  if (c.declares("device") && c.has("device")) {
+    c10::Device d = c.device("device");
+    if (t.device() != d) t = t.to(d);
+  }
+  if (c.declares("requires_grad") && c.boolean("requires_grad")) t.requires_grad_(true);
+  return t;
 }
 
 static Tcl_Obj* cmdTensorCreate(Call& c) {
-  at::Tensor t = tensorFromData(c, c.obj("data"));
+  at::Tensor t = fromData(c, c.obj("data"), c.dtype("dtype"));
   if (c.has("shape")) {
     auto shape = c.ints("shape");
     if (c10::multiply_integers(shape) != t.numel())
-      fail("Data has " + std::to_string(t.numel()) + " elements, which does not match shape " +
-               Tcl_GetString(c.obj("shape")), {"SHAPE"});
+      fail("Data has " + std::to_string(t.numel()) + " elements, which does not match shape {" +
+               Tcl_GetString(c.obj("shape")) + "}", {"SHAPE"});
     t = t.reshape(shape);
   }
-  t = t.to(applyOptions(c, at::TensorOptions()));
-  if (c.boolean("requires_grad")) t.requires_grad_(true);
-  return c.result(t);
+  return c.result(finish(c, t));
 }
 
-static Tcl_Obj* cmdOnes(Call& c) {
-  return c.result(at::ones(c.ints("shape"), applyOptions(c, at::TensorOptions())).set_requires_grad(c.boolean("requires_grad")));
+// ---- factories ----
+
+static at::TensorOptions opts(Call& c) { return applyOptions(c, at::TensorOptions()); }
+
+static Tcl_Obj* cmdZeros(Call& c) { return c.result(finish(c, at::zeros(c.ints("shape"), opts(c)))); }
+static Tcl_Obj* cmdOnes(Call& c) { return c.result(finish(c, at::ones(c.ints("shape"), opts(c)))); }
+static Tcl_Obj* cmdEmpty(Call& c) { return c.result(finish(c, at::empty(c.ints("shape"), opts(c)))); }
+static Tcl_Obj* cmdRand(Call& c) { return c.result(finish(c, at::rand(c.ints("shape"), opts(c)))); }
+static Tcl_Obj* cmdRandn(Call& c) { return c.result(finish(c, at::randn(c.ints("shape"), opts(c)))); }
+static Tcl_Obj* cmdFull(Call& c) {
+  return c.result(finish(c, at::full(c.ints("shape"), c.scalar("value"), opts(c))));
+}
+static Tcl_Obj* cmdEye(Call& c) {
+  int64_t n = c.integer("n");
+  return c.result(finish(c, c.has("m") ? at::eye(n, c.integer("m"), opts(c)) : at::eye(n, opts(c))));
+}
+static Tcl_Obj* cmdLinspace(Call& c) {
+  return c.result(finish(c, at::linspace(c.scalar("start"), c.scalar("end"), c.integer("steps"), opts(c))));
+}
+static Tcl_Obj* cmdRandint(Call& c) {
+  return c.result(finish(c, at::randint(c.integer("low"), c.integer("high"), c.ints("shape"), opts(c))));
 }
 
-static Tcl_Obj* cmdShape(Call& c) { return newList(c.tensor("tensor").sizes().vec()); }
-
-static Tcl_Obj* cmdAdd(Call& c) {
-  at::Tensor a = c.tensor("input");
-  if (c.isNumber("other")) return c.result(at::add(a, c.scalar("other"), c.scalar("alpha")));
-  return c.result(at::add(a, c.tensor("other"), c.scalar("alpha")));
+// arange end | arange start end ?step?: one number means the end, as in Python.
+// Without -dtype: int64 when every bound is an integer, else float32.
+static Tcl_Obj* cmdArange(Call& c) {
+  if (!c.given("start") && !c.given("end")) fail("Required parameter missing: -end", {"ARGS", "MISSING", "end"});
+  at::Scalar start = c.given("start") && c.given("end") ? c.scalar("start") : at::Scalar(int64_t(0));
+  at::Scalar end = c.given("end") ? c.scalar("end") : c.scalar("start");
+  at::Scalar step = c.scalar("step");
+  at::TensorOptions o = opts(c);
+  if (!c.given("dtype"))
+    o = o.dtype(start.isIntegral(false) && end.isIntegral(false) && step.isIntegral(false) ? at::kLong : at::kFloat);
+  return c.result(finish(c, at::arange(start, end, step, o)));
 }
+
+// *_like: dtype and device default to the input's.
+static at::TensorOptions likeOpts(Call& c, const at::Tensor& t) {
+  at::TensorOptions o = t.options();
+  if (c.has("dtype")) o = o.dtype(c.dtype("dtype"));
+  if (c.has("device")) o = o.device(c.device("device"));
+  return o.requires_grad(false);
+}
+static Tcl_Obj* cmdZerosLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::zeros_like(t, likeOpts(c, t)))); }
+static Tcl_Obj* cmdOnesLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::ones_like(t, likeOpts(c, t)))); }
+static Tcl_Obj* cmdRandLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::rand_like(t, likeOpts(c, t)))); }
+static Tcl_Obj* cmdRandnLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::randn_like(t, likeOpts(c, t)))); }
+static Tcl_Obj* cmdFullLike(Call& c) {
+  auto t = c.tensor("input");
+  return c.result(finish(c, at::full_like(t, c.scalar("value"), likeOpts(c, t))));
+}
+
+static Tcl_Obj* cmdManualSeed(Call& c) {
+  torch::manual_seed(uint64_t(c.integer("seed")));
+  return nullptr;
+}
+
+// ---- byte I/O ----
+
+// The bytes are copied once by libtorch's (parallel) copy kernel. A zero-copy
+// view is not safe: the tensor could outlive or be freed away from the Tcl value,
+// whose byte-array rep may be shimmered away, and Tcl values are immutable while
+// tensors are not.
+static Tcl_Obj* cmdFromBytes(Call& c) {
+  int len;
+  unsigned char* p = Tcl_GetByteArrayFromObj(c.obj("bytes"), &len);
+  at::ScalarType dt = c.dtype("dtype");
+  int64_t esize = int64_t(c10::elementSize(dt));
+  std::vector<int64_t> shape = c.has("shape") ? c.ints("shape") : std::vector<int64_t>{len / esize};
+  for (auto s : shape)
+    if (s < 0) c.badValue("shape", "a list of non-negative integers");
+  int64_t need = c10::multiply_integers(shape) * esize;
+  if (need != len)
+    fail("Byte array has " + std::to_string(len) + " bytes, but shape {" +
+             (c.has("shape") ? std::string(Tcl_GetString(c.obj("shape"))) : std::to_string(shape[0])) + "} of " +
+             dtypeName(dt) + " needs " + std::to_string(need), {"SHAPE"});
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
+  if (len) t.copy_(at::from_blob(p, shape, at::TensorOptions().dtype(dt)));
+  return c.result(finish(c, t));
+}
+
+static Tcl_Obj* cmdToBytes(Call& c) {
+  at::Tensor t = c.tensor("input");
+  int64_t n = int64_t(t.numel()) * int64_t(t.element_size());
+  if (n > INT32_MAX) fail("Tensor has " + std::to_string(n) + " bytes, more than a Tcl byte array holds", {"SIZE"});
+  Tcl_Obj* o = Tcl_NewByteArrayObj(nullptr, int(n));
+  if (n) {
+    unsigned char* p = Tcl_GetByteArrayFromObj(o, nullptr);
+    at::from_blob(p, t.sizes(), at::TensorOptions().dtype(t.scalar_type())).copy_(t.detach());
+  }
+  return o;
+}
+
+// ---- info ----
+
+static Tcl_Obj* cmdShape(Call& c) { return newList(c.tensor("input").sizes().vec()); }
+static Tcl_Obj* cmdSize(Call& c) {
+  at::Tensor t = c.tensor("input");
+  if (!c.has("dim")) return newList(t.sizes().vec());
+  return Tcl_NewWideIntObj(t.size(c.integer("dim")));
+}
+static Tcl_Obj* cmdDtype(Call& c) { return Tcl_NewStringObj(dtypeName(c.tensor("input").scalar_type()), -1); }
+static Tcl_Obj* cmdDevice(Call& c) { return newString(c.tensor("input").device().str()); }
+static Tcl_Obj* cmdNumel(Call& c) { return Tcl_NewWideIntObj(c.tensor("input").numel()); }
+static Tcl_Obj* cmdIsContiguous(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").is_contiguous()); }
+
+static Tcl_Obj* scalarObj(const at::Scalar& s) {
+  if (s.isFloatingPoint()) return Tcl_NewDoubleObj(s.toDouble());
+  if (s.isBoolean()) return Tcl_NewIntObj(s.toBool());
+  if (s.isComplex()) fail("complex tensors are not supported", {"DTYPE"});
+  return Tcl_NewWideIntObj(s.toLong());
+}
+static Tcl_Obj* cmdItem(Call& c) { return scalarObj(c.tensor("input").item()); }
+
+// Nested lists by shape from contiguous typed data; elements made by `mk`.
+template <class T, class Mk>
+static Tcl_Obj* nested(const T*& p, const int64_t* shape, int ndim, std::vector<Tcl_Obj*>& buf, Mk mk) {
+  int64_t n = shape[0];
+  if (ndim == 1) {
+    buf.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = mk(p[i]);
+    p += n;
+    return Tcl_NewListObj(int(n), buf.data());
+  }
+  std::vector<Tcl_Obj*> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = nested(p, shape + 1, ndim - 1, buf, mk);
+  return Tcl_NewListObj(int(n), rows.data());
+}
+
+template <class T, class Mk>
+static Tcl_Obj* toList(const at::Tensor& t, bool flat, Mk mk) {
+  const T* p = t.data_ptr<T>();
+  std::vector<Tcl_Obj*> buf;
+  if (t.dim() == 0) return mk(*p);
+  int64_t n = t.numel();
+  return flat ? nested(p, &n, 1, buf, mk) : nested(p, t.sizes().data(), int(t.dim()), buf, mk);
+}
+
+static Tcl_Obj* cmdToList(Call& c) {
+  at::Tensor t = c.tensor("input").detach();
+  bool flat = c.boolean("flat");
+  if (!t.device().is_cpu()) t = t.cpu();
+  t = t.contiguous();
+  auto dbl = [](double v) { return Tcl_NewDoubleObj(v); };
+  auto wide = [](int64_t v) { return Tcl_NewWideIntObj(v); };
+  switch (t.scalar_type()) {
+    case at::kFloat: return toList<float>(t, flat, dbl);
+    case at::kDouble: return toList<double>(t, flat, dbl);
+    case at::kLong: return toList<int64_t>(t, flat, wide);
+    case at::kInt: return toList<int32_t>(t, flat, wide);
+    case at::kBool: return toList<bool>(t, flat, [](bool v) { return Tcl_NewIntObj(v); });
+    default:
+      if (at::isFloatingType(t.scalar_type())) return toList<double>(t.to(at::kDouble), flat, dbl);
+      if (at::isIntegralType(t.scalar_type(), false)) return toList<int64_t>(t.to(at::kLong), flat, wide);
+      fail(std::string("tensor_to_list does not support dtype ") + dtypeName(t.scalar_type()), {"DTYPE"});
+  }
+}
+
+static Tcl_Obj* cmdPrint(Call& c) {
+  std::ostringstream s;
+  s << c.tensor("input");
+  return newString(s.str());
+}
+
+std::vector<Command> tensorShapeCommands();
+std::vector<Command> tensorMathCommands();
 
 std::vector<Command> tensorCommands() {
-  return {
+  const Param dtypeOpt{"dtype", Type::Dtype, kOptional, "element type (default: the input's)"};
+  const Param deviceOpt{"device", Type::Device, kOptional, "cpu, cuda or cuda:N (default: the input's)"};
+  const Param value{"value", Type::Double, nullptr, "fill value"};
+  std::vector<Command> out = {
       {"tensor_create", "Create a tensor from a (nested) Tcl list of numbers.",
        {{"data", Type::Any, nullptr, "number or nested list of numbers; nesting gives the shape"},
         {"shape", Type::IntList, kOptional, "shape; its product must equal the number of elements"},
         kDtypeParam, kDeviceParam, kRequiresGradParam},
        cmdTensorCreate},
-      {"ones", "Tensor filled with ones.",
-       {{"shape", Type::IntList, nullptr, "shape"}, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdOnes},
-      {"tensor_shape", "Shape of a tensor as a Tcl list ({} for a scalar).",
-       {{"tensor", Type::Tensor, nullptr, "tensor handle"}}, cmdShape},
-      {"tensor_add", "input + alpha * other.",
-       {{"input", Type::Tensor, nullptr, "tensor handle"},
-        {"other", Type::TensorOrNumber, nullptr, "tensor handle or number"},
-        {"alpha", Type::Double, "1", "multiplier of other"}},
-       cmdAdd},
+      {"zeros", "Tensor filled with zeros.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdZeros},
+      {"ones", "Tensor filled with ones.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdOnes},
+      {"empty", "Uninitialised tensor.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdEmpty},
+      {"full", "Tensor filled with a value.", {kShape, value, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdFull},
+      {"eye", "n x m identity matrix (m defaults to n).",
+       {{"n", Type::Int, nullptr, "rows"}, {"m", Type::Int, kOptional, "columns"}, kDtypeParam, kDeviceParam,
+        kRequiresGradParam},
+       cmdEye},
+      {"arange", "Values from start (default 0) up to end, exclusive, by step: `arange end` or `arange start end ?step?`.",
+       {{"start", Type::Double, kOptional, "first value, or the end when it is the only bound"},
+        {"end", Type::Double, kOptional, "end, exclusive"},
+        {"step", Type::Double, "1", "step"},
+        {"dtype", Type::Dtype, kOptional, "element type (default int64 for integer bounds, else float32)"},
+        kDeviceParam, kRequiresGradParam},
+       cmdArange},
+      {"linspace", "steps values evenly spaced from start to end, inclusive.",
+       {{"start", Type::Double, nullptr, "first value"}, {"end", Type::Double, nullptr, "last value"},
+        {"steps", Type::Int, nullptr, "number of values"}, kDtypeParam, kDeviceParam, kRequiresGradParam},
+       cmdLinspace},
+      {"rand", "Uniform random values in [0, 1).", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdRand},
+      {"randn", "Standard normal random values.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdRandn},
+      {"randint", "Random integers in [low, high).",
+       {{"high", Type::Int, nullptr, "upper bound, exclusive"}, kShape, {"low", Type::Int, "0", "lower bound"},
+        {"dtype", Type::Dtype, "int64", "element type"}, kDeviceParam},
+       cmdRandint},
+      {"zeros_like", "Zeros with the input's shape (and dtype/device unless given).",
+       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdZerosLike},
+      {"ones_like", "Ones with the input's shape (and dtype/device unless given).",
+       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdOnesLike},
+      {"full_like", "A value with the input's shape (and dtype/device unless given).",
+       {kInput, value, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdFullLike},
+      {"rand_like", "Uniform [0, 1) values with the input's shape (and dtype/device unless given).",
+       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandLike},
+      {"randn_like", "Normal values with the input's shape (and dtype/device unless given).",
+       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandnLike},
+      {"manual_seed", "Seed the random generators (CPU and CUDA).", {{"seed", Type::Int, nullptr, "seed"}},
+       cmdManualSeed},
+      {"tensor_from_bytes", "Tensor from a Tcl byte array (e.g. `binary format f*`), native byte order, copied once.",
+       {{"bytes", Type::Any, nullptr, "byte array"},
+        {"shape", Type::IntList, kOptional, "shape (default: 1-D, all the bytes)"}, kDtypeParam, kDeviceParam,
+        kRequiresGradParam},
+       cmdFromBytes},
+      {"tensor_to_bytes", "The tensor's elements as a Tcl byte array (row-major, native byte order).", {kInput},
+       cmdToBytes},
+      {"tensor_shape", "Shape of a tensor as a Tcl list ({} for a scalar).", {kInput}, cmdShape},
+      {"tensor_size", "Shape as a list, or the size of one dimension.",
+       {kInput, {"dim", Type::Int, kOptional, "dimension (negative counts from the end)"}}, cmdSize},
+      {"tensor_dtype", "Element type name (float32, int64, ...).", {kInput}, cmdDtype},
+      {"tensor_device", "Device name (cpu, cuda:0, ...).", {kInput}, cmdDevice},
+      {"tensor_numel", "Number of elements.", {kInput}, cmdNumel},
+      {"tensor_item", "The value of a one-element tensor as a Tcl number.", {kInput}, cmdItem},
+      {"tensor_to_list", "Elements as nested Tcl lists by shape (a number for a scalar), or flat.",
+       {kInput, {"flat", Type::Bool, "0", "1 for one flat list"}}, cmdToList},
+      {"tensor_print", "The tensor printed as text (values, dtype and shape).", {kInput}, cmdPrint},
+      {"tensor_is_contiguous", "1 when the tensor is contiguous in memory.", {kInput}, cmdIsContiguous},
   };
+  for (auto* area : {&tensorShapeCommands, &tensorMathCommands})
+    for (auto& c : (*area)()) out.push_back(c);
+  return out;
 }
 
 }  // namespace tcltorch
