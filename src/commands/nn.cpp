@@ -122,26 +122,20 @@ static const ActSpec kActivations[] = {
 
 // Children registered as "0", "1", ... so parameter names match PyTorch's
 // nn.Sequential ("0.weight"); train/eval/to recurse through them.
-struct SequentialImpl : nn::Module {
-  std::vector<std::shared_ptr<ModuleObj>> children;
-  SequentialImpl() : nn::Module("Sequential") {}
-};
-
 static Tcl_Obj* cmdSequential(Call& c) {
-  auto seq = std::make_shared<SequentialImpl>();
+  std::vector<std::shared_ptr<ModuleObj>> kids;
   if (c.has("modules")) {
     int n;
     Tcl_Obj** elems;
     if (Tcl_ListObjGetElements(nullptr, c.obj("modules"), &n, &elems) != TCL_OK)
       c.badValue("modules", "a list of module handles");
-    for (int i = 0; i < n; ++i) seq->children.push_back(c.st.reg.get<ModuleObj>(Kind::Module, elems[i]));
+    for (int i = 0; i < n; ++i) kids.push_back(c.st.reg.get<ModuleObj>(Kind::Module, elems[i]));
   }
-  for (size_t i = 0; i < seq->children.size(); ++i)
-    seq->register_module(std::to_string(i), seq->children[i]->module);
+  auto seq = std::make_shared<nn::Module>("Sequential");
+  for (size_t i = 0; i < kids.size(); ++i) seq->register_module(std::to_string(i), kids[i]->module);
   auto o = std::make_shared<ModuleObj>();
   o->type = "sequential";
   o->module = seq;
-  std::vector<std::shared_ptr<ModuleObj>> kids = seq->children;
   o->forward = [kids](const at::Tensor& x) {
     at::Tensor y = x;
     for (auto& k : kids) y = k->forward(y);
