@@ -32,22 +32,45 @@ static void forEachBucket(const std::vector<at::Tensor>& ts, size_t cap, Fn&& fn
   flush();
 }
 
-// flatten -> collective in place -> copy back into each tensor.
-template <class Op>
-static void flatCollective(const std::vector<at::Tensor>& bucket, Op&& op) {
-  if (bucket.size() == 1 && bucket[0].is_contiguous()) {  // no copy needed
-    op(bucket[0]);
-    return;
+// A bucket flattened into one buffer (or the tensor itself when it is alone
+// and contiguous), its collective in flight, and the copy back.
+struct Flat {
+  std::vector<at::Tensor> parts;
+  at::Tensor buf;
+  WorkPtr work;
+  explicit Flat(const std::vector<at::Tensor>& b) : parts(b) {
+    if (b.size() == 1 && b[0].is_contiguous()) {
+      buf = b[0];
+      return;
+    }
+    std::vector<at::Tensor> flats;
+    flats.reserve(b.size());
+    for (auto& t : b) flats.push_back(t.reshape({-1}));
+    buf = at::cat(flats);
   }
-  std::vector<at::Tensor> flats;
-  flats.reserve(bucket.size());
-  for (auto& t : bucket) flats.push_back(t.reshape({-1}));
-  at::Tensor flat = at::cat(flats);
-  op(flat);
-  int64_t off = 0;
-  for (auto& t : bucket) {
-    t.copy_(flat.narrow(0, off, t.numel()).view_as(t));
-    off += t.numel();
+  void copyBack() {
+    if (parts.size() == 1 && buf.is_same(parts[0])) return;
+    int64_t off = 0;
+    for (auto& t : parts) {
+      t.copy_(buf.narrow(0, off, t.numel()).view_as(t));
+      off += t.numel();
+    }
+  }
+};
+
+// Starts one collective per bucket, all before waiting on any, so the
+// backend works on several buckets at once; then waits and copies back.
+template <class Start, class Finish>
+static void bucketed(const std::vector<at::Tensor>& ts, size_t cap, Start&& start, Finish&& finish) {
+  std::vector<Flat> flats;
+  forEachBucket(ts, cap, [&](const std::vector<at::Tensor>& b) {
+    flats.emplace_back(b);
+    flats.back().work = start(flats.back().buf);
+  });
+  for (auto& f : flats) {
+    f.work->wait();
+    finish(f.buf);
+    f.copyBack();
   }
 }
 
@@ -70,9 +93,8 @@ static Tcl_Obj* cmdBroadcastParameters(Call& c) {
   for (auto& p : m->module->parameters()) ts.push_back(p.detach());
   for (auto& b : m->module->buffers()) ts.push_back(b.detach());
   at::NoGradGuard ng;
-  forEachBucket(ts, bucketBytes(c), [&](const std::vector<at::Tensor>& b) {
-    flatCollective(b, [&](const at::Tensor& flat) { comm->broadcast(flat, int(root))->wait(); });
-  });
+  bucketed(ts, bucketBytes(c), [&](const at::Tensor& flat) { return comm->broadcast(flat, int(root)); },
+           [](const at::Tensor&) {});
   return nullptr;
 }
 
@@ -93,12 +115,10 @@ static Tcl_Obj* cmdSyncGradients(Call& c) {
   }
   double scale = 1.0 / comm->size();
   // Mean = sum then divide: one all_reduce per bucket, whatever the backend.
-  forEachBucket(grads, cap, [&](const std::vector<at::Tensor>& b) {
-    flatCollective(b, [&](const at::Tensor& flat) {
-      comm->allReduce(flat, ReduceOp::Sum)->wait();
-      if (mean) flat.mul_(scale);
-    });
-  });
+  bucketed(grads, cap, [&](const at::Tensor& flat) { return comm->allReduce(flat, ReduceOp::Sum); },
+           [&](const at::Tensor& flat) {
+             if (mean) flat.mul_(scale);
+           });
   return nullptr;
 }
 
