@@ -2,11 +2,11 @@
 # distributed_sync_gradients) against PyTorch's DistributedDataParallel on
 # Gloo, same models, global batch 64 split over the ranks. Prints the ratio.
 #
-#   TCLLIBPATH=build tclsh bench/data_parallel.tcl ?-threads 1? ?-steps 200? ?-rounds 2?
+#   TCLLIBPATH=build tclsh bench/data_parallel.tcl ?-threads 1? ?-steps 200? ?-rounds 2? ?-bucket_mb 25?
 #
 # Without WORLD_SIZE this script is the driver: it runs itself on 2 ranks
 # through tcl/torchrun.tcl, then the Python peer, alternating rounds.
-array set opt {-threads 1 -steps 200 -rounds 2 -python /usr/bin/python3}
+array set opt {-threads 1 -steps 200 -rounds 2 -bucket_mb 25 -python /usr/bin/python3}
 array set opt $argv
 set ::env(OMP_NUM_THREADS) $opt(-threads)
 set here [file dirname [file normalize [info script]]]
@@ -32,7 +32,7 @@ if {[info exists ::env(WORLD_SIZE)]} {
         torch::optimizer_zero_grad $o
         set loss [torch::cross_entropy_loss [torch::layer_forward $model $xs] $ys]
         torch::tensor_backward $loss
-        torch::distributed_sync_gradients $model
+        torch::distributed_sync_gradients $model -bucket_mb $opt(-bucket_mb)
         torch::optimizer_step $o
         torch::tensor_item $loss
       }
