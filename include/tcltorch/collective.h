@@ -177,7 +177,7 @@ CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int r
 // The NCCL process group (src/collective/nccl.cpp, TCLTORCH_WITH_NCCL only).
 #ifdef TCLTORCH_WITH_NCCL
 compat::PgPtr makeNcclGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::milliseconds timeout, int localRank);
 #endif
 
 }  // namespace tcltorch
