@@ -15,7 +15,7 @@ static Tcl_Obj* cmdBackward(Call& c) {
 }
 
 static Tcl_Obj* cmdGrad(Call& c) {
-  const at::Tensor& g = c.tensor("input").grad();
+  at::Tensor g = c.tensor("input").grad();
   return g.defined() ? c.result(g) : Tcl_NewObj();
 }
 
