@@ -95,6 +95,12 @@ static Tcl_Obj* cmdSetLr(Call& c) {
   return nullptr;
 }
 
+// Scales all gradients together so that their total norm is at most max_norm.
+static Tcl_Obj* cmdClipGradNorm(Call& c) {
+  double maxNorm = nonNegative(c, "max_norm");
+  return Tcl_NewDoubleObj(torch::nn::utils::clip_grad_norm_(parameterList(c, "params"), maxNorm, c.number("norm_type")));
+}
+
 // ---- schedulers: epoch -> lr as a closed form of the base lr ----
 
 struct SchedulerObj : Object {
@@ -204,6 +210,10 @@ std::vector<Command> optimCommands() {
       {"optimizer_get_lr", "Learning rate (of the first parameter group).", {kOpt}, cmdGetLr},
       {"optimizer_set_lr", "Set the learning rate of every parameter group.",
        {kOpt, {"lr", Type::Double, nullptr, "learning rate"}}, cmdSetLr},
+      {"clip_grad_norm", "Scale gradients so their total norm is at most max_norm; returns the norm before clipping.",
+       {kParams, {"max_norm", Type::Double, nullptr, "largest allowed total norm"},
+        {"norm_type", Type::Double, "2", "p of the p-norm (inf for the largest absolute value)"}},
+       cmdClipGradNorm},
       {"lr_scheduler_step", "Step decay: lr = base_lr * gamma^floor(epoch / step_size).",
        {kOpt, {"step_size", Type::Int, nullptr, "epochs between decays"},
         {"gamma", Type::Double, "0.1", "decay factor"}},
