@@ -27,11 +27,13 @@ static std::shared_ptr<ModuleObj> moduleArg(Call& c, const char* name = "module"
   return c.object<ModuleObj>(name);
 }
 
-// 1 or 2 integers -> 2 (square kernels, strides, paddings).
-static torch::ExpandingArray<2> pair(Call& c, const char* name) {
+// 1 or 2 integers -> 2 (square kernels, strides, paddings), each >= min:
+// caught here rather than as a libtorch error at the first forward.
+static torch::ExpandingArray<2> pair(Call& c, const char* name, int64_t min = 1) {
   auto v = c.ints(name);
   if (v.size() == 1) v.push_back(v[0]);
-  if (v.size() != 2) c.badValue(name, "one or two integers");
+  if (v.size() != 2 || v[0] < min || v[1] < min)
+    c.badValue(name, min > 0 ? "one or two positive integers" : "one or two integers >= 0");
   return torch::ExpandingArray<2>({v[0], v[1]});
 }
 
@@ -51,7 +53,7 @@ static Tcl_Obj* cmdLinear(Call& c) {
 static Tcl_Obj* cmdConv2d(Call& c) {
   return wrap(c, nn::Conv2d(nn::Conv2dOptions(positive(c, "in_channels"), positive(c, "out_channels"),
                                               pair(c, "kernel_size"))
-                                .stride(pair(c, "stride")).padding(pair(c, "padding"))
+                                .stride(pair(c, "stride")).padding(pair(c, "padding", 0))
                                 .bias(c.boolean("bias")).dilation(pair(c, "dilation"))
                                 .groups(positive(c, "groups"))), "conv2d");
 }
@@ -60,7 +62,7 @@ static Tcl_Obj* cmdConv2d(Call& c) {
 template <class Holder, class Options>
 static Tcl_Obj* pool(Call& c, const char* type) {
   Options o(pair(c, "kernel_size"));
-  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding"));
+  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding", 0));
   return wrap(c, Holder(o), type);
 }
 static Tcl_Obj* cmdMaxPool2d(Call& c) { return pool<nn::MaxPool2d, nn::MaxPool2dOptions>(c, "maxpool2d"); }
@@ -73,7 +75,10 @@ static Tcl_Obj* cmdBatchNorm2d(Call& c) {
 }
 
 static Tcl_Obj* cmdLayerNorm(Call& c) {
-  return wrap(c, nn::LayerNorm(nn::LayerNormOptions(c.ints("normalized_shape"))
+  auto shape = c.ints("normalized_shape");
+  if (shape.empty() || *std::min_element(shape.begin(), shape.end()) <= 0)
+    c.badValue("normalized_shape", "a non-empty list of positive integers");
+  return wrap(c, nn::LayerNorm(nn::LayerNormOptions(shape)
                                    .eps(c.number("eps")).elementwise_affine(c.boolean("elementwise_affine"))),
               "layer_norm");
 }
