@@ -270,7 +270,6 @@ static Tcl_Obj* cmdSize(Call& c) {
 static Tcl_Obj* cmdDtype(Call& c) { return Tcl_NewStringObj(dtypeName(c.tensor("input").scalar_type()), -1); }
 static Tcl_Obj* cmdDevice(Call& c) { return newString(c.tensor("input").device().str()); }
 static Tcl_Obj* cmdNumel(Call& c) { return Tcl_NewWideIntObj(c.tensor("input").numel()); }
-static Tcl_Obj* cmdRequiresGrad(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").requires_grad()); }
 static Tcl_Obj* cmdIsContiguous(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").is_contiguous()); }
 
 static Tcl_Obj* scalarObj(const at::Scalar& s) {
@@ -412,7 +411,6 @@ std::vector<Command> tensorCommands() {
       {"tensor_to_list", "Elements as nested Tcl lists by shape (a number for a scalar), or flat.",
        {kInput, {"flat", Type::Bool, "0", "1 for one flat list"}}, cmdToList},
       {"tensor_print", "The tensor printed as text (values, dtype and shape).", {kInput}, cmdPrint},
-      {"tensor_requires_grad", "1 when autograd records operations on the tensor.", {kInput}, cmdRequiresGrad},
       {"tensor_is_contiguous", "1 when the tensor is contiguous in memory.", {kInput}, cmdIsContiguous},
   };
   for (auto* area : {&tensorShapeCommands, &tensorMathCommands})

@@ -1,0 +1,419 @@
+// Layers (module handles), module queries and checkpoints of modules and tensors.
+#include "tcltorch/commands.h"
+#include "tcltorch/nn.h"
+#include "tcltorch/tensor_util.h"
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace tcltorch {
+
+namespace nn = torch::nn;
+
+// Wraps any libtorch module holder (nn::Linear, ...) as a module handle.
+template <class Holder>
+static Tcl_Obj* wrap(Call& c, Holder m, const char* type) {
+  auto o = std::make_shared<ModuleObj>();
+  o->type = type;
+  o->module = m.ptr();
+  o->forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  return c.result(Kind::Module, o);
+}
+
+static std::shared_ptr<ModuleObj> moduleArg(Call& c, const char* name = "module") {
+  return c.object<ModuleObj>(name);
+}
+
+// 1 or 2 integers -> 2 (square kernels, strides, paddings), each >= min:
+// caught here rather than as a libtorch error at the first forward.
+static torch::ExpandingArray<2> pair(Call& c, const char* name, int64_t min = 1) {
+  auto v = c.ints(name);
+  if (v.size() == 1) v.push_back(v[0]);
+  if (v.size() != 2 || v[0] < min || v[1] < min)
+    c.badValue(name, min > 0 ? "one or two positive integers" : "one or two integers >= 0");
+  return torch::ExpandingArray<2>({v[0], v[1]});
+}
+
+static int64_t positive(Call& c, const char* name) {
+  int64_t v = c.integer(name);
+  if (v <= 0) c.badValue(name, "a positive integer");
+  return v;
+}
+
+// ---- layers ----
+
+static Tcl_Obj* cmdLinear(Call& c) {
+  return wrap(c, nn::Linear(nn::LinearOptions(positive(c, "in_features"), positive(c, "out_features"))
+                                .bias(c.boolean("bias"))), "linear");
+}
+
+static Tcl_Obj* cmdConv2d(Call& c) {
+  return wrap(c, nn::Conv2d(nn::Conv2dOptions(positive(c, "in_channels"), positive(c, "out_channels"),
+                                              pair(c, "kernel_size"))
+                                .stride(pair(c, "stride")).padding(pair(c, "padding", 0))
+                                .bias(c.boolean("bias")).dilation(pair(c, "dilation"))
+                                .groups(positive(c, "groups"))), "conv2d");
+}
+
+// Pooling: the stride defaults to the kernel size, as in PyTorch.
+template <class Holder, class Options>
+static Tcl_Obj* pool(Call& c, const char* type) {
+  Options o(pair(c, "kernel_size"));
+  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding", 0));
+  return wrap(c, Holder(o), type);
+}
+static Tcl_Obj* cmdMaxPool2d(Call& c) { return pool<nn::MaxPool2d, nn::MaxPool2dOptions>(c, "maxpool2d"); }
+static Tcl_Obj* cmdAvgPool2d(Call& c) { return pool<nn::AvgPool2d, nn::AvgPool2dOptions>(c, "avgpool2d"); }
+
+static Tcl_Obj* cmdBatchNorm2d(Call& c) {
+  return wrap(c, nn::BatchNorm2d(nn::BatchNorm2dOptions(positive(c, "num_features"))
+                                     .eps(c.number("eps")).momentum(c.number("momentum"))
+                                     .affine(c.boolean("affine"))), "batch_norm2d");
+}
+
+static Tcl_Obj* cmdLayerNorm(Call& c) {
+  auto shape = c.ints("normalized_shape");
+  if (shape.empty() || *std::min_element(shape.begin(), shape.end()) <= 0)
+    c.badValue("normalized_shape", "a non-empty list of positive integers");
+  return wrap(c, nn::LayerNorm(nn::LayerNormOptions(shape)
+                                   .eps(c.number("eps")).elementwise_affine(c.boolean("elementwise_affine"))),
+              "layer_norm");
+}
+
+static Tcl_Obj* cmdDropoutLayer(Call& c) {
+  double p = c.number("p");
+  if (p < 0 || p > 1) c.badValue("p", "a probability between 0 and 1");
+  return wrap(c, nn::Dropout(nn::DropoutOptions(p)), "dropout");
+}
+
+static Tcl_Obj* cmdEmbedding(Call& c) {
+  nn::EmbeddingOptions o(positive(c, "num_embeddings"), positive(c, "embedding_dim"));
+  if (c.has("padding_idx")) o.padding_idx(c.integer("padding_idx"));
+  nn::Embedding m(o);
+  auto obj = std::make_shared<ModuleObj>();
+  obj->type = "embedding";
+  obj->module = m.ptr();
+  // Indices written as Tcl numbers arrive as floats; embeddings need int64.
+  obj->forward = [m](const at::Tensor& x) mutable {
+    return m->forward(x.is_floating_point() ? x.to(at::kLong) : x);
+  };
+  return c.result(Kind::Module, obj);
+}
+
+static Tcl_Obj* cmdFlatten(Call& c) {
+  return wrap(c, nn::Flatten(nn::FlattenOptions().start_dim(c.integer("start_dim")).end_dim(c.integer("end_dim"))),
+              "flatten");
+}
+
+static Tcl_Obj* cmdSoftmaxLayer(Call& c) {
+  return wrap(c, nn::Softmax(nn::SoftmaxOptions(c.integer("dim"))), "softmax");
+}
+
+// Activations without options: one table, one handler template.
+struct ActSpec {
+  const char* name;
+  const char* doc;
+  Tcl_Obj* (*make)(Call&);
+};
+static const ActSpec kActivations[] = {
+    {"relu", "ReLU activation layer: max(x, 0).", [](Call& c) { return wrap(c, nn::ReLU(), "relu"); }},
+    {"gelu", "GELU activation layer.", [](Call& c) { return wrap(c, nn::GELU(), "gelu"); }},
+    {"tanh", "Tanh activation layer.", [](Call& c) { return wrap(c, nn::Tanh(), "tanh"); }},
+    {"sigmoid", "Sigmoid activation layer.", [](Call& c) { return wrap(c, nn::Sigmoid(), "sigmoid"); }},
+};
+
+// Children registered as "0", "1", ... so parameter names match PyTorch's
+// nn.Sequential ("0.weight"); train/eval/to recurse through them.
+static Tcl_Obj* cmdSequential(Call& c) {
+  std::vector<std::shared_ptr<ModuleObj>> kids;
+  if (c.has("modules")) {
+    int n;
+    Tcl_Obj** elems;
+    if (Tcl_ListObjGetElements(nullptr, c.obj("modules"), &n, &elems) != TCL_OK)
+      c.badValue("modules", "a list of module handles");
+    for (int i = 0; i < n; ++i) kids.push_back(c.st.reg.get<ModuleObj>(Kind::Module, elems[i]));
+  }
+  auto seq = std::make_shared<nn::Module>("Sequential");
+  for (size_t i = 0; i < kids.size(); ++i) seq->register_module(std::to_string(i), kids[i]->module);
+  auto o = std::make_shared<ModuleObj>();
+  o->type = "sequential";
+  o->module = seq;
+  o->forward = [kids](const at::Tensor& x) {
+    at::Tensor y = x;
+    for (auto& k : kids) y = k->forward(y);
+    return y;
+  };
+  return c.result(Kind::Module, o);
+}
+
+// ---- using modules ----
+
+static Tcl_Obj* cmdForward(Call& c) {
+  auto m = moduleArg(c);
+  at::Tensor x = c.tensor("input");
+  return c.result(m->forward(x));
+}
+
+static Tcl_Obj* cmdParameters(Call& c) { return c.results(moduleArg(c)->module->parameters()); }
+
+static Tcl_Obj* cmdNamedParameters(Call& c) {
+  Tcl_Obj* d = Tcl_NewDictObj();
+  for (auto& kv : moduleArg(c)->module->named_parameters())
+    Tcl_DictObjPut(nullptr, d, newString(kv.key()), c.result(kv.value()));
+  return d;
+}
+
+static Tcl_Obj* cmdCountParameters(Call& c) {
+  bool trainable = c.boolean("trainable_only");
+  int64_t n = 0;
+  for (auto& p : moduleArg(c)->module->parameters())
+    if (!trainable || p.requires_grad()) n += p.numel();
+  return Tcl_NewWideIntObj(n);
+}
+
+static Tcl_Obj* cmdTrain(Call& c) {
+  moduleArg(c)->module->train(c.boolean("mode"));
+  return c.obj("module");
+}
+
+static Tcl_Obj* cmdEval(Call& c) {
+  moduleArg(c)->module->eval();
+  return c.obj("module");
+}
+
+static Tcl_Obj* cmdLayerTo(Call& c) {
+  auto m = moduleArg(c);
+  c10::Device dev = c.device("device");
+  if (c.has("dtype")) {
+    at::ScalarType t = c.dtype("dtype");
+    if (!at::isFloatingType(t)) c.badValue("dtype", "a floating point type");
+    m->module->to(dev, t);
+  } else {
+    m->module->to(dev);
+  }
+  return c.obj("module");
+}
+
+static Tcl_Obj* cmdLayerZeroGrad(Call& c) {
+  moduleArg(c)->module->zero_grad(c.boolean("set_to_none"));
+  return nullptr;
+}
+
+// ---- shared helpers (nn.h) ----
+
+std::vector<at::Tensor> parameterList(Call& c, const char* name) {
+  Tcl_Obj* v = c.obj(name);
+  int n;
+  Tcl_Obj** elems;
+  if (Tcl_ListObjGetElements(nullptr, v, &n, &elems) != TCL_OK)
+    c.badValue(name, "a module handle or a list of tensor handles");
+  if (n == 1) {
+    Entry* e = c.st.reg.find(elems[0]);
+    if (e && e->kind == Kind::Module) return std::static_pointer_cast<ModuleObj>(e->object)->module->parameters();
+  }
+  std::vector<at::Tensor> out;
+  for (int i = 0; i < n; ++i) out.push_back(c.st.reg.tensor(elems[i]));
+  if (out.empty()) fail("no parameters: -" + std::string(name) + " is empty", {"ARGS", "EMPTY", name});
+  return out;
+}
+
+void saveAtomically(const std::string& path, const std::function<void(const std::string&)>& write) {
+  std::string tmp = path + ".tmp" + std::to_string(getpid());
+  try {
+    write(tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmp.c_str());
+    fail("cannot write \"" + path + "\": " + std::strerror(err), {"IO", "WRITE", path});
+  }
+}
+
+static void writeBytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) fail("cannot write \"" + path + "\": " + std::strerror(errno), {"IO", "WRITE", path});
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+  f.close();
+  if (!f) fail("cannot write \"" + path + "\": write failed", {"IO", "WRITE", path});
+}
+
+std::vector<char> readFileBytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot read \"" + path + "\": " + std::strerror(errno), {"IO", "READ", path});
+  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// A file that is not the expected kind of checkpoint.
+[[noreturn]] static void badFile(const std::string& path, const std::string& why) {
+  fail("\"" + path + "\" is not a valid checkpoint: " + why, {"IO", "FORMAT", path});
+}
+
+// Unpickles a file written by torch::pickle_save (or Python's torch.save).
+static c10::IValue loadPickle(const std::string& path) {
+  std::vector<char> bytes = readFileBytes(path);
+  if (bytes.empty()) badFile(path, "empty file");
+  try {
+    return torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    badFile(path, torchMessage(e));
+  }
+}
+
+// ---- checkpoints ----
+// State dicts and tensors use the zip+pickle format of torch.save, so Python's
+// torch.load reads them (and keys match PyTorch's names).
+
+static std::vector<std::pair<std::string, at::Tensor>> stateEntries(nn::Module& m) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (auto& kv : m.named_parameters()) out.emplace_back(kv.key(), kv.value());
+  for (auto& kv : m.named_buffers()) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
+static Tcl_Obj* cmdSaveStateDict(Call& c) {
+  auto m = moduleArg(c);
+  c10::Dict<std::string, at::Tensor> dict;
+  for (auto& e : stateEntries(*m->module)) dict.insert(e.first, e.second.detach().cpu());
+  std::vector<char> bytes = torch::pickle_save(dict);
+  saveAtomically(c.str("file"), [&](const std::string& tmp) { writeBytes(tmp, bytes); });
+  return nullptr;
+}
+
+static Tcl_Obj* cmdLoadStateDict(Call& c) {
+  auto m = moduleArg(c);
+  std::string path = c.str("file");
+  c10::IValue v = loadPickle(path);
+  if (!v.isGenericDict()) badFile(path, "it holds no state dict");
+  std::unordered_map<std::string, at::Tensor> saved;
+  for (auto& kv : v.toGenericDict()) {
+    if (!kv.key().isString() || !kv.value().isTensor()) badFile(path, "it holds no state dict");
+    saved[kv.key().toStringRef()] = kv.value().toTensor();
+  }
+  // Check everything before copying anything: a bad file changes no weight.
+  auto entries = stateEntries(*m->module);
+  std::ostringstream why;
+  for (auto& e : entries) {
+    auto it = saved.find(e.first);
+    if (it == saved.end()) why << " missing \"" << e.first << "\";";
+    else if (!it->second.sizes().equals(e.second.sizes()))
+      why << " \"" << e.first << "\" has shape " << it->second.sizes() << ", the module " << e.second.sizes() << ";";
+  }
+  if (entries.size() != saved.size() && why.str().empty()) {
+    std::unordered_set<std::string> mine;
+    for (auto& e : entries) mine.insert(e.first);
+    for (auto& kv : saved)
+      if (!mine.count(kv.first)) why << " unexpected \"" << kv.first << "\";";
+  }
+  if (!why.str().empty())
+    fail("state dict in \"" + path + "\" does not fit the module:" + why.str(), {"STATE", "MISMATCH", path});
+  at::NoGradGuard ng;
+  for (auto& e : entries) e.second.copy_(saved[e.first]);
+  return nullptr;
+}
+
+static Tcl_Obj* cmdTensorSave(Call& c) {
+  std::vector<char> bytes = torch::pickle_save(c.tensor("tensor").detach().cpu());
+  saveAtomically(c.str("file"), [&](const std::string& tmp) { writeBytes(tmp, bytes); });
+  return nullptr;
+}
+
+static Tcl_Obj* cmdTensorLoad(Call& c) {
+  std::string path = c.str("file");
+  c10::IValue v = loadPickle(path);
+  if (!v.isTensor()) badFile(path, "it holds no tensor");
+  return c.result(v.toTensor());
+}
+
+static const Param kModule{"module", Type::Module, nullptr, "module handle"};
+static const Param kFile{"file", Type::String, nullptr, "file path"};
+
+std::vector<Command> nnCommands() {
+  std::vector<Command> out = {
+      {"linear", "Fully connected layer y = x W^T + b.",
+       {{"in_features", Type::Int, nullptr, "size of each input sample"},
+        {"out_features", Type::Int, nullptr, "size of each output sample"},
+        {"bias", Type::Bool, "1", "learn an additive bias"}},
+       cmdLinear},
+      {"conv2d", "2-D convolution over [N, C, H, W] input.",
+       {{"in_channels", Type::Int, nullptr, "input channels"},
+        {"out_channels", Type::Int, nullptr, "output channels"},
+        {"kernel_size", Type::IntList, nullptr, "kernel size: k or {kh kw}"},
+        {"stride", Type::IntList, "1", "stride: s or {sh sw}"},
+        {"padding", Type::IntList, "0", "zero padding: p or {ph pw}"},
+        {"bias", Type::Bool, "1", "learn an additive bias"},
+        {"dilation", Type::IntList, "1", "spacing between kernel elements"},
+        {"groups", Type::Int, "1", "blocked connections from input to output channels"}},
+       cmdConv2d},
+      {"maxpool2d", "2-D max pooling.",
+       {{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
+        {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
+        {"padding", Type::IntList, "0", "implicit padding"}},
+       cmdMaxPool2d},
+      {"avgpool2d", "2-D average pooling.",
+       {{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
+        {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
+        {"padding", Type::IntList, "0", "implicit padding"}},
+       cmdAvgPool2d},
+      {"batch_norm2d", "Batch normalisation over [N, C, H, W] (running statistics used in eval mode).",
+       {{"num_features", Type::Int, nullptr, "channels C"},
+        {"eps", Type::Double, "1e-5", "added to the variance"},
+        {"momentum", Type::Double, "0.1", "running statistics update factor"},
+        {"affine", Type::Bool, "1", "learn scale and shift"}},
+       cmdBatchNorm2d},
+      {"layer_norm", "Layer normalisation over the trailing dimensions.",
+       {{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"},
+        {"eps", Type::Double, "1e-5", "added to the variance"},
+        {"elementwise_affine", Type::Bool, "1", "learn scale and shift"}},
+       cmdLayerNorm},
+      {"dropout", "Dropout layer (active in train mode only).",
+       {{"p", Type::Double, "0.5", "probability of zeroing an element"}}, cmdDropoutLayer},
+      {"embedding", "Lookup table of num_embeddings vectors of size embedding_dim.",
+       {{"num_embeddings", Type::Int, nullptr, "number of rows"},
+        {"embedding_dim", Type::Int, nullptr, "size of each vector"},
+        {"padding_idx", Type::Int, kOptional, "row that stays zero and gets no gradient"}},
+       cmdEmbedding},
+      {"flatten", "Flatten a range of dimensions into one.",
+       {{"start_dim", Type::Int, "1", "first dimension to flatten"},
+        {"end_dim", Type::Int, "-1", "last dimension to flatten"}},
+       cmdFlatten},
+      {"softmax", "Softmax layer along a dimension.",
+       {{"dim", Type::Int, "-1", "dimension that sums to one"}}, cmdSoftmaxLayer},
+      {"sequential", "Chain modules: the output of each is the input of the next.",
+       {{"modules", Type::Any, kOptional, "list of module handles"}}, cmdSequential},
+      {"layer_forward", "Run a module on an input tensor.",
+       {kModule, {"input", Type::Tensor, nullptr, "input tensor"}}, cmdForward},
+      {"layer_parameters", "Handles of a module's parameters (they alias the module's tensors).",
+       {kModule}, cmdParameters},
+      {"layer_named_parameters", "Dict of parameter name -> handle (names as in PyTorch, e.g. 0.weight).",
+       {kModule}, cmdNamedParameters},
+      {"count_parameters", "Number of scalar parameters in a module.",
+       {kModule, {"trainable_only", Type::Bool, "0", "count only parameters that require grad"}},
+       cmdCountParameters},
+      {"model_train", "Put a module (and its children) in training mode; returns the module.",
+       {kModule, {"mode", Type::Bool, "1", "1: training, 0: evaluation"}}, cmdTrain},
+      {"model_eval", "Put a module (and its children) in evaluation mode; returns the module.",
+       {kModule}, cmdEval},
+      {"layer_to", "Move a module's parameters and buffers to a device (and floating dtype); returns the module.",
+       {kModule, kDeviceParam, {"dtype", Type::Dtype, kOptional, "floating dtype"}}, cmdLayerTo},
+      {"layer_zero_grad", "Zero the gradients of a module's parameters.",
+       {kModule, {"set_to_none", Type::Bool, "0", "drop the gradients instead of zeroing them"}},
+       cmdLayerZeroGrad},
+      {"save_state_dict", "Save a module's parameters and buffers (torch.save format, readable by Python).",
+       {kModule, kFile}, cmdSaveStateDict},
+      {"load_state_dict", "Load parameters and buffers saved by save_state_dict (strict: names and shapes must match).",
+       {kModule, kFile}, cmdLoadStateDict},
+      {"tensor_save", "Save a tensor to a file (torch.save format).",
+       {{"tensor", Type::Tensor, nullptr, "tensor handle"}, kFile}, cmdTensorSave},
+      {"tensor_load", "Load a tensor saved by tensor_save (or torch.save in Python).", {kFile}, cmdTensorLoad},
+  };
+  for (auto& a : kActivations) out.push_back({a.name, a.doc, {}, a.make});
+  return out;
+}
+
+}  // namespace tcltorch
