@@ -40,7 +40,8 @@ static Tensor recycledOut(Call& c, const Tensor& a, const Operand& b, const Belo
                           bool floatOnly = false) {
   if (!g.guard || !b.isTensor || !a.device().is_cpu() || !b.t.device().is_cpu() || a.sizes() != b.t.sizes())
     return Tensor();
-  at::ScalarType rt = at::result_type(a, b.t);
+  // Equal dtypes promote to themselves; only mixed ones need libtorch's rules.
+  at::ScalarType rt = a.scalar_type() == b.t.scalar_type() ? a.scalar_type() : at::result_type(a, b.t);
   if (floatOnly && !at::isFloatingType(rt)) return Tensor();
   return c.st.reg.recycled(rt, a.sizes());
 }

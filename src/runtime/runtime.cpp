@@ -239,7 +239,7 @@ std::shared_ptr<Object> Registry::object(Kind k, Tcl_Obj* name) {
 
 // ---- recycling of small result tensors ----
 
-static constexpr size_t kPoolSize = 16;
+static constexpr size_t kPoolSize = 64;
 static constexpr int64_t kPoolMaxNumel = 256;
 
 void Registry::recycle(at::Tensor&& t) {
