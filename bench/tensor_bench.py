@@ -33,7 +33,7 @@ t = torch.rand(1000000)
 def tolist():
     l = t.tolist()
     del l
-print("to_list_1M", best(5, tolist))
+print("to_list_1M", best(10, tolist))
 
 # 64 MiB. torch.frombuffer alone would alias Python's immutable bytes (it warns);
 # the owning equivalent of tensor_from_bytes is frombuffer + clone.

@@ -45,7 +45,7 @@ puts "create_1M $us"
 
 # tensor_to_list of 1,000,000 float32 elements; the list is freed inside the timing.
 set t [torch::rand {1000000}]
-set us [best 5 { set l [torch::tensor_to_list $t]; unset l }]
+set us [best 10 { set l [torch::tensor_to_list $t]; unset l }]
 puts "to_list_1M $us"
 
 # tensor_from_bytes of 64 MiB (16M float32), result freed.

@@ -235,9 +235,11 @@ static Tcl_Obj* cmdFromBytes(Call& c) {
   at::ScalarType dt = c.dtype("dtype");
   int64_t esize = int64_t(c10::elementSize(dt));
   std::vector<int64_t> shape = c.has("shape") ? c.ints("shape") : std::vector<int64_t>{len / esize};
-  for (auto s : shape)
+  int64_t need = esize;
+  for (auto s : shape) {
     if (s < 0) c.badValue("shape", "a list of non-negative integers");
-  int64_t need = c10::multiply_integers(shape) * esize;
+    if (__builtin_mul_overflow(need, s, &need)) fail("Shape is too large for any byte array", {"SHAPE"});
+  }
   if (need != len)
     fail("Byte array has " + std::to_string(len) + " bytes, but shape {" +
              (c.has("shape") ? std::string(Tcl_GetString(c.obj("shape"))) : std::to_string(shape[0])) + "} of " +
