@@ -3,15 +3,16 @@
 // real process group; LocalCommunicator is the world of one process.
 #pragma once
 #include "tcltorch/args.h"
+#include "tcltorch/compat.h"
 #include <chrono>
+#include <functional>
 
 namespace tcltorch {
 
 // A pending operation. Every collective is asynchronous underneath; the
 // synchronous commands simply wait at once.
-class Work {
+class Work : public Object {  // an Object so that a workN handle can own it
  public:
-  virtual ~Work() = default;
   virtual bool test() = 0;  // finished? throws a TORCH DIST error if it failed
   // Blocks until done; zero means the group's timeout. Throws Error
   // {DIST TIMEOUT op} / {DIST ERROR op} naming the operation.
@@ -21,6 +22,40 @@ class Work {
   virtual at::Tensor result() = 0;
 };
 using WorkPtr = std::shared_ptr<Work>;
+
+// A work whose result is transformed once it is done (in-place copies,
+// local steps of composed operations). Errors pass through unchanged.
+class ThenWork : public Work {
+ public:
+  ThenWork(WorkPtr inner, std::function<at::Tensor(at::Tensor)> then)
+      : inner_(std::move(inner)), then_(std::move(then)) {}
+  bool test() override {
+    if (!done_ && inner_->test()) finish();
+    return done_;
+  }
+  void wait(std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) override {
+    if (done_) return;
+    inner_->wait(timeout);
+    finish();
+  }
+  at::Tensor result() override { return r_; }
+
+ private:
+  void finish() {
+    r_ = then_(inner_->result());
+    done_ = true;
+  }
+  WorkPtr inner_;
+  std::function<at::Tensor(at::Tensor)> then_;
+  at::Tensor r_;
+  bool done_ = false;
+};
+
+// What a backend does natively and what we compose (distributed_capabilities).
+struct Capabilities {
+  std::vector<std::string> native;
+  std::vector<std::pair<std::string, std::string>> composed;  // op -> how
+};
 
 // A finished operation with a known result (world of one, or composed ops).
 class DoneWork : public Work {
@@ -40,6 +75,14 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;  // "local", "gloo", "nccl"
+  // Rank in this group of a global rank; -1 when it is not a member.
+  virtual int groupRank(int globalRank) const { return globalRank < size() ? globalRank : -1; }
+  virtual std::vector<int> globalRanks() const {
+    std::vector<int> r(static_cast<size_t>(size()));
+    for (int i = 0; i < size(); ++i) r[size_t(i)] = i;
+    return r;
+  }
+  virtual Capabilities capabilities() const = 0;
 
   // In place: the result is written into t (and Work::result() is t).
   virtual WorkPtr allReduce(at::Tensor t, ReduceOp op) = 0;
@@ -64,6 +107,15 @@ class LocalCommunicator : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string backend() const override { return "local"; }
+  // The world of one accepts any non-negative rank, as the seeds show.
+  int groupRank(int globalRank) const override { return 0; }
+  Capabilities capabilities() const override {
+    return {{"barrier"},
+            {{"all_reduce", "copy (world of one)"}, {"broadcast", "copy (world of one)"},
+             {"reduce", "copy (world of one)"}, {"all_gather", "stack to [1, ...]"},
+             {"gather", "stack to [1, ...]"}, {"scatter", "copy (world of one)"},
+             {"reduce_scatter", "copy (world of one)"}, {"all_to_all", "copy (world of one)"}}};
+  }
   WorkPtr allReduce(at::Tensor t, ReduceOp) override { return std::make_shared<DoneWork>(t); }
   WorkPtr broadcast(at::Tensor t, int) override { return std::make_shared<DoneWork>(t); }
   WorkPtr reduce(at::Tensor t, int, ReduceOp) override { return std::make_shared<DoneWork>(t); }
@@ -85,7 +137,42 @@ class LocalCommunicator : public Communicator {
 };
 
 // The communicator for `group`: "" (or a name never created) is the default
-// group; without torch::distributed_init it is the world of one.
+// group; without torch::distributed_init it is the world of one. A group this
+// rank is not a member of is an error {TORCH DIST NOTMEMBER group}.
 CommPtr communicator(State& st, const std::string& group = "");
+
+// ---- process group lifetime (per interpreter, in st.ext["dist"]) ----------
+
+// Default timeout of rendezvous and collectives when neither -timeout nor
+// TCLTORCH_DIST_TIMEOUT (seconds) says otherwise.
+constexpr std::chrono::seconds kDefaultDistTimeout{300};
+
+struct DistOptions {
+  int rank = 0;
+  int worldSize = 1;
+  int localRank = 0;
+  std::string masterAddr = "127.0.0.1";
+  int masterPort = 29500;
+  std::string backend = "gloo";  // gloo, nccl, auto
+  std::string initMethod = "env://";  // env://, tcp://host:port, file://path
+  std::chrono::milliseconds timeout = kDefaultDistTimeout;
+  bool debug = false;  // wrap in c10d::ProcessGroupWrapper (checks collectives match)
+};
+
+// Creates the default process group (TCPStore rendezvous; an in-process
+// HashStore for a world of one) and returns the backend it chose.
+std::string distInit(State& st, const DistOptions& o);
+void distDestroy(State& st);  // shuts the groups down; no-op when not initialised
+bool distInitialized(State& st);
+const DistOptions* distOptions(State& st);  // nullptr when not initialised
+// Called by every rank in the same order, as torch.distributed.new_group;
+// returns the group's name ("" picks one).
+std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name);
+
+// The NCCL process group (src/collective/nccl.cpp, TCLTORCH_WITH_NCCL only).
+#ifdef TCLTORCH_WITH_NCCL
+compat::PgPtr makeNcclGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                            std::chrono::milliseconds timeout);
+#endif
 
 }  // namespace tcltorch

@@ -1,0 +1,360 @@
+// Distributed commands: process group lifetime, collectives, point to point,
+// work handles, groups. Every collective goes through one helper
+// (collective()): check the tensor, pick the group, validate ranks, call the
+// Communicator, then wait or hand back a work handle.
+#include "tcltorch/collective.h"
+#include "tcltorch/commands.h"
+#include "tcltorch/tensor_util.h"
+#include <cstdlib>
+
+namespace tcltorch {
+
+using ms = std::chrono::milliseconds;
+
+// ---- work handles ----------------------------------------------------------
+
+// What a workN handle owns: the operation plus how to name its result.
+struct PendingWork : Work {
+  WorkPtr w;
+  std::string inputHandle;  // in-place: the result is this handle
+  std::string resultName;   // set by the first wait, so waits agree
+  PendingWork(WorkPtr w_, std::string h) : w(std::move(w_)), inputHandle(std::move(h)) {}
+  bool test() override { return w->test(); }
+  void wait(ms t) override { w->wait(t); }
+  at::Tensor result() override { return w->result(); }
+};
+
+// The result of a finished work as a Tcl value: the input handle (in place),
+// a new handle, or empty (send, barrier, gather off dst).
+static Tcl_Obj* resultObj(Call& c, PendingWork& p) {
+  if (!p.resultName.empty() && c.st.reg.find(p.resultName.data(), p.resultName.size()))
+    return newString(p.resultName);
+  at::Tensor r = p.result();
+  if (!r.defined()) return nullptr;
+  p.resultName = p.inputHandle.empty() ? c.st.reg.add(r) : p.inputHandle;
+  return newString(p.resultName);
+}
+
+static Tcl_Obj* finishWork(Call& c, WorkPtr w, bool inplace) {
+  auto p = std::make_shared<PendingWork>(std::move(w), inplace ? Tcl_GetString(c.obj("tensor")) : "");
+  if (c.declares("async") && c.boolean("async")) return c.result(Kind::Work, p);
+  p->wait(ms::zero());
+  return resultObj(c, *p);
+}
+
+// ---- the one collective pattern --------------------------------------------
+
+static CommPtr pickGroup(Call& c) {
+  return communicator(c.st, c.declares("group") ? c.str("group") : std::string());
+}
+
+// A rank argument: non-negative; once a process group exists, a member of the
+// group (translated to the group's own numbering). A world of one without a
+// process group accepts any non-negative rank, as the seeds show.
+static int rankArg(Call& c, const Communicator& m, const char* name) {
+  int64_t r = c.integer(name);
+  if (r < 0) c.badValue(name, "a non-negative rank");
+  int g = r > INT32_MAX ? -1 : m.groupRank(int(r));
+  if (g < 0) {
+    std::string ranks;
+    for (int x : m.globalRanks()) ranks += (ranks.empty() ? "" : " ") + std::to_string(x);
+    fail(std::string("Invalid -") + name + " parameter: rank " + std::to_string(r) +
+             " is not in the group (ranks " + ranks + ")",
+         {"DIST", "RANK", name});
+  }
+  return g;
+}
+
+enum class Out { InPlace, New };  // does the Communicator op write into its input?
+
+template <class F>
+static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
+  at::Tensor t = c.tensor("tensor");
+  CommPtr comm = pickGroup(c);
+  bool inplace = c.boolean("inplace");
+  WorkPtr w;
+  if (out == Out::InPlace) {
+    // By default the input stays unchanged: the op runs on a copy.
+    w = run(*comm, inplace ? t : t.clone());
+  } else {
+    w = run(*comm, t);
+    if (inplace)
+      w = std::make_shared<ThenWork>(w, [t, op](at::Tensor r) mutable {
+        if (!r.defined() || r.sizes() != t.sizes())
+          fail(std::string("-inplace 1: the result of ") + op + " does not have the input's shape [" +
+                   c10::Join(" ", t.sizes()) + "]",
+               {"DIST", "INPLACE", op});
+        t.copy_(r);
+        return t;
+      });
+  }
+  return finishWork(c, w, inplace);
+}
+
+static Tcl_Obj* cmdAllReduce(Call& c) {
+  return collective(c, "all_reduce", Out::InPlace,
+                    [&](Communicator& m, at::Tensor t) { return m.allReduce(t, c.op("op")); });
+}
+static Tcl_Obj* cmdBroadcast(Call& c) {
+  return collective(c, "broadcast", Out::InPlace,
+                    [&](Communicator& m, at::Tensor t) { return m.broadcast(t, rankArg(c, m, "root")); });
+}
+static Tcl_Obj* cmdReduce(Call& c) {
+  return collective(c, "reduce", Out::InPlace, [&](Communicator& m, at::Tensor t) {
+    return m.reduce(t, rankArg(c, m, "dst"), c.op("op"));
+  });
+}
+static Tcl_Obj* cmdAllGather(Call& c) {
+  return collective(c, "all_gather", Out::New, [&](Communicator& m, at::Tensor t) { return m.allGather(t); });
+}
+static Tcl_Obj* cmdGather(Call& c) {
+  return collective(c, "gather", Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.gather(t, rankArg(c, m, "dst")); });
+}
+static Tcl_Obj* cmdScatter(Call& c) {
+  return collective(c, "scatter", Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.scatter(t, rankArg(c, m, "src")); });
+}
+static Tcl_Obj* cmdReduceScatter(Call& c) {
+  return collective(c, "reduce_scatter", Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.reduceScatter(t, c.op("op")); });
+}
+static Tcl_Obj* cmdAllToAll(Call& c) {
+  return collective(c, "all_to_all", Out::New, [&](Communicator& m, at::Tensor t) { return m.allToAll(t); });
+}
+static Tcl_Obj* cmdBarrier(Call& c) { return finishWork(c, pickGroup(c)->barrier(), false); }
+
+// ---- point to point (default group, global ranks) ---------------------------
+
+static int peerArg(Call& c, const Communicator& m, const char* name) {
+  int r = rankArg(c, m, name);
+  if (m.size() > 1 && r == m.rank())
+    fail(std::string("Invalid -") + name + " parameter: rank " + std::to_string(r) +
+             " is this process's own rank", {"DIST", "RANK", name});
+  return r;
+}
+
+static Tcl_Obj* cmdSend(Call& c) {
+  at::Tensor t = c.tensor("tensor");
+  CommPtr m = communicator(c.st);
+  return finishWork(c, m->send(t, peerArg(c, *m, "dst"), int(c.integer("tag"))), false);
+}
+static Tcl_Obj* cmdRecv(Call& c) {
+  CommPtr m = communicator(c.st);
+  int src = peerArg(c, *m, "src");
+  at::Tensor t = at::empty(c.ints("shape"), applyOptions(c, at::TensorOptions()));
+  return finishWork(c, m->recv(t, src, int(c.integer("tag"))), false);
+}
+
+static std::shared_ptr<PendingWork> workArg(Call& c) {
+  auto w = std::dynamic_pointer_cast<PendingWork>(c.objectRaw("work"));
+  if (!w) fail("Invalid work handle \"" + c.str("work") + "\"", {"HANDLE", c.str("work")});
+  return w;
+}
+static Tcl_Obj* cmdWait(Call& c) {
+  auto w = workArg(c);
+  ms t = ms::zero();
+  if (c.has("timeout")) {
+    double s = c.number("timeout");
+    if (!(s > 0)) c.badValue("timeout", "a positive number of seconds");
+    t = ms(int64_t(s * 1000));
+  }
+  w->wait(t);
+  return resultObj(c, *w);
+}
+static Tcl_Obj* cmdTest(Call& c) { return Tcl_NewBooleanObj(workArg(c)->test()); }
+
+// ---- lifetime and information ----------------------------------------------
+
+static const char* envValue(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+// An explicit value wins over nothing; conflicting with the environment is an error.
+static std::string setting(Call& c, const char* param, const char* envName, const std::string& def) {
+  const char* e = envValue(envName);
+  if (c.given(param)) {
+    std::string v = c.str(param);
+    if (e && v != e)
+      fail(std::string("-") + param + " " + v + " conflicts with " + envName + "=" + e +
+               " in the environment", {"DIST", "CONFIG", param});
+    return v;
+  }
+  return e ? e : def;
+}
+
+static int intSetting(Call& c, const char* param, const char* envName, int def) {
+  if (c.given(param)) c.integer(param);  // the parser's own type error first
+  std::string s = setting(c, param, envName, std::to_string(def));
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end) fail(std::string(envName) + "=" + s + " is not an integer", {"DIST", "CONFIG", param});
+  return int(v);
+}
+
+static Tcl_Obj* cmdInit(Call& c) {
+  DistOptions o;
+  o.rank = intSetting(c, "rank", "RANK", 0);
+  o.worldSize = intSetting(c, "world_size", "WORLD_SIZE", 1);
+  o.localRank = envValue("LOCAL_RANK") ? std::atoi(envValue("LOCAL_RANK")) : o.rank;
+  o.masterAddr = setting(c, "master_addr", "MASTER_ADDR", "127.0.0.1");
+  o.masterPort = intSetting(c, "master_port", "MASTER_PORT", 29500);
+  o.backend = c.str("backend");
+  if (c.has("init_method")) {
+    o.initMethod = c.str("init_method");
+    if (o.initMethod.rfind("tcp://", 0) == 0) {
+      // tcp://host:port names the master instead of the environment.
+      std::string hp = o.initMethod.substr(6);
+      auto colon = hp.rfind(':');
+      char* end = nullptr;
+      long port = colon == std::string::npos ? -1 : std::strtol(hp.c_str() + colon + 1, &end, 10);
+      if (colon == std::string::npos || colon == 0 || *end || port <= 0 || port > 65535)
+        c.badValue("init_method", "env://, tcp://host:port or file://path");
+      std::string host = hp.substr(0, colon);
+      if ((c.given("master_addr") && c.str("master_addr") != host) ||
+          (c.given("master_port") && c.integer("master_port") != port))
+        fail("-init_method " + o.initMethod + " conflicts with -master_addr/-master_port",
+             {"DIST", "CONFIG", "init_method"});
+      o.masterAddr = host;
+      o.masterPort = int(port);
+    } else if (o.initMethod != "env://" &&
+               !(o.initMethod.rfind("file://", 0) == 0 && o.initMethod.size() > 7)) {
+      c.badValue("init_method", "env://, tcp://host:port or file://path");
+    }
+  }
+  if (o.masterPort <= 0 || o.masterPort > 65535) c.badValue("master_port", "a port between 1 and 65535");
+  if (c.has("timeout")) {
+    double s = c.number("timeout");
+    if (!(s > 0)) c.badValue("timeout", "a positive number of seconds");
+    o.timeout = ms(int64_t(s * 1000));
+  } else if (const char* e = envValue("TCLTORCH_DIST_TIMEOUT")) {
+    double s = std::atof(e);
+    if (!(s > 0)) fail(std::string("TCLTORCH_DIST_TIMEOUT=") + e + " is not a positive number", {"DIST", "CONFIG", "timeout"});
+    o.timeout = ms(int64_t(s * 1000));
+  }
+  const char* dbg = envValue("TORCH_DISTRIBUTED_DEBUG");
+  o.debug = c.boolean("debug") || (dbg && std::string(dbg) == "DETAIL");
+  std::string backend = distInit(c.st, o);
+  return newString("Distributed training initialized: rank=" + std::to_string(o.rank) +
+                   ", world_size=" + std::to_string(o.worldSize) + ", backend=" + backend);
+}
+
+static Tcl_Obj* cmdDestroy(Call& c) {
+  distDestroy(c.st);
+  return nullptr;
+}
+static Tcl_Obj* cmdGetRank(Call& c) { return Tcl_NewIntObj(communicator(c.st)->rank()); }
+static Tcl_Obj* cmdGetWorldSize(Call& c) { return Tcl_NewIntObj(communicator(c.st)->size()); }
+static Tcl_Obj* cmdIsDistributed(Call& c) { return Tcl_NewBooleanObj(communicator(c.st)->size() > 1); }
+static Tcl_Obj* cmdIsInitialized(Call& c) { return Tcl_NewBooleanObj(distInitialized(c.st)); }
+static Tcl_Obj* cmdBackend(Call& c) { return newString(communicator(c.st)->backend()); }
+
+static Tcl_Obj* cmdCapabilities(Call& c) {
+  CommPtr m = communicator(c.st);
+  Capabilities caps = m->capabilities();
+  Tcl_Obj* native = Tcl_NewListObj(0, nullptr);
+  for (auto& n : caps.native) Tcl_ListObjAppendElement(nullptr, native, newString(n));
+  Tcl_Obj* composed = Tcl_NewDictObj();
+  for (auto& [op, how] : caps.composed) Tcl_DictObjPut(nullptr, composed, newString(op), newString(how));
+  Tcl_Obj* d = Tcl_NewDictObj();
+  Tcl_DictObjPut(nullptr, d, newString("backend"), newString(m->backend()));
+  Tcl_DictObjPut(nullptr, d, newString("native"), native);
+  Tcl_DictObjPut(nullptr, d, newString("composed"), composed);
+  return d;
+}
+
+static Tcl_Obj* cmdNewGroup(Call& c) {
+  std::vector<int> ranks;
+  for (int64_t r : c.ints("ranks")) {
+    if (r < 0) c.badValue("ranks", "a list of non-negative ranks");
+    ranks.push_back(int(r));
+  }
+  return newString(distNewGroup(c.st, ranks, c.has("name") ? c.str("name") : ""));
+}
+
+// ---- the table ---------------------------------------------------------------
+
+static const Param kTensor{"tensor", Type::Tensor, nullptr, "input tensor handle"};
+static const Param kGroup{"group", Type::String, "", "group from distributed_new_group (\"\": the default group)"};
+static const Param kOp{"op", Type::ReduceOp, "sum", "reduction", "operation"};
+static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting"};
+static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle"};
+static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
+
+std::vector<Command> distributedCommands() {
+  return {
+      {"distributed_init",
+       "Create the default process group (c10d TCPStore + Gloo/NCCL); missing values come from "
+       "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK.",
+       {{"rank", Type::Int, kOptional, "this process's rank (RANK)"},
+        {"world_size", Type::Int, kOptional, "number of processes (WORLD_SIZE)"},
+        {"master_addr", Type::String, kOptional, "rendezvous host (MASTER_ADDR, default 127.0.0.1)"},
+        {"master_port", Type::Int, kOptional, "rendezvous port (MASTER_PORT, default 29500)"},
+        {"backend", Type::Choice, "auto", "gloo, nccl, or auto (nccl with a CUDA build and GPU, else gloo)",
+         nullptr, "gloo nccl auto"},
+        {"timeout", Type::Double, kOptional,
+         "seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)"},
+        {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path"},
+        {"debug", Type::Bool, "0",
+         "check that all ranks call matching collectives (c10d ProcessGroupWrapper; also "
+         "TORCH_DISTRIBUTED_DEBUG=DETAIL)"}},
+       cmdInit},
+      {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
+      {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
+      {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},
+      {"is_distributed", "1 when a process group of more than one rank exists.", {}, cmdIsDistributed},
+      {"distributed_is_initialized", "1 after distributed_init, until distributed_destroy.", {}, cmdIsInitialized},
+      {"distributed_backend", "Backend of the default group: gloo, nccl, or local (no process group).", {}, cmdBackend},
+      {"distributed_capabilities",
+       "Dict: backend, native operations, and composed ones with how they are built.", {}, cmdCapabilities},
+      {"distributed_barrier", "Return when every rank of the group has arrived.", {kGroup, kAsync}, cmdBarrier},
+      {"distributed_all_reduce", "Every rank gets the reduction of all ranks' tensors.",
+       {kTensor, kOp, kGroup, kAsync, kInplace}, cmdAllReduce},
+      {"distributed_broadcast", "Every rank gets root's tensor.",
+       {kTensor, {"root", Type::Int, "0", "rank whose tensor is sent", "src"}, kGroup, kAsync, kInplace},
+       cmdBroadcast},
+      {"distributed_reduce", "dst gets the reduction; other ranks get their tensor unchanged.",
+       {kTensor, {"dst", Type::Int, "0", "rank that receives the reduction"}, kOp, kGroup, kAsync, kInplace},
+       cmdReduce},
+      {"distributed_all_gather", "Every rank gets all tensors stacked: shape [N, ...].",
+       {kTensor, kGroup, kAsync, kInplace}, cmdAllGather},
+      {"distributed_gather", "dst gets all tensors stacked [N, ...]; other ranks get an empty result.",
+       {kTensor, {"dst", Type::Int, "0", "rank that receives the stack"}, kGroup, kAsync, kInplace}, cmdGather},
+      {"distributed_scatter", "Each rank gets chunk `rank` (dim 0) of src's tensor.",
+       {kTensor, {"src", Type::Int, "0", "rank whose tensor is split"}, kGroup, kAsync, kInplace}, cmdScatter},
+      {"distributed_reduce_scatter", "Each rank gets chunk `rank` (dim 0) of the reduction.",
+       {kTensor, kOp, kGroup, kAsync, kInplace}, cmdReduceScatter},
+      {"distributed_all_to_all",
+       "Each rank gets chunk `rank` (dim 0) of every rank's tensor, concatenated in rank order.",
+       {kTensor, kGroup, kAsync, kInplace}, cmdAllToAll},
+      {"distributed_send", "Send a tensor to rank dst (blocks until received).",
+       {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag}, cmdSend},
+      {"distributed_recv", "Receive a tensor of the given shape and dtype from rank src.",
+       {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
+        {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam},
+       cmdRecv},
+      {"distributed_isend", "Start sending; returns a work handle.",
+       {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag,
+        {"async", Type::Bool, "1", "always 1: isend returns a work handle"}},
+       cmdSend},
+      {"distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor.",
+       {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
+        {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam,
+        {"async", Type::Bool, "1", "always 1: irecv returns a work handle"}},
+       cmdRecv},
+      {"distributed_wait", "Wait for a work handle; returns its result tensor handle (empty for send, barrier).",
+       {{"work", Type::Work, nullptr, "work handle"},
+        {"timeout", Type::Double, kOptional, "seconds (default: the group's timeout)"}},
+       cmdWait},
+      {"distributed_test", "1 when the work has finished (an error if it failed), else 0.",
+       {{"work", Type::Work, nullptr, "work handle"}}, cmdTest},
+      {"distributed_new_group",
+       "Make a subgroup; every rank calls it in the same order. Returns the group name.",
+       {{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"},
+        {"name", Type::String, kOptional, "group name (default groupN)"}},
+       cmdNewGroup},
+  };
+}
+
+}  // namespace tcltorch
