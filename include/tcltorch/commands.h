@@ -6,4 +6,5 @@ namespace tcltorch {
 std::vector<Command> runtimeCommands();  // handles, scopes, help, version
 std::vector<Command> tensorCommands();   // tensor creation, info, shape, math
 std::vector<Command> distributedCommands();  // process groups, collectives, point to point
+std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
 }  // namespace tcltorch

@@ -8,7 +8,7 @@ namespace tcltorch {
 const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
-    for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands})
+    for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &shardingCommands})
       for (auto& c : (*area)()) out.push_back(c);
     return out;
   }();
