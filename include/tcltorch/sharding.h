@@ -56,7 +56,8 @@ ShardPtr rewrap(const ShardedTensor& like, at::Tensor local, int64_t dim, const 
 // the largest one, gathered, then trimmed. Undefined on ranks other than dst.
 at::Tensor unshard(State& st, const ShardedTensor& s, int dst);
 // src's tensor on every rank (shape and dtype travel too); src < 0: t itself.
-at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src);
+// shapeOnly: only the shape travels (an uninitialised tensor of src's shape).
+at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src, bool shapeOnly = false);
 
 enum class Strategy { Auto, Row, Column, Inner, Replicate };
 const char* strategyName(Strategy s);
@@ -66,12 +67,14 @@ struct MatmulPlan {
   int64_t bytes = 0;  // estimated bytes each rank receives
   std::vector<std::pair<Strategy, int64_t>> candidates;  // the feasible ones
 };
-// Picks (Auto) or checks the strategy for a @ b. `src` >= 0: b is whole but
-// only rank src holds its values (broadcast first). `gather`: a sharded result
-// is all-gathered to every rank.
+// A whole b that only rank src holds, made whole on every rank (src < 0 or a
+// sharded b: b itself). shapeOnly: just src's shape, for planning.
+Operand ownedWhole(State& st, const Operand& a, const Operand& b, int src, bool shapeOnly);
+// Picks (Auto) or checks the strategy for a @ b. `src` >= 0: b was broadcast
+// from rank src (counted in the bytes). `gather`: a sharded result is
+// all-gathered to every rank.
 MatmulPlan planMatmul(State& st, const Operand& a, const Operand& b, Strategy want, bool gather, int src);
-Operand distributedMatmul(State& st, const Operand& a, const Operand& b, const MatmulPlan& plan,
-                          bool gather, int src);
+Operand distributedMatmul(State& st, const Operand& a, const Operand& b, const MatmulPlan& plan, bool gather);
 
 // sum / mean of a sharded tensor: local partial, all_reduce sum. Along the
 // split dim (or over everything) the result is whole; along another dim it

@@ -61,11 +61,13 @@ static Tcl_Obj* cmdUnshard(Call& c) {
 }
 
 static Tcl_Obj* cmdMatmul(Call& c) {
-  Operand a = operand(c, "a"), b = operand(c, "b");
-  const bool gather = c.boolean("gather");
+  Operand a = operand(c, "a");
+  const bool gather = c.boolean("gather"), explain = c.boolean("explain");
   const int src = int(c.integer("src"));
+  // b owned by one rank: broadcast first (only its shape when just explaining).
+  Operand b = ownedWhole(c.st, a, operand(c, "b"), src, explain);
   MatmulPlan plan = planMatmul(c.st, a, b, Strategy(c.choice("strategy")), gather, src);
-  if (!c.boolean("explain")) return result(c, distributedMatmul(c.st, a, b, plan, gather, src));
+  if (!explain) return result(c, distributedMatmul(c.st, a, b, plan, gather));
   Tcl_Obj* cand = Tcl_NewDictObj();
   for (auto& k : plan.candidates)
     Tcl_DictObjPut(nullptr, cand, Tcl_NewStringObj(strategyName(k.first), -1), Tcl_NewWideIntObj(k.second));

@@ -81,18 +81,29 @@ static Meta readMeta(const at::Tensor& row) {
   return {at::ScalarType(a[1]), std::vector<int64_t>(&a[2], &a[2] + a[0])};
 }
 
-at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src) {
+at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src, bool shapeOnly) {
   if (src < 0) return t;
   checkRank(src, comm->size(), "src");
   if (comm->size() == 1) return t;
   at::Tensor m = metaOf(t);
   comm->broadcast(m, src)->wait();
   Meta meta = readMeta(m);
+  if (shapeOnly) return at::empty(meta.shape, t.options().dtype(meta.dtype));
   // A copy on src too: the caller's tensor is never written in place.
   at::Tensor out = comm->rank() == src ? t.contiguous().clone()
                                        : at::empty(meta.shape, t.options().dtype(meta.dtype));
   comm->broadcast(out, src)->wait();
   return out;
+}
+
+static CommPtr matmulComm(State& st, const Operand& a, const Operand& b) {
+  const ShardPtr& s = a.sharded() ? a.shard : b.shard;
+  return s ? shardComm(st, *s) : communicator(st, "");
+}
+
+Operand ownedWhole(State& st, const Operand& a, const Operand& b, int src, bool shapeOnly) {
+  if (b.sharded() || src < 0) return b;
+  return {broadcastWhole(matmulComm(st, a, b), b.whole, src, shapeOnly), nullptr};
 }
 
 // Rows [offsets[i], +sizes[i]) of x (split dim first) laid out in N equal
@@ -322,12 +333,10 @@ MatmulPlan planMatmul(State& st, const Operand& a, const Operand& b, Strategy wa
        {"SHARD", "MISMATCH", strategyName(want)});
 }
 
-Operand distributedMatmul(State& st, const Operand& a, const Operand& b, const MatmulPlan& plan, bool gather,
-                          int src) {
+Operand distributedMatmul(State& st, const Operand& a, const Operand& b, const MatmulPlan& plan, bool gather) {
   Layout L = layout(st, a, b);
-  const ShardPtr& any = a.sharded() ? a.shard : b.shard;
-  CommPtr comm = any ? shardComm(st, *any) : communicator(st, "");
-  at::Tensor bWhole = b.sharded() ? at::Tensor() : broadcastWhole(comm, b.whole, src);
+  CommPtr comm = matmulComm(st, a, b);
+  const at::Tensor& bWhole = b.whole;
   auto whole = [&](const Operand& x, const at::Tensor& w) { return x.sharded() ? unshard(st, *x.shard, -1) : w; };
   auto finish = [&](ShardPtr s) -> Operand {
     if (!gather) return {at::Tensor(), s};
