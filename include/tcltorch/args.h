@@ -103,6 +103,7 @@ class Call {
 
   // Result helpers: register a new handle and return its name.
   Tcl_Obj* result(const at::Tensor& t);
+  Tcl_Obj* result(at::Tensor&& t);  // moves: no reference-count round trip
   Tcl_Obj* result(Kind k, std::shared_ptr<Object> o);
   Tcl_Obj* results(const std::vector<at::Tensor>& ts);  // list of new handles
 
@@ -110,9 +111,12 @@ class Call {
 
  private:
   int index(const char* name) const;
+  // The default's literal text when the parameter was not given, else nullptr.
+  const char* defaultLiteral(const char* name, int* idx) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
-  Tcl_Obj* vals_[kMaxParams] = {};
-  Tcl_Obj* defaults_[kMaxParams] = {};  // created lazily, released in ~Call
+  // Only the first info.cmd->params.size() entries are used (and initialised).
+  Tcl_Obj* vals_[kMaxParams];
+  Tcl_Obj* defaults_[kMaxParams];  // created lazily, released in ~Call
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.

@@ -2,6 +2,7 @@
 #pragma once
 #include <tcl.h>
 #include <ATen/ATen.h>
+#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
@@ -42,11 +43,20 @@ struct Entry {
   bool kept = false;               // torch::keep: survives enclosing scopes
 };
 
+// Handle names are "<kind><id>" with a per-kind counter that never repeats, so a
+// stale name can never reach a newer object. Lookups avoid string hashing: a name
+// maps to a 64-bit key (kind, id), and name Tcl_Objs cache (key, slot) in their
+// internal rep, validated against the slot on every use.
 class Registry {
  public:
   std::string add(at::Tensor t);
   std::string add(Kind k, std::shared_ptr<Object> o);
-  // nullptr when the name is unknown or freed.
+  // Same, returning the name as a new Tcl_Obj (refcount 0) that resolves without
+  // parsing; its string is generated only when someone asks for it.
+  Tcl_Obj* addObj(at::Tensor t);
+  Tcl_Obj* addObj(Kind k, std::shared_ptr<Object> o);
+  // nullptr when the name is unknown or freed. Entry pointers stay valid until
+  // that handle is freed.
   Entry* find(const char* name, size_t len);
   Entry* find(Tcl_Obj* name);
   const at::Tensor& tensor(Tcl_Obj* name);  // throws Invalid tensor handle
@@ -56,6 +66,7 @@ class Registry {
     return std::static_pointer_cast<T>(object(k, name));
   }
   bool free(const std::string& name);
+  bool free(Tcl_Obj* name);
   void keep(const std::string& name);
   void freeAll();
 
@@ -69,14 +80,39 @@ class Registry {
   size_t count(Kind k) const { return live_[size_t(k)]; }
   size_t tensorBytes() const;  // bytes of distinct storages held by tensor handles
 
+  ~Registry();
+
  private:
-  std::string insert(Kind k, Entry e);
-  std::unordered_map<std::string, Entry> map_;
+  struct Slot {
+    Entry e;
+    uint64_t key = 0;  // 0: free
+  };
+  struct ScopeItem {
+    uint64_t key;
+    uint32_t slot;
+  };
+  uint64_t insert(Kind k, Entry&& e, uint32_t* slot);
+  Tcl_Obj* nameObj(uint64_t key, uint32_t slot);
+  Entry* lookup(uint64_t key, uint32_t* slot);
+  void erase(uint32_t slot);
+  // open addressing key -> slot (linear probing, backward-shift deletion)
+  void tablePut(uint64_t key, uint32_t slot);
+  void tableDel(uint64_t key);
+  bool tableGet(uint64_t key, uint32_t* slot) const;
+
+  std::deque<Slot> slots_;  // deque: Entry references survive growth
+  std::vector<uint32_t> freeSlots_;
+  std::vector<std::pair<uint64_t, uint32_t>> table_;
+  size_t tableUsed_ = 0;
   uint64_t next_[size_t(Kind::Count)] = {};
   size_t live_[size_t(Kind::Count)] = {};
-  std::vector<std::vector<std::string>> scopes_;
-  std::string key_;  // reused lookup buffer: no allocation per lookup
+  std::vector<std::vector<ScopeItem>> scopes_;
+  std::vector<std::vector<ScopeItem>> spare_;  // finished scopes' buffers, reused
 };
+
+// True when `o` is a handle name made by this package (never a number or an option).
+extern const Tcl_ObjType kHandleObjType;
+inline bool isHandleObj(Tcl_Obj* o) { return o->typePtr == &kHandleObjType; }
 
 struct CommandInfo;
 

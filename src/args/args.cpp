@@ -2,6 +2,8 @@
 // boundary where C++ exceptions become Tcl errors.
 #include "tcltorch/args.h"
 #include <c10/util/Exception.h>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -54,6 +56,7 @@ int CommandInfo::lookup(const char* s) const {
 
 // "-x..." with a letter after the dash starts the named part; "-1" is a value.
 static inline bool isOption(Tcl_Obj* o) {
+  if (isHandleObj(o)) return false;  // no need to make its string
   int len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   return len >= 2 && s[0] == '-' && isalpha((unsigned char)s[1]);
@@ -71,6 +74,7 @@ static std::string validList(const CommandInfo& info) {
 Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
     : st(s), interp(s.interp), info(inf) {
   const int n = int(info.cmd->params.size());
+  for (int k = 0; k < n; ++k) vals_[k] = defaults_[k] = nullptr;
   int i = 1, pos = 0;
   for (; i < objc && !isOption(objv[i]); ++i) {
     if (pos >= n)
@@ -95,14 +99,14 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
 }
 
 Call::~Call() {
-  for (auto* d : defaults_)
-    if (d) Tcl_DecrRefCount(d);
+  for (size_t k = 0; k < info.cmd->params.size(); ++k)
+    if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
 }
 
 int Call::index(const char* name) const {
   auto& ps = info.cmd->params;
   for (size_t i = 0; i < ps.size(); ++i)
-    if (std::strcmp(ps[i].name, name) == 0) return int(i);
+    if (ps[i].name == name || (ps[i].name[0] == name[0] && std::strcmp(ps[i].name, name) == 0)) return int(i);
   throw std::logic_error(std::string("internal: command ") + info.cmd->name +
                          " has no parameter " + name);
 }
@@ -137,6 +141,24 @@ void Call::badValue(const char* name, const std::string& what) {
        {"ARGS", "TYPE", name});
 }
 
+// Numeric defaults are read from the table's literal: no Tcl_Obj per call.
+const char* Call::defaultLiteral(const char* name, int* idx) const {
+  int i = index(name);
+  *idx = i;
+  if (vals_[i]) return nullptr;
+  const char* d = param(i).def;
+  return d && d != kOptional ? d : nullptr;
+}
+
+static bool literalInt(const char* s, int64_t* out) {
+  char* end;
+  errno = 0;
+  long long v = strtoll(s, &end, 0);
+  if (end == s || *end || errno) return false;
+  *out = v;
+  return true;
+}
+
 // Accessors: a missing optional value is a bug in the handler, not user input.
 static Tcl_Obj* need(Call& c, const char* name) {
   Tcl_Obj* o = c.obj(name);
@@ -158,12 +180,21 @@ std::vector<at::Tensor> Call::tensors(const char* name) {
 }
 
 bool Call::isNumber(const char* name) {
+  int i;
+  if (defaultLiteral(name, &i)) return true;  // defaults of such params are numbers
   Tcl_Obj* o = need(*this, name);
+  if (isHandleObj(o)) return false;
   double d;
   return Tcl_GetDoubleFromObj(nullptr, o, &d) == TCL_OK;
 }
 
 at::Scalar Call::scalar(const char* name) {
+  int i;
+  if (const char* d = defaultLiteral(name, &i)) {
+    int64_t v;
+    if (literalInt(d, &v)) return at::Scalar(v);
+    return at::Scalar(strtod(d, nullptr));
+  }
   Tcl_Obj* o = need(*this, name);
   Tcl_WideInt w;
   if (Tcl_GetWideIntFromObj(nullptr, o, &w) == TCL_OK) return at::Scalar(int64_t(w));
@@ -187,24 +218,40 @@ std::shared_ptr<Object> Call::objectRaw(const char* name) {
 }
 
 int64_t Call::integer(const char* name) {
+  int i;
+  int64_t v;
+  if (const char* d = defaultLiteral(name, &i); d && literalInt(d, &v)) return v;
   Tcl_WideInt w;
   if (Tcl_GetWideIntFromObj(nullptr, need(*this, name), &w) != TCL_OK) badValue(name, "an integer");
   return int64_t(w);
 }
 
 double Call::number(const char* name) {
+  int i;
+  if (const char* lit = defaultLiteral(name, &i)) {
+    char* end;
+    double v = strtod(lit, &end);
+    if (end != lit && !*end) return v;
+  }
   double d;
   if (Tcl_GetDoubleFromObj(nullptr, need(*this, name), &d) != TCL_OK) badValue(name, "a number");
   return d;
 }
 
 bool Call::boolean(const char* name) {
+  int i;
+  if (const char* d = defaultLiteral(name, &i)) {
+    if (!strcmp(d, "0") || !strcmp(d, "false")) return false;
+    if (!strcmp(d, "1") || !strcmp(d, "true")) return true;
+  }
   int b;
   if (Tcl_GetBooleanFromObj(nullptr, need(*this, name), &b) != TCL_OK) badValue(name, "a boolean");
   return b != 0;
 }
 
 std::string Call::str(const char* name) {
+  int i;
+  if (const char* d = defaultLiteral(name, &i)) return d;
   int len;
   const char* s = Tcl_GetStringFromObj(need(*this, name), &len);
   return std::string(s, size_t(len));
@@ -260,11 +307,10 @@ std::vector<double> Call::doubles(const char* name) {
   return out;
 }
 
-Tcl_Obj* Call::result(const at::Tensor& t) { return newString(st.reg.add(t)); }
+Tcl_Obj* Call::result(const at::Tensor& t) { return st.reg.addObj(t); }
+Tcl_Obj* Call::result(at::Tensor&& t) { return st.reg.addObj(std::move(t)); }
 
-Tcl_Obj* Call::result(Kind k, std::shared_ptr<Object> o) {
-  return newString(st.reg.add(k, std::move(o)));
-}
+Tcl_Obj* Call::result(Kind k, std::shared_ptr<Object> o) { return st.reg.addObj(k, std::move(o)); }
 
 Tcl_Obj* Call::results(const std::vector<at::Tensor>& ts) {
   Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
@@ -350,7 +396,10 @@ static int dispatch(ClientData cd, Tcl_Interp* interp, int objc, Tcl_Obj* const 
   } catch (const std::bad_alloc&) {
     setError(interp, "out of memory", {"MEMORY"});
   } catch (const std::exception& e) {
-    setError(interp, e.what(), {"ERROR"});
+    // Some libtorch checks throw plain std:: exceptions (e.g. reshape's shape
+    // check); only our own "internal:" logic errors are not libtorch's.
+    bool internal = std::strncmp(e.what(), "internal:", 9) == 0;
+    setError(interp, torchMessage(e), {internal ? "ERROR" : "LIBTORCH"});
   } catch (...) {
     setError(interp, "unknown C++ exception", {"ERROR"});
   }

@@ -1,7 +1,10 @@
 // Tensor creation, byte I/O, info and conversion back to Tcl values.
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
+#include <cstring>
+#include <limits>
 #include <sstream>
+#include <strings.h>
 
 namespace tcltorch {
 
@@ -10,15 +13,31 @@ static const Param kShape{"shape", Type::IntList, nullptr, "shape (list of sizes
 
 // ---- Tcl data -> tensor ----
 
+// A number, including NaN, which Tcl_GetDouble refuses but tensor_to_list writes.
+static bool leafNumber(Tcl_Obj* o, double* d) {
+  if (Tcl_GetDoubleFromObj(nullptr, o, d) == TCL_OK) return true;
+  int len;
+  const char* s = Tcl_GetStringFromObj(o, &len);
+  if (len && (*s == '-' || *s == '+')) ++s, --len;
+  if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
+    *d = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  return false;
+}
+
 // Shape of a nested list from the first element at each depth; a number is a leaf.
 static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
   std::vector<int64_t> shape;
   for (;;) {
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, o, &d) == TCL_OK) return shape;
+    if (leafNumber(o, &d)) return shape;
     int n;
     Tcl_Obj** elems;
     if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
+    // A one-element list whose element is itself a non-number word ("x") would
+    // nest forever.
+    if (n == 1 && !strcmp(Tcl_GetString(elems[0]), Tcl_GetString(o))) c.badValue("data", "a (nested) list of numbers");
     shape.push_back(n);
     if (n == 0) return shape;
     o = elems[0];
@@ -51,7 +70,7 @@ static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
       }
     }
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK)
+    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK && !leafNumber(objs[i], &d))
       c.badValue("data", "a rectangular (nested) list of numbers");
     out[i] = T(d);
   }
@@ -230,14 +249,28 @@ static Tcl_Obj* scalarObj(const at::Scalar& s) {
 static Tcl_Obj* cmdItem(Call& c) { return scalarObj(c.tensor("input").item()); }
 
 // Nested lists by shape from contiguous typed data; elements made by `mk`.
+// Rows are filled in cache-sized chunks into a list made with its final
+// capacity, so each new element is still in cache when the list takes it.
 template <class T, class Mk>
 static Tcl_Obj* nested(const T*& p, const int64_t* shape, int ndim, std::vector<Tcl_Obj*>& buf, Mk mk) {
   int64_t n = shape[0];
   if (ndim == 1) {
-    buf.resize(size_t(n));
-    for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = mk(p[i]);
-    p += n;
-    return Tcl_NewListObj(int(n), buf.data());
+    constexpr int64_t kChunk = 2048;
+    if (n <= kChunk) {
+      buf.resize(size_t(n));
+      for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = mk(p[i]);
+      p += n;
+      return Tcl_NewListObj(int(n), buf.data());
+    }
+    Tcl_Obj* list = Tcl_NewListObj(int(n), nullptr);  // empty, capacity n
+    buf.resize(size_t(kChunk));
+    for (int64_t i = 0; i < n; i += kChunk) {
+      int64_t k = std::min(kChunk, n - i);
+      for (int64_t j = 0; j < k; ++j) buf[size_t(j)] = mk(p[j]);
+      p += k;
+      Tcl_ListObjReplace(nullptr, list, int(i), 0, int(k), buf.data());
+    }
+    return list;
   }
   std::vector<Tcl_Obj*> rows(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = nested(p, shape + 1, ndim - 1, buf, mk);

@@ -20,6 +20,18 @@ static Operand operand(Call& c, const char* name) {
   return {c.tensor(name), at::Scalar(), true};
 }
 
+// Elementwise out-of-place ops on tensors that need no gradient skip the autograd
+// dispatch layer, exactly as libtorch's own autograd kernel does right after
+// finding that nothing requires grad (the same guard, one call earlier). Views
+// and in-place ops never take this path: they need the ADInplaceOrView layer.
+static inline bool plain(const Tensor& t) { return !t.requires_grad() && !t._fw_grad(0).defined(); }
+struct BelowAutograd {
+  c10::optional<at::AutoDispatchBelowADInplaceOrView> guard;
+  BelowAutograd(const Tensor& a, const Operand* b = nullptr) {
+    if (plain(a) && (!b || !b->isTensor || plain(b->t))) guard.emplace();
+  }
+};
+
 // ---- add/sub with alpha ----
 
 template <bool Sub>
@@ -27,6 +39,7 @@ static Tcl_Obj* cmdAddSub(Call& c) {
   const Tensor& a = c.tensor("input");
   at::Scalar alpha = c.scalar("alpha");
   Operand b = operand(c, "other");
+  BelowAutograd g(a, &b);
   if (Sub) return c.result(b.isTensor ? at::sub(a, b.t, alpha) : at::sub(a, b.s, alpha));
   return c.result(b.isTensor ? at::add(a, b.t, alpha) : at::add(a, b.s, alpha));
 }
@@ -86,6 +99,7 @@ static Tcl_Obj* cmdBinary(Call& c) {
   const BinaryOp& op = kBinary[I];
   const Tensor& a = c.tensor("input");
   Operand b = operand(c, op.param);
+  BelowAutograd g(a, &b);
   return c.result(b.isTensor ? op.tt(a, b.t) : op.ts(a, b.s));
 }
 
@@ -121,7 +135,11 @@ static const UnaryOp kUnary[] = {
 #undef TCLTORCH_UNARY
 
 template <size_t I>
-static Tcl_Obj* cmdUnary(Call& c) { return c.result(kUnary[I].fn(c.tensor("input"))); }
+static Tcl_Obj* cmdUnary(Call& c) {
+  Tensor a = c.tensor("input");
+  BelowAutograd g(a);
+  return c.result(kUnary[I].fn(a));
+}
 
 // ---- reductions: input ?dim? ?keepdim? ----
 

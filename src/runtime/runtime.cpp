@@ -1,6 +1,8 @@
 #include "tcltorch/runtime.h"
 #include "tcltorch/args.h"
 #include <c10/util/Exception.h>
+#include <algorithm>
+#include <cstring>
 
 namespace tcltorch {
 
@@ -13,34 +15,208 @@ const char* kindName(Kind k) {
   return names[size_t(k)];
 }
 
-std::string Registry::insert(Kind k, Entry e) {
-  std::string name = kindName(k) + std::to_string(++next_[size_t(k)]);
-  map_.emplace(name, std::move(e));
+// ---- handle names ----
+
+static constexpr int kKindShift = 56;
+static inline Kind keyKind(uint64_t key) { return Kind(key >> kKindShift); }
+static inline uint64_t keyId(uint64_t key) { return key & ((uint64_t(1) << kKindShift) - 1); }
+
+static size_t formatName(uint64_t key, char* buf) {
+  const char* k = kindName(keyKind(key));
+  size_t n = strlen(k);
+  memcpy(buf, k, n);
+  char digits[24];
+  int d = 0;
+  for (uint64_t id = keyId(key); id; id /= 10) digits[d++] = char('0' + id % 10);
+  while (d) buf[n++] = digits[--d];
+  buf[n] = 0;
+  return n;
+}
+
+// "<kind><id>" -> key; the exact inverse of formatName (no leading zeros).
+static bool parseName(const char* s, size_t len, uint64_t* key) {
+  for (size_t k = 0; k < size_t(Kind::Count); ++k) {
+    const char* kn = kindName(Kind(k));
+    size_t n = strlen(kn);
+    if (len <= n || len > n + 16 || memcmp(s, kn, n) != 0) continue;
+    if (s[n] < '1' || s[n] > '9') return false;
+    uint64_t id = 0;
+    for (size_t i = n; i < len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      id = id * 10 + uint64_t(s[i] - '0');
+    }
+    *key = (uint64_t(k) << kKindShift) | id;
+    return true;
+  }
+  return false;
+}
+
+// Internal rep of a handle name: ptr1 = key, ptr2 = slot hint. The key is what
+// the name means, so a hint from another interpreter or a freed slot is simply
+// re-validated; no pointer into any registry is ever kept.
+static void dupHandleRep(Tcl_Obj* src, Tcl_Obj* dup) {
+  dup->internalRep = src->internalRep;
+  dup->typePtr = src->typePtr;
+}
+static void updateHandleString(Tcl_Obj* o) {
+  char buf[48];
+  size_t n = formatName(uint64_t(uintptr_t(o->internalRep.twoPtrValue.ptr1)), buf);
+  o->bytes = static_cast<char*>(ckalloc(unsigned(n + 1)));
+  memcpy(o->bytes, buf, n + 1);
+  o->length = int(n);
+}
+const Tcl_ObjType kHandleObjType = {"tcltorchHandle", nullptr, dupHandleRep, updateHandleString, nullptr};
+static const Tcl_ObjType& kHandleType = kHandleObjType;
+
+static inline void setHandleRep(Tcl_Obj* o, uint64_t key, uint32_t slot) {
+  o->internalRep.twoPtrValue.ptr1 = reinterpret_cast<void*>(uintptr_t(key));
+  o->internalRep.twoPtrValue.ptr2 = reinterpret_cast<void*>(uintptr_t(slot));
+}
+
+// ---- key -> slot table ----
+
+static inline size_t hashKey(uint64_t key) { return size_t((key * 0x9E3779B97F4A7C15ull) >> 29); }
+
+bool Registry::tableGet(uint64_t key, uint32_t* slot) const {
+  if (table_.empty()) return false;
+  size_t mask = table_.size() - 1;
+  for (size_t i = hashKey(key) & mask;; i = (i + 1) & mask) {
+    if (table_[i].first == key) {
+      *slot = table_[i].second;
+      return true;
+    }
+    if (table_[i].first == 0) return false;
+  }
+}
+
+void Registry::tablePut(uint64_t key, uint32_t slot) {
+  if ((tableUsed_ + 1) * 2 > table_.size()) {
+    std::vector<std::pair<uint64_t, uint32_t>> old(std::max<size_t>(1024, table_.size() * 2));
+    old.swap(table_);
+    tableUsed_ = 0;
+    for (auto& kv : old)
+      if (kv.first) tablePut(kv.first, kv.second);
+  }
+  size_t mask = table_.size() - 1;
+  size_t i = hashKey(key) & mask;
+  while (table_[i].first) i = (i + 1) & mask;
+  table_[i] = {key, slot};
+  ++tableUsed_;
+}
+
+void Registry::tableDel(uint64_t key) {
+  if (table_.empty()) return;
+  size_t mask = table_.size() - 1;
+  size_t i = hashKey(key) & mask;
+  while (table_[i].first != key) {
+    if (table_[i].first == 0) return;
+    i = (i + 1) & mask;
+  }
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    if (table_[j].first == 0) break;
+    size_t home = hashKey(table_[j].first) & mask;
+    bool stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!stays) {
+      table_[i] = table_[j];
+      i = j;
+    }
+  }
+  table_[i] = {0, 0};
+  --tableUsed_;
+}
+
+// ---- registry ----
+
+uint64_t Registry::insert(Kind k, Entry&& e, uint32_t* slotOut) {
+  uint64_t key = (uint64_t(k) << kKindShift) | ++next_[size_t(k)];
+  uint32_t slot;
+  if (!freeSlots_.empty()) {
+    slot = freeSlots_.back();
+    freeSlots_.pop_back();
+  } else {
+    slot = uint32_t(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[slot];
+  s.e = std::move(e);
+  s.key = key;
+  tablePut(key, slot);
   ++live_[size_t(k)];
-  if (!scopes_.empty()) scopes_.back().push_back(name);
-  return name;
+  if (!scopes_.empty()) scopes_.back().push_back({key, slot});
+  *slotOut = slot;
+  return key;
+}
+
+Tcl_Obj* Registry::nameObj(uint64_t key, uint32_t slot) {
+  Tcl_Obj* o = Tcl_NewObj();
+  Tcl_InvalidateStringRep(o);  // the name text is made on demand by updateHandleString
+  o->typePtr = &kHandleType;
+  setHandleRep(o, key, slot);
+  return o;
+}
+
+static std::string keyName(uint64_t key) {
+  char buf[48];
+  size_t n = formatName(key, buf);
+  return std::string(buf, n);
 }
 
 std::string Registry::add(at::Tensor t) {
-  Entry e{Kind::Tensor, std::move(t), nullptr};
-  return insert(Kind::Tensor, std::move(e));
+  uint32_t slot;
+  return keyName(insert(Kind::Tensor, Entry{Kind::Tensor, std::move(t), nullptr}, &slot));
 }
 
 std::string Registry::add(Kind k, std::shared_ptr<Object> o) {
-  Entry e{k, at::Tensor(), std::move(o)};
-  return insert(k, std::move(e));
+  uint32_t slot;
+  return keyName(insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot));
+}
+
+Tcl_Obj* Registry::addObj(at::Tensor t) {
+  uint32_t slot;
+  uint64_t key = insert(Kind::Tensor, Entry{Kind::Tensor, std::move(t), nullptr}, &slot);
+  return nameObj(key, slot);
+}
+
+Tcl_Obj* Registry::addObj(Kind k, std::shared_ptr<Object> o) {
+  uint32_t slot;
+  uint64_t key = insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot);
+  return nameObj(key, slot);
+}
+
+Entry* Registry::lookup(uint64_t key, uint32_t* slot) {
+  if (!tableGet(key, slot)) return nullptr;
+  return &slots_[*slot].e;
 }
 
 Entry* Registry::find(const char* name, size_t len) {
-  key_.assign(name, len);
-  auto it = map_.find(key_);
-  return it == map_.end() ? nullptr : &it->second;
+  uint64_t key;
+  uint32_t slot;
+  return parseName(name, len, &key) ? lookup(key, &slot) : nullptr;
 }
 
-Entry* Registry::find(Tcl_Obj* name) {
+Entry* Registry::find(Tcl_Obj* o) {
+  uint32_t slot;
+  if (o->typePtr == &kHandleType) {
+    uint64_t key = uint64_t(uintptr_t(o->internalRep.twoPtrValue.ptr1));
+    slot = uint32_t(uintptr_t(o->internalRep.twoPtrValue.ptr2));
+    if (slot < slots_.size() && slots_[slot].key == key) return &slots_[slot].e;
+    Entry* e = lookup(key, &slot);
+    if (e) setHandleRep(o, key, slot);
+    return e;
+  }
   int len;
-  const char* s = Tcl_GetStringFromObj(name, &len);
-  return find(s, size_t(len));
+  const char* s = Tcl_GetStringFromObj(o, &len);
+  uint64_t key;
+  if (!parseName(s, size_t(len), &key)) return nullptr;
+  Entry* e = lookup(key, &slot);
+  if (e) {  // cache: later uses of this object skip the parse and the table
+    if (o->typePtr && o->typePtr->freeIntRepProc) o->typePtr->freeIntRepProc(o);
+    o->typePtr = &kHandleType;
+    setHandleRep(o, key, slot);
+  }
+  return e;
 }
 
 const at::Tensor& Registry::tensor(Tcl_Obj* name) {
@@ -61,62 +237,103 @@ std::shared_ptr<Object> Registry::object(Kind k, Tcl_Obj* name) {
   return e->object;
 }
 
+void Registry::erase(uint32_t slot) {
+  Slot& s = slots_[slot];
+  Entry dead = std::move(s.e);  // destroyed last, after the bookkeeping
+  --live_[size_t(keyKind(s.key))];
+  tableDel(s.key);
+  s.key = 0;
+  s.e.tensor = at::Tensor();
+  s.e.object.reset();
+  s.e.kept = false;
+  freeSlots_.push_back(slot);
+}
+
 bool Registry::free(const std::string& name) {
-  auto it = map_.find(name);
-  if (it == map_.end()) return false;
-  --live_[size_t(it->second.kind)];
-  map_.erase(it);
+  uint64_t key;
+  uint32_t slot;
+  if (!parseName(name.data(), name.size(), &key) || !lookup(key, &slot)) return false;
+  erase(slot);
+  return true;
+}
+
+bool Registry::free(Tcl_Obj* name) {
+  Entry* e = find(name);
+  if (!e) return false;
+  erase(uint32_t(uintptr_t(name->internalRep.twoPtrValue.ptr2)));  // find() left the slot cached
   return true;
 }
 
 void Registry::keep(const std::string& name) {
-  auto it = map_.find(name);
-  if (it != map_.end()) it->second.kept = true;
+  if (Entry* e = find(name.data(), name.size())) e->kept = true;
 }
 
 void Registry::freeAll() {
   scopes_.clear();
-  map_.clear();
+  std::deque<Slot> dead;
+  dead.swap(slots_);
+  freeSlots_.clear();
+  table_.clear();
+  tableUsed_ = 0;
   for (auto& n : live_) n = 0;
+  // `dead` releases the objects here, with the registry already consistent.
 }
 
-void Registry::pushScope() { scopes_.emplace_back(); }
+Registry::~Registry() { freeAll(); }
+
+void Registry::pushScope() {
+  // Reuse a finished scope's buffer: no allocation per scope in a loop.
+  scopes_.emplace_back();
+  if (!spare_.empty()) {
+    scopes_.back().swap(spare_.back());
+    spare_.pop_back();
+  }
+}
 
 void Registry::popScope(Tcl_Obj* result) {
-  std::vector<std::string> mine = std::move(scopes_.back());
+  std::vector<ScopeItem> mine = std::move(scopes_.back());
   scopes_.pop_back();
   // Handle names in the result survive, wherever they sit in nested lists or
   // dicts: split the result text on characters that cannot be in a name.
-  std::unordered_set<std::string> survivors;
+  std::vector<uint64_t> survivors;
   if (result && !mine.empty()) {
-    int len;
-    const char* s = Tcl_GetStringFromObj(result, &len);
-    for (int i = 0; i < len;) {
-      while (i < len && !isalnum((unsigned char)s[i])) ++i;
-      int j = i;
-      while (j < len && isalnum((unsigned char)s[j])) ++j;
-      if (j > i) survivors.emplace(s + i, size_t(j - i));
-      i = j;
+    if (result->typePtr == &kHandleType) {
+      survivors.push_back(uint64_t(uintptr_t(result->internalRep.twoPtrValue.ptr1)));
+    } else {
+      int len;
+      const char* s = Tcl_GetStringFromObj(result, &len);
+      for (int i = 0; i < len;) {
+        while (i < len && !isalnum((unsigned char)s[i])) ++i;
+        int j = i;
+        while (j < len && isalnum((unsigned char)s[j])) ++j;
+        uint64_t key;
+        if (j > i && parseName(s + i, size_t(j - i), &key)) survivors.push_back(key);
+        i = j;
+      }
+      std::sort(survivors.begin(), survivors.end());
     }
   }
-  for (auto& name : mine) {
-    auto it = map_.find(name);
-    if (it == map_.end()) continue;
-    if (it->second.kept) continue;
-    if (survivors.count(name)) {
-      if (!scopes_.empty()) scopes_.back().push_back(name);
+  // Newest first: the allocator gets its most recent blocks back first.
+  for (auto p = mine.rbegin(); p != mine.rend(); ++p) {
+    const ScopeItem& it = *p;
+    Slot& s = slots_[it.slot];
+    if (s.key != it.key || s.e.kept) continue;  // already freed, or kept
+    if (!survivors.empty() && std::binary_search(survivors.begin(), survivors.end(), it.key)) {
+      if (!scopes_.empty()) scopes_.back().push_back(it);
       continue;
     }
-    --live_[size_t(it->second.kind)];
-    map_.erase(it);
+    erase(it.slot);
   }
+  mine.clear();
+  if (spare_.size() < 8) spare_.push_back(std::move(mine));
 }
 
 size_t Registry::tensorBytes() const {
   std::unordered_set<const void*> seen;
   size_t total = 0;
-  for (auto& kv : map_) {
-    const at::Tensor& t = kv.second.tensor;
+  for (auto& s : slots_) {
+    if (!s.key) continue;
+    const at::Tensor& t = s.e.tensor;
     if (!t.defined() || !t.has_storage()) continue;
     const void* impl = t.storage().unsafeGetStorageImpl();
     if (seen.insert(impl).second) total += t.storage().nbytes();
