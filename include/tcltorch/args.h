@@ -32,6 +32,7 @@ struct Param {
   const char* doc;
   const char* aliases = nullptr;  // extra spellings, space separated, without '-'
   const char* choices = nullptr;  // Type::Choice: space separated
+  bool named_only = false;  // only as -name value (e.g. -async): never taken positionally
 };
 
 class Call;

@@ -169,10 +169,15 @@ const DistOptions* distOptions(State& st);  // nullptr when not initialised
 // returns the group's name ("" picks one).
 std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name);
 
+// A communicator on a new Gloo group over `store` (the C++ tests run N ranks
+// as threads on one HashStore this way).
+CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                             std::chrono::milliseconds timeout);
+
 // The NCCL process group (src/collective/nccl.cpp, TCLTORCH_WITH_NCCL only).
 #ifdef TCLTORCH_WITH_NCCL
 compat::PgPtr makeNcclGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::milliseconds timeout, int localRank);
 #endif
 
 }  // namespace tcltorch

@@ -77,7 +77,7 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
   for (int k = 0; k < n; ++k) vals_[k] = defaults_[k] = nullptr;
   int i = 1, pos = 0;
   for (; i < objc && !isOption(objv[i]); ++i) {
-    if (pos >= n)
+    if (pos >= n || param(pos).named_only)
       fail("Wrong number of arguments for positional syntax. Usage: " + info.usage,
            {"ARGS", "COUNT"});
     vals_[pos++] = objv[i];
@@ -416,7 +416,10 @@ const std::vector<CommandInfo>& allCommandInfos() {
       for (size_t i = 0; i < c.params.size(); ++i) {
         const Param& p = c.params[i];
         bool req = !p.def;
-        info.usage += std::string(" ") + (req ? "" : "?") + p.name + (req ? "" : "?");
+        if (p.named_only)
+          info.usage += std::string(" ?-") + p.name + " " + typeName(p.type) + "?";
+        else
+          info.usage += std::string(" ") + (req ? "" : "?") + p.name + (req ? "" : "?");
         info.spellings.emplace_back(p.name, int(i));
         std::string camel = camelCase(p.name);
         if (camel != p.name) info.spellings.emplace_back(camel, int(i));

@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupWrapper.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/cuda.h>
 #include <cctype>
 #include <future>
 #include <map>
@@ -27,19 +28,21 @@ static bool looksLikeTimeout(const std::string& m) {
 }
 
 // Every failure of c10d becomes {TORCH DIST TIMEOUT|ERROR op}, naming the op.
-[[noreturn]] static void distFailure(const std::string& op, const std::exception& e) {
+[[noreturn]] static void distFailure(const std::string& op, const std::exception& e,
+                                     const std::string& context) {
   if (auto* err = dynamic_cast<const Error*>(&e)) throw *err;
   std::string m = torchMessage(e);
   bool timeout = looksLikeTimeout(m);
-  fail(op + (timeout ? " timed out: " : " failed: ") + m, {"DIST", timeout ? "TIMEOUT" : "ERROR", op});
+  fail(op + (timeout ? " timed out" : " failed") + context + ": " + m,
+       {"DIST", timeout ? "TIMEOUT" : "ERROR", op});
 }
 
 template <class F>
-static auto guarded(const std::string& op, F&& f) -> decltype(f()) {
+static auto guarded(const std::string& op, F&& f, const std::string& context = "") -> decltype(f()) {
   try {
     return f();
   } catch (const std::exception& e) {
-    distFailure(op, e);
+    distFailure(op, e, context);
   }
 }
 
@@ -60,9 +63,13 @@ class C10dWork : public Work {
       poll_ = std::async(std::launch::async, [w2, timeout] { w2->wait(timeout); });
     }
   }
-  ~C10dWork() override {
-    // A pending helper thread ends at the latest with the group's timeout.
-    if (poll_.valid()) try { poll_.get(); } catch (...) {}
+  ~C10dWork() override { abort(); }
+
+  // Ends a pending point-to-point wait at once (freed handle, destroyed group).
+  void abort() {
+    if (!poll_.valid()) return;
+    if (poll_.wait_for(ms(0)) != std::future_status::ready) try { w_->abort(); } catch (...) {}
+    try { poll_.get(); } catch (...) {}
   }
 
   bool test() override {
@@ -278,13 +285,19 @@ class C10dCommunicator : public Communicator {
     at::Tensor in = t.contiguous();
     std::vector<at::Tensor> v{in};
     auto w = guarded("send", [&] { return pg_->send(v, dst, tag); });
-    return std::make_shared<C10dWork>(w, "send", timeout_, nullptr, !nccl());
+    return p2p(std::make_shared<C10dWork>(w, "send", timeout_, nullptr, !nccl()));
   }
 
   WorkPtr recv(at::Tensor t, int src, int tag) override {
     std::vector<at::Tensor> v{t};
     auto w = guarded("recv", [&] { return pg_->recv(v, src, tag); });
-    return std::make_shared<C10dWork>(w, "recv", timeout_, [t] { return t; }, !nccl());
+    return p2p(std::make_shared<C10dWork>(w, "recv", timeout_, [t] { return t; }, !nccl()));
+  }
+
+  ~C10dCommunicator() override {
+    // Pending sends/receives would otherwise hold the group until the timeout.
+    for (auto& weak : p2p_)
+      if (auto w = weak.lock()) w->abort();
   }
 
   WorkPtr barrier() override {
@@ -293,10 +306,16 @@ class C10dCommunicator : public Communicator {
     return work(w, "barrier", nullptr);
   }
 
-  void shutdown() { pg_.reset(); }
 
  private:
   bool nccl() const { return backend_ == "nccl"; }
+
+  WorkPtr p2p(std::shared_ptr<C10dWork> w) {
+    // Remember pending point-to-point works (dropping finished ones).
+    p2p_.erase(std::remove_if(p2p_.begin(), p2p_.end(), [](auto& x) { return x.expired(); }), p2p_.end());
+    p2p_.push_back(w);
+    return w;
+  }
 
   WorkPtr work(compat::C10dWorkPtr w, const char* op, std::function<at::Tensor()> then) {
     return std::make_shared<C10dWork>(std::move(w), op, timeout_, std::move(then), false);
@@ -337,6 +356,7 @@ class C10dCommunicator : public Communicator {
   std::string backend_;
   std::vector<int> ranks_;
   ms timeout_;
+  std::vector<std::weak_ptr<C10dWork>> p2p_;
 };
 
 // ---- per-interpreter state -------------------------------------------------
@@ -415,7 +435,8 @@ static compat::PgPtr makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int
   compat::PgPtr pg;
   if (backend == "nccl") {
 #ifdef TCLTORCH_WITH_NCCL
-    pg = makeNcclGroup(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank, size, o.timeout);
+    pg = makeNcclGroup(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank, size, o.timeout,
+                       o.localRank);
 #else
     fail("backend nccl needs a CUDA build of libtorch (this build is CPU only; use -backend gloo)",
          {"DIST", "BACKEND", "nccl"});
@@ -431,6 +452,14 @@ static compat::PgPtr makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int
     pg = c10::make_intrusive<c10d::ProcessGroupWrapper>(pg, helper);
   }
   return pg;
+}
+
+CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, ms timeout) {
+  DistOptions o;
+  o.timeout = timeout;
+  std::vector<int> all(static_cast<size_t>(size));
+  for (int i = 0; i < size; ++i) all[size_t(i)] = i;
+  return std::make_shared<C10dCommunicator>(makeGroup(store, rank, size, "gloo", o), "gloo", all, timeout);
 }
 
 static void exitHandler(ClientData cd) {
@@ -481,7 +510,11 @@ std::string distInit(State& st, const DistOptions& o) {
     auto pg = makeGroup(c10::make_intrusive<c10d::PrefixStore>("default", store), o.rank,
                         o.worldSize, backend, o);
     d->world = std::make_shared<C10dCommunicator>(pg, backend, all, o.timeout);
-  });
+  }, o.worldSize == 1 || o.initMethod.rfind("file://", 0) == 0
+         ? std::string()
+         : " (rank " + std::to_string(o.rank) + " of " + std::to_string(o.worldSize) + ", rendezvous at " +
+               o.masterAddr + ":" + std::to_string(o.masterPort) + ", timeout " +
+               std::to_string(o.timeout.count() / 1000.0).substr(0, 5) + " s)");
   st.ext["dist"] = d;
   d->owner = &st;
   Tcl_CreateExitHandler(exitHandler, &st);

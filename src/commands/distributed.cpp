@@ -200,7 +200,8 @@ static Tcl_Obj* cmdInit(Call& c) {
   o.localRank = envValue("LOCAL_RANK") ? std::atoi(envValue("LOCAL_RANK")) : o.rank;
   o.masterAddr = setting(c, "master_addr", "MASTER_ADDR", "127.0.0.1");
   o.masterPort = intSetting(c, "master_port", "MASTER_PORT", 29500);
-  o.backend = c.str("backend");
+  static const char* const kBackends[] = {"gloo", "nccl", "auto"};
+  o.backend = kBackends[c.choice("backend")];
   if (c.has("init_method")) {
     o.initMethod = c.str("init_method");
     if (o.initMethod.rfind("tcp://", 0) == 0) {
@@ -278,8 +279,9 @@ static Tcl_Obj* cmdNewGroup(Call& c) {
 static const Param kTensor{"tensor", Type::Tensor, nullptr, "input tensor handle"};
 static const Param kGroup{"group", Type::String, "", "group from distributed_new_group (\"\": the default group)"};
 static const Param kOp{"op", Type::ReduceOp, "sum", "reduction", "operation"};
-static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting"};
-static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle"};
+static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting", nullptr, nullptr, true};
+static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle",
+                            nullptr, nullptr, true};
 static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
 
 std::vector<Command> distributedCommands() {
@@ -294,11 +296,12 @@ std::vector<Command> distributedCommands() {
         {"backend", Type::Choice, "auto", "gloo, nccl, or auto (nccl with a CUDA build and GPU, else gloo)",
          nullptr, "gloo nccl auto"},
         {"timeout", Type::Double, kOptional,
-         "seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)"},
-        {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path"},
+         "seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)", nullptr, nullptr, true},
+        {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path", nullptr,
+         nullptr, true},
         {"debug", Type::Bool, "0",
          "check that all ranks call matching collectives (c10d ProcessGroupWrapper; also "
-         "TORCH_DISTRIBUTED_DEBUG=DETAIL)"}},
+         "TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true}},
        cmdInit},
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
@@ -336,16 +339,16 @@ std::vector<Command> distributedCommands() {
        cmdRecv},
       {"distributed_isend", "Start sending; returns a work handle.",
        {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag,
-        {"async", Type::Bool, "1", "always 1: isend returns a work handle"}},
+        {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}},
        cmdSend},
       {"distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor.",
        {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
         {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam,
-        {"async", Type::Bool, "1", "always 1: irecv returns a work handle"}},
+        {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}},
        cmdRecv},
       {"distributed_wait", "Wait for a work handle; returns its result tensor handle (empty for send, barrier).",
        {{"work", Type::Work, nullptr, "work handle"},
-        {"timeout", Type::Double, kOptional, "seconds (default: the group's timeout)"}},
+        {"timeout", Type::Double, kOptional, "seconds (default: the group's timeout)", nullptr, nullptr, true}},
        cmdWait},
       {"distributed_test", "1 when the work has finished (an error if it failed), else 0.",
        {{"work", Type::Work, nullptr, "work handle"}}, cmdTest},

@@ -1,0 +1,175 @@
+// The C10dCommunicator on real Gloo groups, N ranks as threads over one
+// HashStore: every collective and op against a single-process reference.
+#include <gtest/gtest.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <thread>
+#include "tcltorch/collective.h"
+
+using namespace tcltorch;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Rank r's contribution: known, distinct values, dim 0 divisible by n.
+at::Tensor input(int r, int n) {
+  return (at::arange(2 * n * 3, at::kFloat).reshape({2 * n, 3}) + 1) * (r + 1) - r;
+}
+
+at::Tensor stackAll(int n) {
+  std::vector<at::Tensor> v;
+  for (int k = 0; k < n; ++k) v.push_back(input(k, n));
+  return at::stack(v);
+}
+
+at::Tensor reference(int n, ReduceOp op) {
+  at::Tensor s = stackAll(n);
+  switch (op) {
+    case ReduceOp::Sum: return s.sum(0);
+    case ReduceOp::Mean: return s.sum(0) / n;
+    case ReduceOp::Max: return std::get<0>(s.max(0));
+    case ReduceOp::Min: return std::get<0>(s.min(0));
+    case ReduceOp::Product: return s.prod(0);
+  }
+  return {};
+}
+
+template <class F>
+void onRanks(int n, F f) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        CommPtr c = makeGlooCommunicator(store, r, n, 30s);
+        f(*c, r);
+      } catch (const std::exception& e) {
+        errors[size_t(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < n; ++r) EXPECT_EQ(errors[size_t(r)], "") << "rank " << r;
+}
+
+at::Tensor run(WorkPtr w) {
+  w->wait();
+  return w->result();
+}
+
+const ReduceOp kOps[] = {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::Product};
+
+class Ranks : public ::testing::TestWithParam<int> {};
+
+TEST_P(Ranks, AllReduceEveryOp) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    for (ReduceOp op : kOps) {
+      at::Tensor t = input(r, n);
+      at::Tensor out = run(c.allReduce(t, op));
+      EXPECT_TRUE(out.is_same(t));  // in place
+      EXPECT_TRUE(at::allclose(out, reference(n, op))) << int(op);
+    }
+  });
+}
+
+TEST_P(Ranks, AllReduceNonContiguousAndIntegerMean) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    at::Tensor t = input(r, n).t();  // not contiguous: written back in place
+    run(c.allReduce(t, ReduceOp::Sum));
+    EXPECT_TRUE(at::allclose(t, reference(n, ReduceOp::Sum).t()));
+    at::Tensor i = at::full({3}, 2 * r + 1, at::kLong);  // sum of 2r+1 = n^2; mean n (exact)
+    run(c.allReduce(i, ReduceOp::Mean));
+    EXPECT_TRUE(at::equal(i, at::full({3}, n, at::kLong)));
+  });
+}
+
+TEST_P(Ranks, BroadcastAndReduce) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    at::Tensor b = run(c.broadcast(input(r, n), n - 1));
+    EXPECT_TRUE(at::equal(b, input(n - 1, n)));
+    for (ReduceOp op : kOps) {
+      at::Tensor t = input(r, n);
+      at::Tensor out = run(c.reduce(t, 1, op));
+      EXPECT_TRUE(at::allclose(out, r == 1 ? reference(n, op) : input(r, n))) << int(op);
+    }
+  });
+}
+
+TEST_P(Ranks, GatherFamily) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    EXPECT_TRUE(at::equal(run(c.allGather(input(r, n))), stackAll(n)));
+    at::Tensor g = run(c.gather(input(r, n), 1));
+    if (r == 1)
+      EXPECT_TRUE(at::equal(g, stackAll(n)));
+    else
+      EXPECT_FALSE(g.defined());
+    EXPECT_TRUE(at::equal(run(c.scatter(input(r, n), n - 1)), input(n - 1, n).chunk(n, 0)[size_t(r)]));
+  });
+}
+
+TEST_P(Ranks, ReduceScatterEveryOpAndAllToAll) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    for (ReduceOp op : kOps)
+      EXPECT_TRUE(at::allclose(run(c.reduceScatter(input(r, n), op)),
+                               reference(n, op).chunk(n, 0)[size_t(r)])) << int(op);
+    std::vector<at::Tensor> parts;
+    for (int k = 0; k < n; ++k) parts.push_back(input(k, n).chunk(n, 0)[size_t(r)]);
+    EXPECT_TRUE(at::equal(run(c.allToAll(input(r, n))), at::cat(parts)));
+  });
+}
+
+TEST_P(Ranks, SplitNeedsDivisibleDim0) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int) {
+    try {
+      c.allToAll(at::ones({2 * n + 1}));
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code, (std::vector<std::string>{"DIST", "SHAPE", "all_to_all"}));
+    }
+    // Nobody leaves before every rank has connected.
+    run(c.barrier());
+  });
+}
+
+TEST_P(Ranks, SendRecvWithTagsAndTest) {
+  int n = GetParam();
+  onRanks(n, [n](Communicator& c, int r) {
+    int peer = r ^ 1;
+    if (peer >= n) return;
+    if (r % 2 == 0) {
+      WorkPtr a = c.send(at::full({2}, 7.0 + r), peer, 7);
+      WorkPtr b = c.send(at::full({2}, 3.0 + r), peer, 3);
+      a->wait();
+      b->wait();
+      EXPECT_TRUE(a->test());
+    } else {
+      // Received in the other order: tags pair them.
+      at::Tensor t3 = at::empty({2}), t7 = at::empty({2});
+      WorkPtr w3 = c.recv(t3, peer, 3);
+      WorkPtr w7 = c.recv(t7, peer, 7);
+      w7->wait();
+      w3->wait();
+      EXPECT_TRUE(w3->test());
+      EXPECT_TRUE(at::equal(t3, at::full({2}, 3.0 + peer)));
+      EXPECT_TRUE(at::equal(t7, at::full({2}, 7.0 + peer)));
+    }
+    run(c.barrier());
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Collective, Ranks, ::testing::Values(2, 4));
+
+TEST(Collective, LocalIsTheWorldOfOne) {
+  LocalCommunicator c;
+  at::Tensor t = at::arange(4, at::kFloat);
+  EXPECT_TRUE(at::equal(run(c.allGather(t)), t.unsqueeze(0)));
+  EXPECT_TRUE(at::equal(run(c.reduceScatter(t, ReduceOp::Sum)), t));
+  EXPECT_EQ(c.groupRank(5), 0);
+}
+
+}  // namespace
