@@ -43,6 +43,7 @@ std::vector<int64_t> evenSizes(int64_t n, int world);
 // The communicator of a shard's group, checked against the world it was made in.
 CommPtr shardComm(State& st, const ShardedTensor& s);
 
+// Ranks (src, dst) are global ranks, as in the distributed commands.
 // Splits rank src's tensor: only src's data (and shape) is read; the other
 // ranks may pass any placeholder. Scatter of a padded buffer, then trim.
 ShardPtr shardTensor(State& st, const at::Tensor& t, int64_t dim, int src, const std::string& group);

@@ -51,10 +51,9 @@ static Tcl_Obj* cmdUnshard(Call& c) {
   int dst = -1;
   if (c.str("dst") != "all") {
     Tcl_WideInt w;
-    if (Tcl_GetWideIntFromObj(nullptr, c.obj("dst"), &w) != TCL_OK) c.badValue("dst", "an integer or all");
+    if (Tcl_GetWideIntFromObj(nullptr, c.obj("dst"), &w) != TCL_OK) c.badValue("dst", "a non-negative rank or all");
+    if (w < 0 || w > INT32_MAX) c.badValue("dst", "a non-negative rank or all");
     dst = int(w);
-    if (dst < 0) fail("Invalid -dst: rank " + std::to_string(w) + " is not in a world of " +
-                      std::to_string(s->world()), {"SHARD", "RANK", "dst"});
   }
   at::Tensor t = unshard(c.st, *s, dst);
   return t.defined() ? c.result(t) : nullptr;

@@ -50,10 +50,19 @@ CommPtr shardComm(State& st, const ShardedTensor& s) {
   return c;
 }
 
-static void checkRank(int r, int world, const char* param) {
-  if (r < 0 || r >= world)
-    fail(std::string("Invalid -") + param + ": rank " + std::to_string(r) + " is not in a world of " +
-             std::to_string(world), {"SHARD", "RANK", param});
+// -src / -dst are global ranks, as in the distributed commands; the group's own
+// numbering is what the communicator takes.
+// Strict even in a world of one (where the seeds' collectives accept any rank).
+static int groupRank(const Communicator& c, int r, const char* param) {
+  std::vector<int> members = c.globalRanks();
+  int g = std::find(members.begin(), members.end(), r) == members.end() ? -1 : c.groupRank(r);
+  if (g < 0) {
+    std::string ranks;
+    for (int x : members) ranks += (ranks.empty() ? "" : " ") + std::to_string(x);
+    fail(std::string("Invalid -") + param + " parameter: rank " + std::to_string(r) +
+             " is not in the group (ranks " + ranks + ")", {"SHARD", "RANK", param});
+  }
+  return g;
 }
 
 // Shape and dtype as a fixed-size int64 tensor, so ranks can exchange them
@@ -83,7 +92,7 @@ static Meta readMeta(const at::Tensor& row) {
 
 at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src, bool shapeOnly) {
   if (src < 0) return t;
-  checkRank(src, comm->size(), "src");
+  src = groupRank(*comm, src, "src");
   if (comm->size() == 1) return t;
   at::Tensor m = metaOf(t);
   comm->broadcast(m, src)->wait();
@@ -135,7 +144,7 @@ static ShardPtr make(at::Tensor local, std::vector<int64_t> global, int64_t dim,
 ShardPtr shardTensor(State& st, const at::Tensor& t, int64_t dim, int src, const std::string& group) {
   CommPtr comm = communicator(st, group);
   const int n = comm->size(), r = comm->rank();
-  checkRank(src, n, "src");
+  src = groupRank(*comm, src, "src");
   // Only src's shape counts: the others learn it first.
   at::Tensor m = metaOf(t);
   if (n > 1) comm->broadcast(m, src)->wait();
@@ -196,7 +205,7 @@ ShardPtr rewrap(const ShardedTensor& like, at::Tensor local, int64_t dim, const 
 
 at::Tensor unshard(State& st, const ShardedTensor& s, int dst) {
   CommPtr comm = shardComm(st, s);
-  if (dst >= 0) checkRank(dst, s.world(), "dst");
+  if (dst >= 0) dst = groupRank(*comm, dst, "dst");
   const int64_t maxRows = *std::max_element(s.sizes.begin(), s.sizes.end());
   at::Tensor x = s.local.movedim(s.dim, 0);
   if (x.size(0) < maxRows) {
