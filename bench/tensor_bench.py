@@ -24,7 +24,7 @@ def adds(n):
         add(a, a)
 adds(20000)
 n = 1000
-print("small_add", best(200, lambda: adds(n)) / n)
+print("small_add", best(300, lambda: adds(n)) / n)
 
 data = [random.random() for _ in range(1000000)]
 print("create_1M", best(5, lambda: torch.tensor(data, dtype=torch.float32)))
@@ -33,7 +33,7 @@ t = torch.rand(1000000)
 def tolist():
     l = t.tolist()
     del l
-print("to_list_1M", best(5, tolist))
+print("to_list_1M", best(10, tolist))
 
 # 64 MiB. torch.frombuffer alone would alias Python's immutable bytes (it warns);
 # the owning equivalent of tensor_from_bytes is frombuffer + clone.

@@ -76,6 +76,9 @@ class Call {
   Tcl_Obj* obj(const char* name);      // given value or default; nullptr if neither
 
   at::Tensor tensor(const char* name);
+  // The registry's own reference: no reference-count traffic. Valid until that
+  // handle is freed, so never across torch::free or a script evaluation.
+  const at::Tensor& tensorRef(const char* name);
   std::vector<at::Tensor> tensors(const char* name);
   bool isNumber(const char* name);     // TensorOrNumber: a number was given
   at::Scalar scalar(const char* name);

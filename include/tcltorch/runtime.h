@@ -77,6 +77,12 @@ class Registry {
   void popScope(Tcl_Obj* result);
   size_t scopeDepth() const { return scopes_.size(); }
 
+  // A small CPU tensor of this dtype and shape whose last reference went with a
+  // freed handle, for an op to write into (out= form) instead of allocating;
+  // undefined when there is none. Only tensors nothing else can see are kept:
+  // sole owner of TensorImpl and storage, no autograd state, plain layout.
+  at::Tensor recycled(at::ScalarType dtype, at::IntArrayRef sizes);
+
   size_t count(Kind k) const { return live_[size_t(k)]; }
   size_t tensorBytes() const;  // bytes of distinct storages held by tensor handles
 
@@ -108,6 +114,8 @@ class Registry {
   size_t live_[size_t(Kind::Count)] = {};
   std::vector<std::vector<ScopeItem>> scopes_;
   std::vector<std::vector<ScopeItem>> spare_;  // finished scopes' buffers, reused
+  std::vector<at::Tensor> pool_;  // see recycled()
+  void recycle(at::Tensor&& t);
 };
 
 // True when `o` is a handle name made by this package (never a number or an option).

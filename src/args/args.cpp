@@ -167,6 +167,7 @@ static Tcl_Obj* need(Call& c, const char* name) {
 }
 
 at::Tensor Call::tensor(const char* name) { return st.reg.tensor(need(*this, name)); }
+const at::Tensor& Call::tensorRef(const char* name) { return st.reg.tensor(need(*this, name)); }
 
 std::vector<at::Tensor> Call::tensors(const char* name) {
   Tcl_Obj* o = need(*this, name);

@@ -14,6 +14,14 @@ static Tcl_Obj* cmdFree(Call& c) {
   int n;
   Tcl_Obj** elems;
   Tcl_Obj* handles = c.obj("handles");
+  // Fast path: one name as returned by a command (no list parse, no string).
+  if (isHandleObj(handles)) {
+    if (!c.st.reg.free(handles)) {
+      const char* s = Tcl_GetString(handles);
+      fail(std::string("Invalid handle \"") + s + "\"", {"HANDLE", s});
+    }
+    return nullptr;
+  }
   if (Tcl_ListObjGetElements(nullptr, handles, &n, &elems) != TCL_OK) c.badValue("handles", "a list of handles");
   // Check all first, so a bad name frees nothing.
   for (int i = 0; i < n; ++i)

@@ -2,6 +2,7 @@
 // one entry per op, one handler template per family.
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
+#include <ATen/CPUFunctions.h>
 #include <utility>
 
 namespace tcltorch {
@@ -17,14 +18,16 @@ struct Operand {
 };
 static Operand operand(Call& c, const char* name) {
   if (c.isNumber(name)) return {Tensor(), c.scalar(name), false};
-  return {c.tensor(name), at::Scalar(), true};
+  return {c.tensorRef(name), at::Scalar(), true};
 }
 
 // Elementwise out-of-place ops on tensors that need no gradient skip the autograd
 // dispatch layer, exactly as libtorch's own autograd kernel does right after
 // finding that nothing requires grad (the same guard, one call earlier). Views
 // and in-place ops never take this path: they need the ADInplaceOrView layer.
-static inline bool plain(const Tensor& t) { return !t.requires_grad() && !t._fw_grad(0).defined(); }
+static inline bool plain(const Tensor& t) {
+  return !t.unsafeGetTensorImpl()->autograd_meta() || (!t.requires_grad() && !t._fw_grad(0).defined());
+}
 struct BelowAutograd {
   c10::optional<at::AutoDispatchBelowADInplaceOrView> guard;
   BelowAutograd(const Tensor& a, const Operand* b = nullptr) {
@@ -32,14 +35,43 @@ struct BelowAutograd {
   }
 };
 
+// A dense CPU tensor with exactly the dispatch keys of a fresh one (no sparse,
+// quantized, mkldnn, conjugate or inference tensor), so the CPU kernel is the
+// one the dispatcher would pick.
+static bool plainCpu(const Tensor& t) {
+  static const c10::DispatchKeySet keys = at::empty({0}).key_set();
+  return t.key_set() == keys && t.layout() == at::kStrided;
+}
+
+// Small same-shape plain CPU operands that need no gradient: the CPU kernel
+// writes into a recycled result tensor of the right dtype and shape (out= form)
+// instead of allocating, called directly since the dispatcher could only pick it.
+// The op's result dtype must be the promoted input dtype (true division of
+// integers is not: those take the allocating path).
+static Tensor recycledOut(Call& c, const Tensor& a, const Operand& b, const BelowAutograd& g,
+                          bool floatOnly = false) {
+  if (!g.guard || !b.isTensor || a.sizes() != b.t.sizes() || !plainCpu(a) || !plainCpu(b.t))
+    return Tensor();
+  // Equal dtypes promote to themselves; only mixed ones need libtorch's rules.
+  at::ScalarType rt = a.scalar_type() == b.t.scalar_type() ? a.scalar_type() : at::result_type(a, b.t);
+  if (floatOnly && !at::isFloatingType(rt)) return Tensor();
+  return c.st.reg.recycled(rt, a.sizes());
+}
+
 // ---- add/sub with alpha ----
 
 template <bool Sub>
 static Tcl_Obj* cmdAddSub(Call& c) {
-  const Tensor& a = c.tensor("input");
-  at::Scalar alpha = c.scalar("alpha");
+  const Tensor& a = c.tensorRef("input");
+  at::Scalar alpha = c.given("alpha") ? c.scalar("alpha") : at::Scalar(int64_t(1));
   Operand b = operand(c, "other");
   BelowAutograd g(a, &b);
+  Tensor out = recycledOut(c, a, b, g);
+  if (out.defined()) {
+    if (Sub) at::cpu::sub_out(out, a, b.t, alpha);
+    else at::cpu::add_out(out, a, b.t, alpha);
+    return c.result(std::move(out));
+  }
   if (Sub) return c.result(b.isTensor ? at::sub(a, b.t, alpha) : at::sub(a, b.s, alpha));
   return c.result(b.isTensor ? at::add(a, b.t, alpha) : at::add(a, b.s, alpha));
 }
@@ -52,15 +84,19 @@ struct BinaryOp {
   const char* param;  // name of the second operand
   Tensor (*tt)(const Tensor&, const Tensor&);
   Tensor (*ts)(const Tensor&, const at::Scalar&);
+  Tensor& (*out)(Tensor&, const Tensor&, const Tensor&) = nullptr;  // out= form, where safe to recycle
+  bool floatOnly = false;  // out= only for floating results (true division)
 };
 
 static const BinaryOp kBinary[] = {
     {"tensor_mul", "Elementwise input * other.", "other",
      [](const Tensor& a, const Tensor& b) { return at::mul(a, b); },
-     [](const Tensor& a, const at::Scalar& b) { return at::mul(a, b); }},
+     [](const Tensor& a, const at::Scalar& b) { return at::mul(a, b); },
+     [](Tensor& o, const Tensor& a, const Tensor& b) -> Tensor& { return at::cpu::mul_out(o, a, b); }},
     {"tensor_div", "Elementwise true division input / other.", "other",
      [](const Tensor& a, const Tensor& b) { return at::div(a, b); },
-     [](const Tensor& a, const at::Scalar& b) { return at::div(a, b); }},
+     [](const Tensor& a, const at::Scalar& b) { return at::div(a, b); },
+     [](Tensor& o, const Tensor& a, const Tensor& b) -> Tensor& { return at::cpu::div_out(o, a, b); }, true},
     {"tensor_pow", "Elementwise input ** exponent.", "exponent",
      [](const Tensor& a, const Tensor& b) { return at::pow(a, b); },
      [](const Tensor& a, const at::Scalar& b) { return at::pow(a, b); }},
@@ -69,10 +105,12 @@ static const BinaryOp kBinary[] = {
      [](const Tensor& a, const at::Scalar& b) { return at::remainder(a, b); }},
     {"tensor_maximum", "Elementwise maximum of two tensors (or a tensor and a number).", "other",
      [](const Tensor& a, const Tensor& b) { return at::maximum(a, b); },
-     [](const Tensor& a, const at::Scalar& b) { return at::clamp_min(a, b); }},
+     [](const Tensor& a, const at::Scalar& b) { return at::clamp_min(a, b); },
+     [](Tensor& o, const Tensor& a, const Tensor& b) -> Tensor& { return at::cpu::maximum_out(o, a, b); }},
     {"tensor_minimum", "Elementwise minimum of two tensors (or a tensor and a number).", "other",
      [](const Tensor& a, const Tensor& b) { return at::minimum(a, b); },
-     [](const Tensor& a, const at::Scalar& b) { return at::clamp_max(a, b); }},
+     [](const Tensor& a, const at::Scalar& b) { return at::clamp_max(a, b); },
+     [](Tensor& o, const Tensor& a, const Tensor& b) -> Tensor& { return at::cpu::minimum_out(o, a, b); }},
     // comparisons: bool tensors
     {"tensor_eq", "Elementwise input == other (bool tensor).", "other",
      [](const Tensor& a, const Tensor& b) { return at::eq(a, b); },
@@ -97,9 +135,16 @@ static const BinaryOp kBinary[] = {
 template <size_t I>
 static Tcl_Obj* cmdBinary(Call& c) {
   const BinaryOp& op = kBinary[I];
-  const Tensor& a = c.tensor("input");
+  const Tensor& a = c.tensorRef("input");
   Operand b = operand(c, op.param);
   BelowAutograd g(a, &b);
+  if (op.out) {
+    Tensor out = recycledOut(c, a, b, g, op.floatOnly);
+    if (out.defined()) {
+      op.out(out, a, b.t);
+      return c.result(std::move(out));
+    }
+  }
   return c.result(b.isTensor ? op.tt(a, b.t) : op.ts(a, b.s));
 }
 
@@ -136,7 +181,7 @@ static const UnaryOp kUnary[] = {
 
 template <size_t I>
 static Tcl_Obj* cmdUnary(Call& c) {
-  Tensor a = c.tensor("input");
+  const Tensor& a = c.tensorRef("input");
   BelowAutograd g(a);
   return c.result(kUnary[I].fn(a));
 }

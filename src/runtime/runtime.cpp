@@ -237,9 +237,40 @@ std::shared_ptr<Object> Registry::object(Kind k, Tcl_Obj* name) {
   return e->object;
 }
 
+// ---- recycling of small result tensors ----
+
+static constexpr size_t kPoolSize = 64;
+static constexpr int64_t kPoolMaxNumel = 256;
+
+void Registry::recycle(at::Tensor&& t) {
+  if (pool_.size() >= kPoolSize || !t.defined() || t.use_count() != 1 || t.weak_use_count() != 1) return;
+  c10::TensorImpl* impl = t.unsafeGetTensorImpl();
+  if (impl->autograd_meta() || impl->is_inference() || !t.device().is_cpu() || t.layout() != at::kStrided ||
+      t.numel() > kPoolMaxNumel || t.numel() == 0 || !t.has_storage() || t.storage_offset() != 0 ||
+      !t.is_contiguous() || t.is_conj() || t.is_neg())
+    return;
+  const c10::Storage& st = t.storage();
+  if (st.use_count() != 1 || !st.resizable() || st.nbytes() != size_t(t.numel()) * t.element_size()) return;
+  pool_.push_back(std::move(t));
+}
+
+at::Tensor Registry::recycled(at::ScalarType dtype, at::IntArrayRef sizes) {
+  for (size_t i = pool_.size(); i-- > 0;) {
+    at::Tensor& t = pool_[i];
+    if (t.scalar_type() == dtype && t.sizes() == sizes) {
+      at::Tensor out = std::move(t);
+      pool_[i] = std::move(pool_.back());
+      pool_.pop_back();
+      return out;
+    }
+  }
+  return at::Tensor();
+}
+
 void Registry::erase(uint32_t slot) {
   Slot& s = slots_[slot];
   Entry dead = std::move(s.e);  // destroyed last, after the bookkeeping
+  if (dead.kind == Kind::Tensor) recycle(std::move(dead.tensor));
   --live_[size_t(keyKind(s.key))];
   tableDel(s.key);
   s.key = 0;
@@ -270,6 +301,7 @@ void Registry::keep(const std::string& name) {
 
 void Registry::freeAll() {
   scopes_.clear();
+  pool_.clear();
   std::deque<Slot> dead;
   dead.swap(slots_);
   freeSlots_.clear();
