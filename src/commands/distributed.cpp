@@ -31,7 +31,9 @@ static Tcl_Obj* resultObj(Call& c, PendingWork& p) {
     return newString(p.resultName);
   at::Tensor r = p.result();
   if (!r.defined()) return nullptr;
-  p.resultName = p.inputHandle.empty() ? c.st.reg.add(r) : p.inputHandle;
+  // In place: the input's handle, unless it was freed meanwhile.
+  bool inputLive = !p.inputHandle.empty() && c.st.reg.find(p.inputHandle.data(), p.inputHandle.size());
+  p.resultName = inputLive ? p.inputHandle : c.st.reg.add(r);
   return newString(p.resultName);
 }
 
