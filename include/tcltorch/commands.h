@@ -10,4 +10,5 @@ std::vector<Command> autogradCommands();  // backward, grad, functional activati
 std::vector<Command> nnCommands();        // layers (module handles), state dicts, tensor files
 std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
+std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
 }  // namespace tcltorch

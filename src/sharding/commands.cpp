@@ -1,0 +1,202 @@
+// Sharding commands: thin handlers over the sharding layer (sharding.h).
+#include "tcltorch/commands.h"
+#include "tcltorch/sharding.h"
+
+namespace tcltorch {
+
+// A tensor handle (whole, the same on every rank) or a shard handle.
+static Operand operand(Call& c, const char* name) {
+  Tcl_Obj* o = c.obj(name);
+  Entry* e = c.st.reg.find(o);
+  if (e && e->kind == Kind::Tensor) return {e->tensor, nullptr};
+  if (e && e->kind == Kind::Shard) return {at::Tensor(), std::static_pointer_cast<ShardedTensor>(e->object)};
+  const char* s = Tcl_GetString(o);
+  fail(std::string("Invalid tensor or shard handle \"") + s + "\"", {"HANDLE", s});
+}
+
+static Tcl_Obj* result(Call& c, const Operand& r) {
+  return r.sharded() ? c.result(Kind::Shard, r.shard) : c.result(r.whole);
+}
+
+static Tcl_Obj* cmdShard(Call& c) {
+  return c.result(Kind::Shard, shardTensor(c.st, c.tensor("tensor"), c.integer("dim"), int(c.integer("src")),
+                                           c.str("group")));
+}
+
+static Tcl_Obj* cmdShardLocal(Call& c) {
+  return c.result(Kind::Shard, shardLocal(c.st, c.tensor("tensor"), c.integer("dim"), c.str("group")));
+}
+
+static Tcl_Obj* cmdShardInfo(Call& c) {
+  auto s = c.object<ShardedTensor>("shard");
+  Tcl_Obj* d = Tcl_NewDictObj();
+  auto put = [&](const char* k, Tcl_Obj* v) { Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj(k, -1), v); };
+  put("global_shape", newList(s->global));
+  put("dim", Tcl_NewWideIntObj(s->dim));
+  put("local_shape", newList(s->local.sizes().vec()));
+  put("offset", Tcl_NewWideIntObj(s->offsets[size_t(s->rank)]));
+  put("world_size", Tcl_NewIntObj(s->world()));
+  put("rank", Tcl_NewIntObj(s->rank));
+  put("sizes", newList(s->sizes));
+  put("offsets", newList(s->offsets));
+  put("dtype", Tcl_NewStringObj(dtypeName(s->local.scalar_type()), -1));
+  put("group", newString(s->group));
+  return d;
+}
+
+static Tcl_Obj* cmdShardLocalTensor(Call& c) { return c.result(c.object<ShardedTensor>("shard")->local); }
+
+static Tcl_Obj* cmdUnshard(Call& c) {
+  auto s = c.object<ShardedTensor>("shard");
+  int dst = -1;
+  if (c.str("dst") != "all") {
+    Tcl_WideInt w;
+    if (Tcl_GetWideIntFromObj(nullptr, c.obj("dst"), &w) != TCL_OK) c.badValue("dst", "a non-negative rank or all");
+    if (w < 0 || w > INT32_MAX) c.badValue("dst", "a non-negative rank or all");
+    dst = int(w);
+  }
+  at::Tensor t = unshard(c.st, *s, dst);
+  return t.defined() ? c.result(t) : nullptr;
+}
+
+static Tcl_Obj* cmdMatmul(Call& c) {
+  Operand a = operand(c, "a");
+  const bool gather = c.boolean("gather"), explain = c.boolean("explain");
+  const int src = int(c.integer("src"));
+  // b owned by one rank: broadcast first (only its shape when just explaining).
+  Operand b = ownedWhole(c.st, a, operand(c, "b"), src, explain);
+  MatmulPlan plan = planMatmul(c.st, a, b, Strategy(c.choice("strategy")), gather, src);
+  if (!explain) return result(c, distributedMatmul(c.st, a, b, plan, gather));
+  Tcl_Obj* cand = Tcl_NewDictObj();
+  for (auto& k : plan.candidates)
+    Tcl_DictObjPut(nullptr, cand, Tcl_NewStringObj(strategyName(k.first), -1), Tcl_NewWideIntObj(k.second));
+  Tcl_Obj* d = Tcl_NewDictObj();
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("strategy", -1), Tcl_NewStringObj(strategyName(plan.strategy), -1));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("bytes", -1), Tcl_NewWideIntObj(plan.bytes));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("candidates", -1), cand);
+  return d;
+}
+
+static Tcl_Obj* reduceCmd(Call& c, bool mean) {
+  return result(c, distributedReduce(c.st, operand(c, "input"), c.optInteger("dim"), c.boolean("keepdim"), mean));
+}
+static Tcl_Obj* cmdSum(Call& c) { return reduceCmd(c, false); }
+static Tcl_Obj* cmdMean(Call& c) { return reduceCmd(c, true); }
+
+// shard_map {cmd arg ...}: runs cmd once on this rank with every shard handle
+// among the args replaced by a (temporary) handle of its local tensor; a
+// tensor result is wrapped again with the shards' split. All shard args must
+// be split alike, so elementwise ops line up row for row.
+static Tcl_Obj* cmdShardMap(Call& c) {
+  Tcl_Obj* cmd = c.obj("command");
+  int n;
+  Tcl_Obj** words;
+  if (Tcl_ListObjGetElements(nullptr, cmd, &n, &words) != TCL_OK || n == 0)
+    c.badValue("command", "a list {command arg ...}");
+  std::vector<Tcl_Obj*> objv(words, words + n), orig = objv;
+  // Bare names mean torch commands: {tensor_add $a $b}.
+  std::string head = Tcl_GetString(objv[0]);
+  Tcl_CmdInfo info;
+  if (head.find("::") == std::string::npos && Tcl_GetCommandInfo(c.interp, ("::torch::" + head).c_str(), &info))
+    objv[0] = newString("::torch::" + head);
+
+  // Temporary local handles, freed on every exit.
+  struct Temps {
+    State& st;
+    std::vector<std::string> names;
+    std::vector<Tcl_Obj*> held;
+    ~Temps() {
+      for (auto& nm : names) st.reg.free(nm);
+      for (auto* o : held) Tcl_DecrRefCount(o);
+    }
+  } temps{c.st, {}, {}};
+  for (auto* o : objv) {
+    Tcl_IncrRefCount(o);
+    temps.held.push_back(o);
+  }
+  ShardPtr like;
+  std::string likeName;
+  for (int i = 1; i < n; ++i) {
+    Entry* e = c.st.reg.find(objv[size_t(i)]);
+    if (!e || e->kind != Kind::Shard) continue;
+    auto s = std::static_pointer_cast<ShardedTensor>(e->object);
+    if (!like) {
+      like = s;
+      likeName = Tcl_GetString(objv[size_t(i)]);
+    } else if (!(s->sameSplit(*like) && s->dim == like->dim && s->global == like->global)) {
+      fail("shard_map: " + std::string(Tcl_GetString(objv[size_t(i)])) + " is " + s->describe() + " but " +
+               likeName + " is " + like->describe() + "; elementwise operands must be split alike",
+           {"SHARD", "MISMATCH"});
+    }
+    shardComm(c.st, *s);
+    temps.names.push_back(c.st.reg.add(s->local));
+    objv[size_t(i)] = newString(temps.names.back());
+    Tcl_IncrRefCount(objv[size_t(i)]);
+    temps.held.push_back(objv[size_t(i)]);
+  }
+  if (!like) fail("shard_map: no shard handle among the arguments of " + head, {"SHARD", "NOSHARD"});
+
+  int code = Tcl_EvalObjv(c.interp, n, objv.data(), 0);
+  if (code != TCL_OK) throw ScriptCode{code};
+  Tcl_Obj* res = Tcl_GetObjResult(c.interp);
+  Entry* e = c.st.reg.find(res);
+  if (!e || e->kind != Kind::Tensor) return res;  // not a tensor: handed back as is
+  std::string resName = Tcl_GetString(res);
+  at::Tensor local = e->tensor;
+  // The command's own result handle is replaced by the shard handle.
+  // (Never a handle the caller passed in: that one stays theirs.)
+  bool passedIn = false;
+  for (int i = 0; i < n; ++i) passedIn |= resName == Tcl_GetString(orig[size_t(i)]);
+  if (!passedIn && std::find(temps.names.begin(), temps.names.end(), resName) == temps.names.end())
+    temps.names.push_back(resName);
+  return c.result(Kind::Shard, rewrap(*like, local, like->dim, "shard_map"));
+}
+
+static const Param kGroupParam{"group", Type::String, "", "process group name (\"\" = default group)"};
+
+std::vector<Command> shardingCommands() {
+  return {
+      {"shard", "Split rank src's tensor along dim; returns this rank's shard (first size%N ranks get one more row).",
+       {{"tensor", Type::Tensor, nullptr, "tensor handle; only src's data and shape are used"},
+        {"dim", Type::Int, "0", "dim to split"},
+        {"src", Type::Int, "0", "rank that holds the tensor"},
+        kGroupParam},
+       cmdShard},
+      {"shard_local", "Declare the tensor every rank holds as its own shard along dim (sizes may differ).",
+       {{"tensor", Type::Tensor, nullptr, "this rank's piece"},
+        {"dim", Type::Int, "0", "dim the pieces are stacked along"},
+        kGroupParam},
+       cmdShardLocal},
+      {"shard_info", "Dict of a shard: global_shape, dim, local_shape, offset, world_size, rank, sizes, offsets, dtype, group.",
+       {{"shard", Type::Shard, nullptr, "shard handle"}}, cmdShardInfo},
+      {"shard_local_tensor", "This rank's local piece of a shard as a tensor handle (shares memory).",
+       {{"shard", Type::Shard, nullptr, "shard handle"}}, cmdShardLocalTensor},
+      {"unshard", "Gather a shard back into the whole tensor on dst (or on every rank); empty on other ranks.",
+       {{"shard", Type::Shard, nullptr, "shard handle"},
+        {"dst", Type::Any, "all", "rank that gets the tensor, or all"}},
+       cmdUnshard},
+      {"distributed_matmul", "a @ b over sharded and/or whole operands with the row, column, inner or replicate strategy.",
+       {{"a", Type::Any, nullptr, "tensor or shard handle (1-D or 2-D)"},
+        {"b", Type::Any, nullptr, "tensor or shard handle (1-D or 2-D)"},
+        {"strategy", Type::Choice, "auto", "auto picks the feasible strategy moving the fewest bytes", nullptr,
+         "auto row column inner replicate"},
+        {"gather", Type::Bool, "0", "all-gather a sharded result into a whole tensor"},
+        {"explain", Type::Bool, "0", "return {strategy s bytes n candidates {s n ...}} instead of computing"},
+        {"src", Type::Int, "-1", "rank owning a whole b, broadcast first; -1: every rank holds b"}},
+       cmdMatmul},
+      {"distributed_sum", "Sum of a sharded tensor: local partial + all_reduce; along a non-split dim it stays sharded.",
+       {{"input", Type::Any, nullptr, "shard or tensor handle"},
+        {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
+        {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}},
+       cmdSum},
+      {"distributed_mean", "Mean of a sharded tensor, uneven shards weighted by size; along a non-split dim it stays sharded.",
+       {{"input", Type::Any, nullptr, "shard or tensor handle"},
+        {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
+        {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}},
+       cmdMean},
+      {"shard_map", "Run {cmd arg ...} on the local pieces of the shard handles among the args; a tensor result is sharded alike.",
+       {{"command", Type::Any, nullptr, "command list; a bare name means torch::name"}}, cmdShardMap},
+  };
+}
+
+}  // namespace tcltorch
