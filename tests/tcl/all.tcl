@@ -1,4 +1,5 @@
-# Runs every tcltest file in this folder (CTest runs this with TCLLIBPATH set).
+# Runs every tcltest file in this folder, or in the one given by -testdir
+# (CTest runs it for tests/tcl and tests/dist with TCLLIBPATH set).
 package require tcltest 2.5
 namespace import ::tcltest::*
 configure -testdir [file dirname [file normalize [info script]]] -singleproc 1 {*}$argv
