@@ -334,6 +334,10 @@ static const Param kModule{"module", Type::Module, nullptr, "module handle"};
 static const Param kFile{"file", Type::String, nullptr, "file path"};
 
 std::vector<Command> nnCommands() {
+  const std::vector<Param> poolParams = {
+      {"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
+      {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
+      {"padding", Type::IntList, "0", "implicit padding"}};
   std::vector<Command> out = {
       {"linear", "Fully connected layer y = x W^T + b.",
        {{"in_features", Type::Int, nullptr, "size of each input sample"},
@@ -351,14 +355,10 @@ std::vector<Command> nnCommands() {
         {"groups", Type::Int, "1", "blocked connections from input to output channels"}},
        cmdConv2d},
       {"maxpool2d", "2-D max pooling.",
-       {{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
-        {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
-        {"padding", Type::IntList, "0", "implicit padding"}},
+       poolParams,
        cmdMaxPool2d},
       {"avgpool2d", "2-D average pooling.",
-       {{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
-        {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
-        {"padding", Type::IntList, "0", "implicit padding"}},
+       poolParams,
        cmdAvgPool2d},
       {"batch_norm2d", "Batch normalisation over [N, C, H, W] (running statistics used in eval mode).",
        {{"num_features", Type::Int, nullptr, "channels C"},

@@ -155,6 +155,10 @@ static Tcl_Obj* cmdShardMap(Call& c) {
 static const Param kGroupParam{"group", Type::String, "", "process group name (\"\" = default group)"};
 
 std::vector<Command> shardingCommands() {
+  const std::vector<Param> reduceParams = {
+      {"input", Type::Any, nullptr, "shard or tensor handle"},
+      {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
+      {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}};
   return {
       {"shard", "Split rank src's tensor along dim; returns this rank's shard (first size%N ranks get one more row).",
        {{"tensor", Type::Tensor, nullptr, "tensor handle; only src's data and shape are used"},
@@ -185,14 +189,10 @@ std::vector<Command> shardingCommands() {
         {"src", Type::Int, "-1", "rank owning a whole b, broadcast first; -1: every rank holds b"}},
        cmdMatmul},
       {"distributed_sum", "Sum of a sharded tensor: local partial + all_reduce; along a non-split dim it stays sharded.",
-       {{"input", Type::Any, nullptr, "shard or tensor handle"},
-        {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
-        {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}},
+       reduceParams,
        cmdSum},
       {"distributed_mean", "Mean of a sharded tensor, uneven shards weighted by size; along a non-split dim it stays sharded.",
-       {{"input", Type::Any, nullptr, "shard or tensor handle"},
-        {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
-        {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}},
+       reduceParams,
        cmdMean},
       {"shard_map", "Run {cmd arg ...} on the local pieces of the shard handles among the args; a tensor result is sharded alike.",
        {{"command", Type::Any, nullptr, "command list; a bare name means torch::name"}}, cmdShardMap},
