@@ -173,6 +173,12 @@ static Tcl_Obj* cmdOptLoad(Call& c) {
 static const Param kOpt{"optimizer", Type::Optimizer, nullptr, "optimizer handle"};
 static const Param kParams{"params", Type::Any, nullptr, "list of parameter handles, or a module handle"};
 static const Param kWd{"weight_decay", Type::Double, "0", "L2 penalty"};
+// Adam and AdamW share everything but the weight decay's meaning and default.
+static const Param kAdamLr{"lr", Type::Double, "0.001", "learning rate"};
+static const Param kBeta1{"beta1", Type::Double, "0.9", "decay of the first moment"};
+static const Param kBeta2{"beta2", Type::Double, "0.999", "decay of the second moment"};
+static const Param kAdamEps{"eps", Type::Double, "1e-8", "added to the denominator"};
+static const Param kAmsgrad{"amsgrad", Type::Bool, "0", "AMSGrad variant"};
 
 std::vector<Command> optimCommands() {
   return {
@@ -183,19 +189,11 @@ std::vector<Command> optimCommands() {
         {"nesterov", Type::Bool, "0", "Nesterov momentum"}},
        cmdSgd},
       {"optimizer_adam", "Adam optimizer.",
-       {kParams, {"lr", Type::Double, "0.001", "learning rate"},
-        {"beta1", Type::Double, "0.9", "decay of the first moment"},
-        {"beta2", Type::Double, "0.999", "decay of the second moment"},
-        {"eps", Type::Double, "1e-8", "added to the denominator"}, kWd,
-        {"amsgrad", Type::Bool, "0", "AMSGrad variant"}},
+       {kParams, kAdamLr, kBeta1, kBeta2, kAdamEps, kWd, kAmsgrad},
        cmdAdam},
       {"optimizer_adamw", "AdamW optimizer (decoupled weight decay).",
-       {kParams, {"lr", Type::Double, "0.001", "learning rate"},
-        {"beta1", Type::Double, "0.9", "decay of the first moment"},
-        {"beta2", Type::Double, "0.999", "decay of the second moment"},
-        {"eps", Type::Double, "1e-8", "added to the denominator"},
-        {"weight_decay", Type::Double, "0.01", "decoupled weight decay"},
-        {"amsgrad", Type::Bool, "0", "AMSGrad variant"}},
+       {kParams, kAdamLr, kBeta1, kBeta2, kAdamEps,
+        {"weight_decay", Type::Double, "0.01", "decoupled weight decay"}, kAmsgrad},
        cmdAdamW},
       {"optimizer_rmsprop", "RMSprop optimizer.",
        {kParams, {"lr", Type::Double, "0.01", "learning rate"},
