@@ -4,7 +4,6 @@
 
 namespace tcltorch {
 
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
 static const Param kTensors{"tensors", Type::TensorList, nullptr, "list of tensor handles"};
 static Param dimParam(const char* def, const char* doc = "dimension (negative counts from the end)") {
   return {"dim", Type::Int, def, doc};
