@@ -106,8 +106,10 @@ std::vector<Command> tensorShapeCommands() {
       {"tensor_clone", "A copy with its own memory (keeps autograd history).", {kInput}, cmdClone},
       {"tensor_detach", "The same data without autograd history.", {kInput}, cmdDetach},
       {"tensor_to", "Convert to another dtype and/or device.",
-       {kInput, {"dtype", Type::Dtype, kOptional, "target element type"},
-        {"device", Type::Device, kOptional, "target device"}, {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
+       // The other API's order is `tensor device ?dtype?`; ours was dtype first: by type, both work.
+       {kInput, Param{"dtype", Type::Dtype, kOptional, "target element type"}.byType(),
+        Param{"device", Type::Device, kOptional, "target device"}.byType(),
+        {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
        cmdTo},
   };
 }
