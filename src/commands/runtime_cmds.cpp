@@ -112,9 +112,11 @@ static std::string defaultText(const Param& p) {
 // Choices and ranges as words: "one of: a, b, or c", "int >= 1" (no '|', which
 // would split a Markdown table cell).
 static std::string typeText(const Param& p) {
-  if (p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype) return "one of: " + describe(p);
-  if (!std::isnan(p.lo) || !std::isnan(p.hi)) return typeName(p.type) + rangeText(p);
-  return typeName(p.type);
+  std::string t = p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype
+                      ? "one of: " + describe(p)
+                  : !std::isnan(p.lo) || !std::isnan(p.hi) ? typeName(p.type) + rangeText(p)
+                                                           : std::string(typeName(p.type));
+  return p.by_type ? t + " (any order)" : t;
 }
 
 // The other names a command answers to: camelCase, then the declared aliases.
@@ -140,8 +142,18 @@ static std::string markdown() {
       "# Command reference\n\n"
       "Generated from the command table by `docs/generate.tcl` (`cmake --build build --target docs`);\n"
       "do not edit by hand. Every command takes its parameters positionally in the order listed,\n"
-      "as `-name value` pairs (snake_case or camelCase spelling), or positional first and then named.\n"
-      "Every command also exists under its camelCase name.\n\n";
+      "as `-name value` pairs (snake_case or camelCase spelling, or a listed alias), or positional\n"
+      "first and then named. Every command also exists under its camelCase name and its aliases.\n\n"
+      "Word rules (one parser for every command):\n\n"
+      "- A word is an option only if it is a declared spelling of the command: `-1`, `-1e3`, `-Inf`,\n"
+      "  `-nan` are values. `--` ends the options; every word after it is positional.\n"
+      "- Optional positionals may be left off from the right. Consecutive optional parameters marked\n"
+      "  *any order* have pairwise disjoint types and are matched by type, each at most once:\n"
+      "  `tensor_create {1 2 3 4} {2 2} float32`, `randn {2 3} cpu float32` and `randn {2 3} float32 cpu`.\n"
+      "- Every value is converted to its type (and checked against its range or choices) before the\n"
+      "  command acts. A bad one is `bad NAME \"VALUE\": must be ...` with errorcode\n"
+      "  `TORCH ARGS VALUE name value`; a bad handle is `Invalid tensor handle \"x\"` with `TORCH HANDLE x`.\n"
+      "- A parameter of type *tensor or none* takes `none` or an empty word for \"no tensor\".\n\n";
   for (auto& i : allCommandInfos()) {
     s += std::string("## torch::") + i.cmd->name + "\n\n";
     s += "```tcl\n" + i.usage + "\n```\n\n";
