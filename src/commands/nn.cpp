@@ -306,8 +306,9 @@ static Tcl_Obj* cmdTensorLoad(Call& c) {
   return c.result(v.toTensor());
 }
 
-static const Param kModule{"module", Type::Module, nullptr, "module handle"};
-static const Param kFile{"file", Type::Path, nullptr, "file path"};
+// -layer and -model, -filename: the other API's spellings.
+static const Param kModule{"module", Type::Module, nullptr, "module handle", "layer model"};
+static const Param kFile{"file", Type::Path, nullptr, "file path", "filename"};
 
 std::vector<Command> nnCommands() {
   const std::vector<Param> poolParams = {
