@@ -166,18 +166,24 @@ int CommandInfo::lookup(const char* s) const {
 
 // ---- words ----
 
+// Tcl's object types, looked up once (Tcl_GetObjType takes a lock).
+struct ObjTypes {
+  const Tcl_ObjType *list, *integer, *dbl, *bytes, *dict;
+};
+static const ObjTypes& objTypes() {
+  static const ObjTypes t{Tcl_GetObjType("list"), Tcl_GetObjType("int"), Tcl_GetObjType("double"),
+                          Tcl_GetObjType("bytearray"), Tcl_GetObjType("dict")};
+  return t;
+}
+
 // Object types whose string form is never an option word, and whose string
 // must not be made just to look (a data list of a million numbers).
 static bool neverOption(Tcl_Obj* o) {
-  static const Tcl_ObjType* const kList = Tcl_GetObjType("list");
-  static const Tcl_ObjType* const kInt = Tcl_GetObjType("int");
-  static const Tcl_ObjType* const kDouble = Tcl_GetObjType("double");
-  static const Tcl_ObjType* const kBytes = Tcl_GetObjType("bytearray");
-  static const Tcl_ObjType* const kDict = Tcl_GetObjType("dict");
+  const ObjTypes& k = objTypes();
   const Tcl_ObjType* t = o->typePtr;
   if (!t) return false;
-  if (t == &kHandleObjType || t == kInt || t == kDouble || t == kBytes || t == kDict) return true;
-  if (t == kList) {
+  if (t == &kHandleObjType || t == k.integer || t == k.dbl || t == k.bytes || t == k.dict) return true;
+  if (t == k.list) {
     int n;
     Tcl_ListObjLength(nullptr, o, &n);
     return n != 1;
@@ -186,8 +192,9 @@ static bool neverOption(Tcl_Obj* o) {
 }
 
 bool parseNumber(Tcl_Obj* o, double* d) {
-  if (neverOption(o) && o->typePtr != Tcl_GetObjType("int") && o->typePtr != Tcl_GetObjType("double"))
-    return false;
+  const ObjTypes& k = objTypes();
+  const Tcl_ObjType* t = o->typePtr;
+  if (t && t != k.integer && t != k.dbl && neverOption(o)) return false;
   if (Tcl_GetDoubleFromObj(nullptr, o, d) == TCL_OK) return true;
   // Tcl refuses NaN as a double, but tensor_to_list writes it.
   int len;
