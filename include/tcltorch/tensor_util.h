@@ -5,6 +5,7 @@
 namespace tcltorch {
 
 // Common parameters, declared once.
+inline const Param kInputParam{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
 inline const Param kDtypeParam{"dtype", Type::Dtype, "float32", "element type"};
 inline const Param kDeviceParam{"device", Type::Device, "cpu", "cpu, cuda or cuda:N"};
 inline const Param kRequiresGradParam{"requires_grad", Type::Bool, "0", "record operations for autograd"};
@@ -15,6 +16,13 @@ inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o) {
   if (c.declares("device") && c.has("device")) o = o.device(c.device("device"));
   return o;
 }
+
+// A second tensor operand: -other, or the other API's -tensor2 / -input2.
+inline const Param kOtherParam{"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2"};
+// Named only: commands whose PyTorch result is (values, indices) return the values,
+// or both handles with -with_indices 1.
+inline const Param kWithIndicesParam{"with_indices", Type::Bool, "0", "1: return {values indices}", nullptr,
+                                     nullptr, true};
 
 // Nested Tcl list (or a number) -> float64 tensor with the nesting's shape.
 at::Tensor tensorFromData(Call& c, Tcl_Obj* data);
