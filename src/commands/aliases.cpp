@@ -30,7 +30,7 @@ const Alias kAliases[] = {
     {"gradient_cmd", "gradient"},
     // creation and random sampling
     {"tensor_rand", "rand"}, {"tensor_randn", "randn"}, {"Normal", "normal"}, {"Poisson", "poisson"},
-    {"meshGrid", "meshgrid"},
+    {"meshGrid", "meshgrid"}, {"Empty", "empty"},
     // linear algebra
     {"diagFlat", "diagflat"}, {"Outer", "outer"}, {"Trace", "trace"}, {"least_squares", "lstsq"},
     {"tensorDot", "tensordot"}, {"Einsum", "einsum"},

@@ -162,6 +162,33 @@ static Tcl_Obj* cmdMfcc(Call& c) {
   return c.result(at::matmul(db.transpose(-2, -1), dct).transpose(-2, -1));
 }
 
+// Phase vocoder (torchaudio.functional.phase_vocoder): a complex STFT
+// [..., freq, frames] played at `rate` (> 1 faster), magnitudes interpolated
+// between frames, phases advanced by the measured instantaneous frequency.
+// A real input is read as a spectrum with zero phase.
+static Tcl_Obj* cmdTimeStretch(Call& c) {
+  Tensor spec = c.tensor("input");
+  double rate = c.number("rate");
+  if (!(rate > 0)) c.badValue("rate", "a rate > 0");
+  if (spec.dim() < 2) fail("time_stretch: the input must be an STFT [..., freq, frames]", {"SHAPE"});
+  if (!spec.is_complex()) spec = at::complex(spec.to(at::kFloat), at::zeros_like(spec, at::kFloat));
+  if (rate == 1.0) return c.result(spec);
+  int64_t nFreq = spec.size(-2), frames = spec.size(-1);
+  int64_t hop = c.has("hop_length") ? c.integer("hop_length") : nFreq - 1;
+  at::TensorOptions real = spec.options().dtype(c10::toRealValueType(spec.scalar_type()));
+  Tensor advance = at::linspace(0, M_PI * double(hop), nFreq, real).unsqueeze(-1);
+  Tensor steps = at::arange(0, double(frames), rate, real);
+  Tensor alphas = at::remainder(steps, 1.0);
+  Tensor phase0 = at::angle(spec.narrow(-1, 0, 1));
+  Tensor padded = at::constant_pad_nd(spec, {0, 2}, 0);
+  Tensor s0 = padded.index_select(-1, steps.to(at::kLong)), s1 = padded.index_select(-1, (steps + 1).to(at::kLong));
+  Tensor phase = at::angle(s1) - at::angle(s0) - advance;
+  phase = phase - 2 * M_PI * at::round(phase / (2 * M_PI)) + advance;
+  phase = at::cat({phase0, phase.narrow(-1, 0, phase.size(-1) - 1)}, -1);
+  Tensor mag = alphas * at::abs(s1) + (1 - alphas) * at::abs(s0);
+  return c.result(at::polar(mag, at::cumsum(phase, -1)));
+}
+
 // ---- windows: window_length ?dtype? ?device? ?periodic? ----
 
 struct WindowOp {
@@ -243,6 +270,11 @@ std::vector<Command> tensorFftCommands() {
       {"tensor_istft", "Inverse short-time Fourier transform (overlap-add) of tensor_stft's result.", istft, cmdIstft},
       {"spectrogram", "|STFT|**power: a real [freq, frames] spectrogram (torchaudio's Spectrogram).", spec,
        cmdSpectrogram},
+      {"time_stretch", "Phase-vocoder time stretch of a complex STFT [..., freq, frames] by rate (> 1: shorter).",
+       {{"input", Type::Tensor, nullptr, "complex STFT [..., freq, frames]", "tensor stft_matrix"},
+        {"rate", Type::Double, nullptr, "speed factor > 0"},
+        {"hop_length", Type::Int, kOptional, "hop of the STFT (default freq - 1, i.e. n_fft/2)"}},
+       cmdTimeStretch},
       {"melscale_fbanks", "Triangular mel filters [n_mels, n_freqs] (HTK scale) for a [freq, frames] spectrogram.",
        {{"n_freqs", Type::Int, nullptr, "frequency bins (n_fft/2 + 1)"}, {"n_mels", Type::Int, nullptr, "mel bands"},
         {"sample_rate", Type::Double, nullptr, "sample rate in Hz"}, {"f_min", Type::Double, "0", "lowest frequency"},
