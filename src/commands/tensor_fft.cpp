@@ -3,6 +3,7 @@
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
 #include <cmath>
+#include <numeric>
 #include <utility>
 
 namespace tcltorch {
@@ -165,16 +166,8 @@ static Tcl_Obj* cmdMfcc(Call& c) {
 // Phase vocoder (torchaudio.functional.phase_vocoder): a complex STFT
 // [..., freq, frames] played at `rate` (> 1 faster), magnitudes interpolated
 // between frames, phases advanced by the measured instantaneous frequency.
-// A real input is read as a spectrum with zero phase.
-static Tcl_Obj* cmdTimeStretch(Call& c) {
-  Tensor spec = c.tensor("input");
-  double rate = c.number("rate");
-  if (!(rate > 0)) c.badValue("rate", "a rate > 0");
-  if (spec.dim() < 2) fail("time_stretch: the input must be an STFT [..., freq, frames]", {"SHAPE"});
-  if (!spec.is_complex()) spec = at::complex(spec.to(at::kFloat), at::zeros_like(spec, at::kFloat));
-  if (rate == 1.0) return c.result(spec);
+static Tensor phaseVocoder(const Tensor& spec, double rate, int64_t hop) {
   int64_t nFreq = spec.size(-2), frames = spec.size(-1);
-  int64_t hop = c.has("hop_length") ? c.integer("hop_length") : nFreq - 1;
   at::TensorOptions real = spec.options().dtype(c10::toRealValueType(spec.scalar_type()));
   Tensor advance = at::linspace(0, M_PI * double(hop), nFreq, real).unsqueeze(-1);
   Tensor steps = at::arange(0, double(frames), rate, real);
@@ -186,7 +179,65 @@ static Tcl_Obj* cmdTimeStretch(Call& c) {
   phase = phase - 2 * M_PI * at::round(phase / (2 * M_PI)) + advance;
   phase = at::cat({phase0, phase.narrow(-1, 0, phase.size(-1) - 1)}, -1);
   Tensor mag = alphas * at::abs(s1) + (1 - alphas) * at::abs(s0);
-  return c.result(at::polar(mag, at::cumsum(phase, -1)));
+  return at::polar(mag, at::cumsum(phase, -1));
+}
+
+// A real input is read as a spectrum with zero phase.
+static Tcl_Obj* cmdTimeStretch(Call& c) {
+  Tensor spec = c.tensor("input");
+  double rate = c.number("rate");
+  if (!(rate > 0)) c.badValue("rate", "a rate > 0");
+  if (spec.dim() < 2) fail("time_stretch: the input must be an STFT [..., freq, frames]", {"SHAPE"});
+  if (!spec.is_complex()) spec = at::complex(spec.to(at::kFloat), at::zeros_like(spec, at::kFloat));
+  if (rate == 1.0) return c.result(spec);
+  return c.result(phaseVocoder(spec, rate, c.has("hop_length") ? c.integer("hop_length") : spec.size(-2) - 1));
+}
+
+// Band-limited resampling of the last dimension from orig to target Hz
+// (torchaudio.functional.resample: Hann-windowed sinc, width 6, rolloff 0.99).
+static Tensor resample(const Tensor& w, int64_t orig, int64_t target) {
+  if (orig == target) return w;
+  int64_t g = std::gcd(orig, target);
+  orig /= g;
+  target /= g;
+  const double width6 = 6, base = double(std::min(orig, target)) * 0.99;
+  int64_t width = int64_t(std::ceil(width6 * double(orig) / base));
+  Tensor idx = at::arange(-width, width + orig, w.options()).view({1, 1, -1}) / double(orig);
+  Tensor t = (at::arange(0, -target, -1, w.options()).view({-1, 1, 1}) / double(target) + idx) * base;
+  t.clamp_(-width6, width6);
+  Tensor window = at::pow(at::cos(t * (M_PI / width6 / 2)), 2);
+  t.mul_(M_PI);
+  Tensor kernel = at::where(t == 0, at::ones_like(t), at::sin(t) / t) * window * (base / double(orig));
+  int64_t length = w.size(-1);
+  Tensor x = at::constant_pad_nd(w.reshape({-1, 1, length}), {width, width + orig}, 0);
+  Tensor r = at::conv1d(x, kernel, {}, orig).transpose(1, 2).reshape({x.size(0), -1});
+  r = r.narrow(-1, 0, std::min(r.size(-1), int64_t(std::ceil(double(target) * double(length) / double(orig)))));
+  std::vector<int64_t> shape(w.sizes().begin(), w.sizes().end());
+  shape.back() = r.size(-1);
+  return r.reshape(shape);
+}
+
+// torchaudio.functional.pitch_shift: time-stretch by 2**(-n_steps/bins), then
+// resample back to the original length.
+static Tcl_Obj* cmdPitchShift(Call& c) {
+  Tensor w = c.tensor("waveform");
+  double sr = c.number("sample_rate");
+  if (!(sr > 0)) c.badValue("sample_rate", "a rate > 0");
+  int64_t nfft = c.integer("n_fft");
+  int64_t hop = c.has("hop_length") ? c.integer("hop_length") : nfft / 4;
+  int64_t wl = c.has("win_length") ? c.integer("win_length") : nfft;
+  std::vector<int64_t> shape(w.sizes().begin(), w.sizes().end());
+  int64_t len = w.size(-1);
+  Tensor x = w.reshape({-1, len});
+  double rate = std::pow(2.0, -c.number("n_steps") / double(c.integer("bins_per_octave")));
+  Tensor window = at::hann_window(wl, x.options());
+  Tensor spec = at::stft(x, nfft, hop, wl, window, true, "reflect", false, true, true);
+  Tensor stretched = phaseVocoder(spec, rate, hop);
+  int64_t lenStretch = int64_t(std::round(double(len) / rate));
+  Tensor y = at::istft(stretched, nfft, hop, wl, window, true, false, c10::nullopt, lenStretch, false);
+  y = resample(y, int64_t(sr / rate), int64_t(sr));
+  y = y.size(-1) > len ? y.narrow(-1, 0, len) : at::constant_pad_nd(y, {0, len - y.size(-1)}, 0);
+  return c.result(y.reshape(shape));
 }
 
 // ---- windows: window_length ?dtype? ?device? ?periodic? ----
@@ -275,6 +326,12 @@ std::vector<Command> tensorFftCommands() {
         {"rate", Type::Double, nullptr, "speed factor > 0"},
         {"hop_length", Type::Int, kOptional, "hop of the STFT (default freq - 1, i.e. n_fft/2)"}},
        cmdTimeStretch},
+      {"pitch_shift", "Shift the pitch of a waveform [..., time] by n_steps semitones, keeping its length (torchaudio's).",
+       {{"waveform", Type::Tensor, nullptr, "waveform [..., time]", "input tensor"},
+        {"sample_rate", Type::Double, nullptr, "sample rate in Hz"}, {"n_steps", Type::Double, nullptr, "semitones (negative: down)"},
+        {"bins_per_octave", Type::Int, "12", "steps per octave"}, {"n_fft", Type::Int, "512", "FFT size"},
+        {"hop_length", Type::Int, kOptional, "hop (default n_fft/4)"}, {"win_length", Type::Int, kOptional, "window (default n_fft)"}},
+       cmdPitchShift},
       {"melscale_fbanks", "Triangular mel filters [n_mels, n_freqs] (HTK scale) for a [freq, frames] spectrogram.",
        {{"n_freqs", Type::Int, nullptr, "frequency bins (n_fft/2 + 1)"}, {"n_mels", Type::Int, nullptr, "mel bands"},
         {"sample_rate", Type::Double, nullptr, "sample rate in Hz"}, {"f_min", Type::Double, "0", "lowest frequency"},
