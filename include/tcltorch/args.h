@@ -29,6 +29,8 @@ enum class Type {
   ReduceOp,        // sum mean max min product
   Choice,          // one of Param::choices
   IntList, DoubleList,
+  IntLists,        // a list of integer lists ({{0 1} {1 2}}; an integer N is {{N}})
+  NumberOrChoice,  // a number, or one of Param::choices (a norm's ord: 2, inf, fro, nuc)
   Data,            // a number or a nested list of numbers (read by the handler)
   Bytes,           // a byte array (never turned into a string)
   Path,            // a file path (commands with one are left out of safe interpreters)
@@ -111,6 +113,8 @@ struct Value {
   std::vector<double> dbls;
   std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
   std::vector<std::shared_ptr<Object>> objs;  // ModuleList
+  std::vector<std::vector<int64_t>> lists;    // IntLists
+  bool numeric = false;          // TensorOrNumber / NumberOrChoice given as a number
   std::string str;               // String, Choice (the word), Device/Dtype word
   at::ScalarType dtype = at::kFloat;
   c10::Device dev = c10::Device(c10::kCPU);
@@ -159,7 +163,7 @@ class Call {
   // handle is freed, so never across torch::free or a script evaluation.
   const at::Tensor& tensorRef(const char* name) { return *get(name).t; }
   const std::vector<at::Tensor>& tensors(const char* name) { return get(name).ts; }
-  bool isNumber(const char* name) { return get(name).t == nullptr && !get(name).o; }  // TensorOrNumber
+  bool isNumber(const char* name) { return get(name).numeric; }  // TensorOrNumber, NumberOrChoice
   const at::Scalar& scalar(const char* name) { return get(name).s; }
   template <class T>
   std::shared_ptr<T> object(const char* name) {
@@ -177,6 +181,7 @@ class Call {
   int choice(const char* name) { return int(get(name).i); }  // the Choice's value
   const std::vector<int64_t>& ints(const char* name) { return get(name).ints; }
   const std::vector<double>& doubles(const char* name) { return get(name).dbls; }
+  const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists; }
 
   std::optional<int64_t> optInteger(const char* name) {
     return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;

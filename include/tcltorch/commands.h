@@ -11,4 +11,10 @@ std::vector<Command> nnCommands();        // layers (module handles), state dict
 std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
+std::vector<Command> tensorLinalgCommands();  // products, decompositions, solvers, norms
+std::vector<Command> tensorRandomCommands();  // samplers, generator state, logspace, meshgrid
+std::vector<Command> tensorFftCommands();     // Fourier transforms, windows, spectrograms
+// Rows for the other names of commands in `all` (aliases.cpp).
+// Attaches the other API's names (aliases.cpp) to their target rows.
+void applyAliases(std::vector<Command>& all);
 }  // namespace tcltorch

@@ -20,6 +20,13 @@ inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o) {
   return o;
 }
 
+// A second tensor operand: -other, or the other API's -tensor2 / -input2.
+inline const Param kOtherParam{"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2"};
+// Named only: commands whose PyTorch result is (values, indices) return the values,
+// or both handles with -with_indices 1.
+inline const Param kWithIndicesParam{"with_indices", Type::Bool, "0", "1: return {values indices}", nullptr,
+                                     nullptr, true};
+
 // Nested Tcl list (or a number) -> float64 tensor with the nesting's shape.
 at::Tensor tensorFromData(Call& c, Tcl_Obj* data);
 

@@ -42,6 +42,8 @@ const char* typeName(Type t) {
     case Type::Choice: return "choice";
     case Type::IntList: return "int list";
     case Type::DoubleList: return "double list";
+    case Type::IntLists: return "int lists";
+    case Type::NumberOrChoice: return "number or choice";
     case Type::Data: return "number or nested list";
     case Type::Bytes: return "byte array";
     case Type::Path: return "file path";
@@ -129,11 +131,13 @@ std::string describe(const Param& p) {
       for (auto& c : kReduceOps) w.push_back(c.name);
       return orList(w);
     }
-    case Type::Choice: {
+    case Type::Choice: case Type::NumberOrChoice: {
       std::vector<std::string> w;
+      if (p.type == Type::NumberOrChoice) w.push_back("a number");
       for (auto& c : p.choices.items) w.push_back(c.name);
       return orList(w);
     }
+    case Type::IntLists: return "an integer or a list of integer lists";
     case Type::IntList: return "a list of integers" + rangeText(p);
     case Type::DoubleList: return "a list of numbers" + rangeText(p);
     case Type::TensorOrNumber: return "a tensor handle or a number";
@@ -298,6 +302,12 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
         return true;
       }
       return intWord(Param{p.name, Type::NonNegInt, nullptr, ""}, o, &v.i);
+    case Type::NumberOrChoice:
+      if (parseNumber(o, &v.d)) {
+        v.s = at::Scalar(v.d);
+        return v.numeric = true;
+      }
+      [[fallthrough]];
     case Type::Choice: case Type::ReduceOp: {
       const char* s = Tcl_GetString(o);
       auto match = [&](const Choice* b, const Choice* e) {
@@ -333,6 +343,20 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       for (int k = 0; k < n; ++k)
         if (!parseNumber(elems[k], &v.dbls[size_t(k)]) || !inRange(p, v.dbls[size_t(k)])) return false;
       return true;
+    case Type::IntLists:
+      if (!listOf(o, &n, &elems)) return false;
+      v.lists.resize(size_t(n));
+      for (int k = 0; k < n; ++k) {
+        int m;
+        Tcl_Obj** inner;
+        if (!listOf(elems[k], &m, &inner)) return false;
+        for (int j = 0; j < m; ++j) {
+          int64_t x;
+          if (!intWord(p, inner[j], &x)) return false;
+          v.lists[size_t(k)].push_back(x);
+        }
+      }
+      return true;
     case Type::Tensor:
       v.t = &st->reg.tensor(o);
       return true;
@@ -344,11 +368,12 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
         Tcl_WideInt w;
         if (Tcl_GetWideIntFromObj(nullptr, o, &w) == TCL_OK) {
           v.s = at::Scalar(int64_t(w));
-          return true;
+          v.d = double(w);
+          return v.numeric = true;
         }
         if (parseNumber(o, &v.d)) {
           v.s = at::Scalar(v.d);
-          return true;
+          return v.numeric = true;
         }
       }
       v.t = &st->reg.tensor(o);
@@ -685,9 +710,10 @@ static CommandInfo makeInfo(const Command& c) {
   if (c.params.size() > size_t(kMaxParams)) bug("too many parameters");
   CommandInfo info{&c, camelCase(c.name), {}, std::string("torch::") + c.name, {}, {}};
   for (auto& a : words(c.aliases)) {
-    info.aliases.push_back(a);
-    std::string ca = camelCase(a);
-    if (ca != a) info.aliases.push_back(ca);
+    for (const std::string& n : {a, camelCase(a)})
+      if (n != c.name && n != info.camel &&
+          std::find(info.aliases.begin(), info.aliases.end(), n) == info.aliases.end())
+        info.aliases.push_back(n);
   }
   for (size_t i = 0; i < c.params.size(); ++i) {
     const Param& p = c.params[i];
@@ -701,10 +727,13 @@ static CommandInfo makeInfo(const Command& c) {
     if (camel != p.name) sp.push_back(camel);
     for (auto& a : words(p.aliases)) sp.push_back(a);
     for (auto& s : sp) {
-      if (info.lookup(s.c_str()) >= 0) bug("spelling -" + s + " declared twice");
+      int prev = info.lookup(s.c_str());
+      if (prev == int(i)) continue;  // an alias that equals the derived camelCase
+      if (prev >= 0) bug("spelling -" + s + " names two parameters");
       info.spellings.emplace_back(s, int(i));
     }
-    if ((p.type == Type::Choice) == p.choices.empty()) bug(std::string("choices of -") + p.name);
+    if ((p.type == Type::Choice || p.type == Type::NumberOrChoice) == p.choices.empty())
+      bug(std::string("choices of -") + p.name);
     if (p.by_type && req) bug(std::string("-") + p.name + " is by-type but required");
     std::optional<Value> dv;
     if (p.def && p.def != kOptional) {

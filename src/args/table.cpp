@@ -9,8 +9,10 @@ const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
-                       &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands})
+                       &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
+                       &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands})
       for (auto& c : (*area)()) out.push_back(c);
+    applyAliases(out);
     return out;
   }();
   return all;

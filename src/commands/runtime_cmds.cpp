@@ -112,7 +112,8 @@ static std::string defaultText(const Param& p) {
 // Choices and ranges as words: "one of: a, b, or c", "int >= 1" (no '|', which
 // would split a Markdown table cell).
 static std::string typeText(const Param& p) {
-  std::string t = p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype
+  std::string t = p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype ||
+                          p.type == Type::NumberOrChoice
                       ? "one of: " + describe(p)
                   : !std::isnan(p.lo) || !std::isnan(p.hi) ? typeName(p.type) + rangeText(p)
                                                            : std::string(typeName(p.type));

@@ -3,11 +3,19 @@
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
 #include <ATen/CPUFunctions.h>
+#include <ATen/ScalarOps.h>
 #include <utility>
 
 namespace tcltorch {
 
 using at::Tensor;
+// A number operand as a 0-d "wrapped number" tensor: it takes part in type
+// promotion like a Python scalar (int64 tensor + 2.5 is float32).
+static Tensor wrapped(const at::Scalar& s) {
+  Tensor t = c10::scalar_to_tensor(s);
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
 
 // A TensorOrNumber operand: either `t` or `s` is set.
 struct Operand {
@@ -85,7 +93,14 @@ struct BinaryOp {
   Tensor (*ts)(const Tensor&, const at::Scalar&);
   Tensor& (*out)(Tensor&, const Tensor&, const Tensor&) = nullptr;  // out= form, where safe to recycle
   bool floatOnly = false;  // out= only for floating results (true division)
+  const char* inAliases = "tensor tensor1 input1";  // the other API's spellings
+  const char* otherAliases = "tensor2 input2";
 };
+
+// An op without a Scalar overload: the number becomes a wrapped-number tensor.
+#define TCLTORCH_BINARY(name, op, doc)                                          \
+  {name, doc, "other", [](const Tensor& a, const Tensor& b) { return at::op(a, b); }, \
+   [](const Tensor& a, const at::Scalar& b) { return at::op(a, wrapped(b)); }}
 
 static const BinaryOp kBinary[] = {
     {"tensor_mul", "Elementwise input * other.", "other",
@@ -129,7 +144,20 @@ static const BinaryOp kBinary[] = {
     {"tensor_ge", "Elementwise input >= other (bool tensor).", "other",
      [](const Tensor& a, const Tensor& b) { return at::ge(a, b); },
      [](const Tensor& a, const at::Scalar& b) { return at::ge(a, b); }},
+    {"atan2", "Elementwise angle of the point (x=other, y=input) in radians, in [-pi, pi].", "other",
+     [](const Tensor& a, const Tensor& b) { return at::atan2(a, b); },
+     [](const Tensor& a, const at::Scalar& b) { return at::atan2(a, wrapped(b)); }, nullptr, false,
+     "tensor tensor1 input1 y", "tensor2 input2 x"},
+    TCLTORCH_BINARY("bitwise_and", bitwise_and, "Elementwise bitwise AND of integer or bool tensors."),
+    TCLTORCH_BINARY("bitwise_or", bitwise_or, "Elementwise bitwise OR of integer or bool tensors."),
+    TCLTORCH_BINARY("bitwise_xor", bitwise_xor, "Elementwise bitwise XOR of integer or bool tensors."),
+    TCLTORCH_BINARY("bitwise_left_shift", bitwise_left_shift, "Elementwise input << other (integer tensors)."),
+    TCLTORCH_BINARY("bitwise_right_shift", bitwise_right_shift, "Elementwise input >> other (arithmetic shift)."),
+    TCLTORCH_BINARY("logical_and", logical_and, "Elementwise logical AND (nonzero is true): bool tensor."),
+    TCLTORCH_BINARY("logical_or", logical_or, "Elementwise logical OR (nonzero is true): bool tensor."),
+    TCLTORCH_BINARY("logical_xor", logical_xor, "Elementwise logical XOR (nonzero is true): bool tensor."),
 };
+#undef TCLTORCH_BINARY
 
 template <size_t I>
 static Tcl_Obj* cmdBinary(Call& c) {
@@ -175,6 +203,35 @@ static const UnaryOp kUnary[] = {
     TCLTORCH_UNARY(round, "Elementwise round half to even."),
     TCLTORCH_UNARY(sign, "Elementwise sign (-1, 0, 1)."),
     TCLTORCH_UNARY(reciprocal, "Elementwise 1/x."),
+    // the other API's names (no tensor_ prefix)
+#define TCLTORCH_UNARY_AS(name, expr, doc) {name, doc, [](const Tensor& t) { return expr; }}
+    TCLTORCH_UNARY_AS("tan", at::tan(t), "Elementwise tangent."),
+    TCLTORCH_UNARY_AS("asin", at::asin(t), "Elementwise arcsine (radians)."),
+    TCLTORCH_UNARY_AS("acos", at::acos(t), "Elementwise arccosine (radians)."),
+    TCLTORCH_UNARY_AS("atan", at::atan(t), "Elementwise arctangent (radians)."),
+    TCLTORCH_UNARY_AS("sinh", at::sinh(t), "Elementwise hyperbolic sine."),
+    TCLTORCH_UNARY_AS("cosh", at::cosh(t), "Elementwise hyperbolic cosine."),
+    TCLTORCH_UNARY_AS("asinh", at::asinh(t), "Elementwise inverse hyperbolic sine."),
+    TCLTORCH_UNARY_AS("acosh", at::acosh(t), "Elementwise inverse hyperbolic cosine."),
+    TCLTORCH_UNARY_AS("atanh", at::atanh(t), "Elementwise inverse hyperbolic tangent."),
+    TCLTORCH_UNARY_AS("deg2rad", at::deg2rad(t), "Elementwise degrees to radians."),
+    TCLTORCH_UNARY_AS("rad2deg", at::rad2deg(t), "Elementwise radians to degrees."),
+    TCLTORCH_UNARY_AS("exp2", at::exp2(t), "Elementwise 2**x."),
+    TCLTORCH_UNARY_AS("exp10", at::pow(at::Scalar(10.0), t), "Elementwise 10**x."),
+    TCLTORCH_UNARY_AS("expm1", at::expm1(t), "Elementwise e**x - 1 (exact for small x)."),
+    TCLTORCH_UNARY_AS("log1p", at::log1p(t), "Elementwise log(1 + x) (exact for small x)."),
+    TCLTORCH_UNARY_AS("square", at::square(t), "Elementwise x*x."),
+    TCLTORCH_UNARY_AS("trunc", at::trunc(t), "Elementwise rounding toward zero."),
+    TCLTORCH_UNARY_AS("frac", at::frac(t), "Elementwise fractional part x - trunc(x)."),
+    TCLTORCH_UNARY_AS("bitwise_not", at::bitwise_not(t), "Elementwise bitwise NOT (logical NOT for bool)."),
+    TCLTORCH_UNARY_AS("logical_not", at::logical_not(t), "Elementwise logical NOT (zero is false): bool tensor."),
+    TCLTORCH_UNARY_AS("isnan", at::isnan(t), "Elementwise: is NaN (bool tensor)."),
+    TCLTORCH_UNARY_AS("isinf", at::isinf(t), "Elementwise: is +-Inf (bool tensor)."),
+    TCLTORCH_UNARY_AS("isfinite", at::isfinite(t), "Elementwise: neither NaN nor +-Inf (bool tensor)."),
+    TCLTORCH_UNARY_AS("tensor_real", at::real(t), "Real part (the input itself when it is real)."),
+    TCLTORCH_UNARY_AS("tensor_imag", at::imag(t), "Imaginary part of a complex tensor."),
+    TCLTORCH_UNARY_AS("tensor_angle", at::angle(t), "Elementwise argument (phase) in radians."),
+#undef TCLTORCH_UNARY_AS
 };
 #undef TCLTORCH_UNARY
 
@@ -209,8 +266,15 @@ struct ReductionOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(Reduce&);
-  std::vector<Param> extra;
+  std::vector<Param> extra;  // between dim and keepdim (the other API's order)...
+  bool extraFirst = false;   // ...or right after the input (tensor_norm: input ?p? ?dim?)
 };
+
+// (values, indices) results: the values, or both with -with_indices 1.
+static Tcl_Obj* valuesIndices(Call& c, const std::tuple<Tensor, Tensor>& r) {
+  if (c.declares("with_indices") && c.boolean("with_indices")) return c.results({std::get<0>(r), std::get<1>(r)});
+  return c.result(std::get<0>(r));
+}
 
 static const std::vector<ReductionOp>& reductions() {
   static const std::vector<ReductionOp> ops = {
@@ -246,7 +310,18 @@ static const std::vector<ReductionOp>& reductions() {
        {{"unbiased", Type::Bool, "1", "1 for Bessel's correction (divide by N-1)"}}},
       {"tensor_norm", "p-norm of all elements, or along dim.",
        [](Reduce& r) { return at::norm(r.t, r.c.scalar("p"), r.hasDim ? r.dims : r.allDims(), r.keepdim); },
-       {{"p", Type::Double, "2", "order of the norm"}}},
+       {{"p", Type::Double, "2", "order of the norm"}}, true},
+      {"tensor_median", "Median of all elements (the lower of the two middle values), or along dim.",
+       [](Reduce& r) { return r.hasDim ? std::get<0>(at::median(r.t, r.one(), r.keepdim)) : at::median(r.t); }},
+      {"tensor_mode", "Most frequent value along dim (default: the last).",
+       [](Reduce& r) { return std::get<0>(at::mode(r.t, r.hasDim ? r.one() : -1, r.keepdim)); }},
+      {"tensor_quantile", "q-th quantile (linear interpolation) of all elements, or along dim.",
+       [](Reduce& r) {
+         c10::optional<int64_t> d;
+         if (r.hasDim) d = r.one();
+         return at::quantile(r.t, r.c.number("q"), d, r.keepdim);
+       },
+       {{"q", Type::Double, nullptr, "quantile in [0, 1]", "quantile"}}, true},
   };
   return ops;
 }
@@ -258,7 +333,79 @@ static Tcl_Obj* cmdReduce(Call& c) {
   return c.result(reductions()[I].fn(r));
 }
 
+// ---- scans: input dim (cumulative along dim) ----
+
+struct ScanOp {
+  const char* name;
+  const char* doc;
+  std::tuple<Tensor, Tensor> (*fn)(const Tensor&, int64_t, c10::optional<at::ScalarType>);
+};
+static const ScanOp kScan[] = {
+    {"cumsum", "Cumulative sum along dim.",
+     [](const Tensor& t, int64_t d, c10::optional<at::ScalarType> dt) { return std::make_tuple(at::cumsum(t, d, dt), Tensor()); }},
+    {"cumprod", "Cumulative product along dim.",
+     [](const Tensor& t, int64_t d, c10::optional<at::ScalarType> dt) { return std::make_tuple(at::cumprod(t, d, dt), Tensor()); }},
+    {"cummax", "Cumulative maximum along dim (-with_indices 1: {values indices}).",
+     [](const Tensor& t, int64_t d, c10::optional<at::ScalarType>) { return at::cummax(t, d); }},
+    {"cummin", "Cumulative minimum along dim (-with_indices 1: {values indices}).",
+     [](const Tensor& t, int64_t d, c10::optional<at::ScalarType>) { return at::cummin(t, d); }},
+};
+
+template <size_t I>
+static Tcl_Obj* cmdScan(Call& c) {
+  c10::optional<at::ScalarType> dt;
+  if (c.has("dtype")) dt = c.dtype("dtype");
+  auto r = kScan[I].fn(c.tensorRef("input"), c.integer("dim"), dt);
+  if (!std::get<1>(r).defined()) return c.result(std::move(std::get<0>(r)));
+  return valuesIndices(c, r);
+}
+
 // ---- the rest ----
+
+static Tcl_Obj* cmdKthvalue(Call& c) {
+  return valuesIndices(c, at::kthvalue(c.tensorRef("input"), c.integer("k"), c.integer("dim"), c.boolean("keepdim")));
+}
+
+static Tcl_Obj* cmdDiff(Call& c) {
+  return c.result(at::diff(c.tensorRef("input"), c.integer("n"), c.integer("dim")));
+}
+
+// torch.gradient: central differences inside, one-sided at the edges; one
+// tensor per dimension (a list of handles), or just along dim.
+static Tcl_Obj* cmdGradient(Call& c) {
+  const Tensor& t = c.tensorRef("input");
+  at::Scalar spacing = c.number("spacing");
+  int64_t edge = c.integer("edge_order");
+  c10::optional<int64_t> dim;
+  if (c.has("dim")) dim = c.integer("dim");
+  return c.results(at::gradient(t, c10::optional<at::Scalar>(spacing), dim, edge));
+}
+
+static Tcl_Obj* cmdUnique(Call& c) {
+  const Tensor& t = c.tensorRef("input");
+  bool inverse = c.boolean("return_inverse"), counts = c.boolean("return_counts");
+  Tensor u, inv, cnt;
+  if (c.has("dim")) std::tie(u, inv, cnt) = at::unique_dim(t, c.integer("dim"), c.boolean("sorted"), inverse, counts);
+  else std::tie(u, inv, cnt) = at::_unique2(t, c.boolean("sorted"), inverse, counts);
+  if (!inverse && !counts) return c.result(std::move(u));
+  std::vector<Tensor> r{u};
+  if (inverse) r.push_back(inv);
+  if (counts) r.push_back(cnt);
+  return c.results(r);
+}
+
+static Tcl_Obj* cmdIsclose(Call& c) {
+  return c.result(at::isclose(c.tensorRef("input"), c.tensorRef("other"), c.number("rtol"), c.number("atol"),
+                              c.boolean("equal_nan")));
+}
+
+// input / max(||input||_p, eps), the norm over dim (default: all elements).
+static Tcl_Obj* cmdNormalize(Call& c) {
+  const Tensor& t = c.tensorRef("input");
+  at::Scalar p = c.number("p");
+  Tensor n = c.has("dim") ? at::norm(t, p, std::vector<int64_t>{c.integer("dim")}, true) : at::norm(t, p);
+  return c.result(t / n.clamp_min(c.number("eps")));
+}
 
 static Tcl_Obj* cmdMatmul(Call& c) { return c.result(at::matmul(c.tensor("input"), c.tensor("other"))); }
 static Tcl_Obj* cmdBmm(Call& c) { return c.result(at::bmm(c.tensor("input"), c.tensor("other"))); }
@@ -295,7 +442,8 @@ static Tcl_Obj* cmdAllclose(Call& c) {
 template <size_t... I>
 static void addBinary(std::vector<Command>& out, std::index_sequence<I...>) {
   (out.push_back({kBinary[I].name, kBinary[I].doc,
-                  {kInput, {kBinary[I].param, Type::TensorOrNumber, nullptr, "tensor handle or number"}},
+                  {{"input", Type::Tensor, nullptr, "tensor handle", kBinary[I].inAliases},
+                   {kBinary[I].param, Type::TensorOrNumber, nullptr, "tensor handle or number", kBinary[I].otherAliases}},
                   cmdBinary<I>}),
    ...);
 }
@@ -303,17 +451,26 @@ template <size_t... I>
 static void addUnary(std::vector<Command>& out, std::index_sequence<I...>) {
   (out.push_back({kUnary[I].name, kUnary[I].doc, {kInput}, cmdUnary<I>}), ...);
 }
-constexpr size_t kReductionCount = 10;
+constexpr size_t kReductionCount = 13;
 template <size_t... I>
 static void addReductions(std::vector<Command>& out, std::index_sequence<I...>) {
   auto params = [](const ReductionOp& op) {
-    std::vector<Param> p = {kInput,
-                            {"dim", Type::IntList, kOptional, "dimension (or list of dimensions); default: all"},
-                            {"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1"}};
-    p.insert(p.end(), op.extra.begin(), op.extra.end());
+    std::vector<Param> p = {kInput, {"dim", Type::IntList, kOptional, "dimension (or list of dimensions); default: all",
+                                     "dimension"}};
+    p.insert(op.extraFirst ? p.begin() + 1 : p.end(), op.extra.begin(), op.extra.end());
+    p.push_back({"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1", "keepDim"});
     return p;
   };
   (out.push_back({reductions()[I].name, reductions()[I].doc, params(reductions()[I]), cmdReduce<I>}), ...);
+}
+
+template <size_t... I>
+static void addScans(std::vector<Command>& out, std::index_sequence<I...>) {
+  (out.push_back({kScan[I].name, kScan[I].doc,
+                  {kInput, {"dim", Type::Int, "0", "dimension", "dimension"},
+                   {"dtype", Type::Dtype, kOptional, "accumulate in this dtype (cumsum, cumprod)"}, kWithIndicesParam},
+                  cmdScan<I>}),
+   ...);
 }
 
 std::vector<Command> tensorMathCommands() {
@@ -343,7 +500,35 @@ std::vector<Command> tensorMathCommands() {
        {kInput, tensorOther, {"rtol", Type::Double, "1e-05", "relative tolerance"},
         {"atol", Type::Double, "1e-08", "absolute tolerance"}, {"equal_nan", Type::Bool, "0", "1: NaN equals NaN"}},
        cmdAllclose},
+      {"isclose", "Elementwise |input - other| <= atol + rtol * |other| (bool tensor).",
+       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1"}, {"other", Type::Tensor, nullptr, "tensor handle", "tensor2"},
+        {"rtol", Type::Double, "1e-05", "relative tolerance", "relativeTolerance"},
+        {"atol", Type::Double, "1e-08", "absolute tolerance", "absoluteTolerance"},
+        {"equal_nan", Type::Bool, "0", "1: NaN equals NaN"}},
+       cmdIsclose},
+      {"tensor_normalize", "input / max(p-norm, eps): the norm over dim, or over all elements.",
+       {kInput, {"p", Type::Double, "2", "order of the norm"}, {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"},
+        {"eps", Type::Double, "1e-12", "lower bound of the norm"}},
+       cmdNormalize},
+      {"kthvalue", "k-th smallest value along dim (k from 1; -with_indices 1: {values indices}).",
+       {kInput, {"k", Type::Int, nullptr, "rank, from 1"}, {"dim", Type::Int, "-1", "dimension", "dimension"},
+        {"keepdim", Type::Bool, "0", "1 keeps the dimension with size 1"}, kWithIndicesParam},
+       cmdKthvalue},
+      {"diff", "n-th forward difference along dim: out[i] = input[i+1] - input[i].",
+       {kInput, {"n", Type::Int, "1", "number of times to difference"}, {"dim", Type::Int, "-1", "dimension", "dimension"}},
+       cmdDiff},
+      {"gradient", "Numerical gradient (central differences, one-sided at the edges): one handle per dimension, or along dim.",
+       {kInput, {"spacing", Type::Double, "1", "sample spacing"}, {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"},
+        {"edge_order", Type::Int, "1", "1 or 2: order of the edge differences"}},
+       cmdGradient},
+      {"tensor_unique", "Unique values (sorted); with return_inverse/return_counts a list {unique ?inverse? ?counts?}.",
+       {kInput, {"sorted", Type::Bool, "1", "1: sorted ascending"},
+        {"return_inverse", Type::Bool, "0", "1: also the index of each input element in unique"},
+        {"return_counts", Type::Bool, "0", "1: also how often each unique value occurs"},
+        {"dim", Type::Int, kOptional, "unique slices along this dimension"}},
+       cmdUnique},
   };
+  addScans(out, std::make_index_sequence<std::size(kScan)>());
   addBinary(out, std::make_index_sequence<std::size(kBinary)>());
   addUnary(out, std::make_index_sequence<std::size(kUnary)>());
   if (reductions().size() != kReductionCount) throw std::logic_error("internal: reduction table size");

@@ -1,0 +1,57 @@
+// Other names of existing commands: the other Tcl torch API's names and its
+// irregular camelCase spellings (torch::siNh, torch::Floor, torch::kthValue...).
+// One row per name, attached to its target row as an alias: one command,
+// several names (torch::help and the reference list them with the target).
+#include "tcltorch/commands.h"
+#include <algorithm>
+#include <deque>
+#include <stdexcept>
+
+namespace tcltorch {
+
+namespace {
+struct Alias {
+  const char* name;
+  const char* target;
+};
+const Alias kAliases[] = {
+    // elementwise math and comparison
+    {"sin", "tensor_sin"}, {"cos", "tensor_cos"}, {"floor", "tensor_floor"}, {"Floor", "tensor_floor"},
+    {"ceil", "tensor_ceil"}, {"round", "tensor_round"}, {"Round", "tensor_round"}, {"log2", "tensor_log2"},
+    {"log10", "tensor_log10"}, {"rsqrt", "tensor_rsqrt"}, {"rSqrt", "tensor_rsqrt"}, {"pow", "tensor_pow"},
+    {"eq", "tensor_eq"}, {"Eq", "tensor_eq"}, {"ne", "tensor_ne"}, {"Ne", "tensor_ne"}, {"lt", "tensor_lt"},
+    {"Lt", "tensor_lt"}, {"le", "tensor_le"}, {"Le", "tensor_le"}, {"gt", "tensor_gt"}, {"Gt", "tensor_gt"},
+    {"ge", "tensor_ge"}, {"siNh", "sinh"}, {"deg2Rad", "deg2rad"}, {"rad_to_deg", "rad2deg"}, {"Square", "square"},
+    {"Frac", "frac"}, {"isNan", "isnan"}, {"isInf", "isinf"}, {"isFinite", "isfinite"}, {"isClose", "isclose"},
+    {"allClose", "allclose"},
+    // reductions, scans and statistics
+    {"mean_dim", "tensor_mean"}, {"std_dim", "tensor_std"}, {"var_dim", "tensor_var"}, {"median_dim", "tensor_median"},
+    {"cumSum", "cumsum"}, {"cumProd", "cumprod"}, {"cumMax", "cummax"}, {"cumMin", "cummin"}, {"kthValue", "kthvalue"},
+    {"gradient_cmd", "gradient"},
+    // creation and random sampling
+    {"tensor_rand", "rand"}, {"tensor_randn", "randn"}, {"Normal", "normal"}, {"Poisson", "poisson"},
+    {"meshGrid", "meshgrid"}, {"Empty", "empty"},
+    // linear algebra
+    {"diagFlat", "diagflat"}, {"Outer", "outer"}, {"Trace", "trace"}, {"least_squares", "lstsq"},
+    {"tensorDot", "tensordot"}, {"Einsum", "einsum"},
+    // FFT and signal
+    {"fftShift", "fftshift"}, {"ifftShift", "ifftshift"},
+};
+}  // namespace
+
+void applyAliases(std::vector<Command>& all) {
+  static std::deque<std::string> names;  // Command::aliases points into these
+  for (Command& c : all) {
+    std::string extra = c.aliases ? c.aliases : "";
+    for (const Alias& a : kAliases)
+      if (std::string(a.target) == c.name) extra += (extra.empty() ? "" : " ") + std::string(a.name);
+    if (extra.empty()) continue;
+    names.push_back(extra);
+    c.aliases = names.back().c_str();
+  }
+  for (const Alias& a : kAliases)
+    if (std::none_of(all.begin(), all.end(), [&](const Command& c) { return std::string(c.name) == a.target; }))
+      throw std::logic_error(std::string("alias ") + a.name + " of unknown command " + a.target);
+}
+
+}  // namespace tcltorch
