@@ -40,11 +40,10 @@ static const Fft1Op kFft1[] = {
      true},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdFft1(Call& c) {
   c10::optional<int64_t> n;
   if (c.has("n")) n = c.integer("n");
-  return c.result(kFft1[I].fn(c.tensorRef("input"), n, c.integer("dim"), normOf(c)));
+  return c.result(c.data<Fft1Op>().fn(c.tensorRef("input"), n, c.integer("dim"), normOf(c)));
 }
 
 // ---- 2-D transforms ----
@@ -260,35 +259,30 @@ static const WindowOp kWindow[] = {
      [](Call& c, int64_t n, bool p, const at::TensorOptions& o) { return at::kaiser_window(n, p, c.number("beta"), o); }},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdWindow(Call& c) {
   int64_t n = c.integer("window_length");
-  if (n < 0) c.badValue("window_length", "a length >= 0");
-  return c.result(kWindow[I].fn(c, n, c.boolean("periodic"), applyOptions(c, at::TensorOptions().dtype(at::kFloat))));
+  return c.result(c.data<WindowOp>().fn(c, n, c.boolean("periodic"), applyOptions(c, at::TensorOptions().dtype(at::kFloat))));
 }
 
-template <size_t... I>
-static void addFft1(std::vector<Command>& out, std::index_sequence<I...>) {
-  auto params = [](const Fft1Op& op) {
+// Families are rows: one handler per family, each row carrying its member.
+static void addFft1(std::vector<Command>& out) {
+  for (const Fft1Op& op : kFft1) {
     Param n{"n", Type::Int, kOptional, "signal length (crop or zero-pad)"};
     Param dim{"dim", Type::Int, "-1", "dimension", "dimension"};
     std::vector<Param> p = {kInput};
     if (op.nFirst) p.insert(p.end(), {n, dim});
     else p.insert(p.end(), {dim, n});
     p.push_back(kNorm);
-    return p;
-  };
-  (out.push_back({kFft1[I].name, kFft1[I].doc, params(kFft1[I]), cmdFft1<I>}), ...);
+    out.push_back(Command{op.name, op.doc, p, cmdFft1}.withData(&op));
+  }
 }
-template <size_t... I>
-static void addWindows(std::vector<Command>& out, std::index_sequence<I...>) {
-  auto params = [](size_t i) {
-    std::vector<Param> p = {{"window_length", Type::Int, nullptr, "number of points", "length"}, kDtypeParam,
+static void addWindows(std::vector<Command>& out) {
+  for (const WindowOp& op : kWindow) {
+    std::vector<Param> p = {{"window_length", Type::NonNegInt, nullptr, "number of points", "length"}, kDtypeParam,
                             kDeviceParam, {"periodic", Type::Bool, "1", "1: periodic (for spectra); 0: symmetric"}};
-    if (std::string(kWindow[i].name) == "kaiser_window") p.push_back({"beta", Type::Double, "12", "shape parameter"});
-    return p;
-  };
-  (out.push_back({kWindow[I].name, kWindow[I].doc, params(I), cmdWindow<I>}), ...);
+    if (std::string(op.name) == "kaiser_window") p.push_back({"beta", Type::Double, "12", "shape parameter"});
+    out.push_back(Command{op.name, op.doc, p, cmdWindow}.withData(&op));
+  }
 }
 
 std::vector<Command> tensorFftCommands() {
@@ -344,8 +338,8 @@ std::vector<Command> tensorFftCommands() {
         {"top_db", Type::Double, "80", "clamp decibels to this far below the peak"}},
        cmdMfcc},
   };
-  addFft1(out, std::make_index_sequence<std::size(kFft1)>());
-  addWindows(out, std::make_index_sequence<std::size(kWindow)>());
+  addFft1(out);
+  addWindows(out);
   return out;
 }
 

@@ -22,9 +22,8 @@ static const ProductOp kProduct[] = {
     {"kron", "Kronecker product.", [](const Tensor& a, const Tensor& b) { return at::kron(a, b); }},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdProduct(Call& c) {
-  return c.result(kProduct[I].fn(c.tensorRef("input"), c.tensorRef("other")));
+  return c.result(c.data<ProductOp>().fn(c.tensorRef("input"), c.tensorRef("other")));
 }
 
 // ---- one matrix and one integer: input ?k? ----
@@ -50,9 +49,8 @@ static const DiagonalOp kDiagonal[] = {
      [](const Tensor& t, int64_t n) { return at::linalg_matrix_power(t, n); }},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdDiagonal(Call& c) {
-  return c.result(kDiagonal[I].fn(c.tensorRef("input"), c.integer(kDiagonal[I].param)));
+  return c.result(c.data<DiagonalOp>().fn(c.tensorRef("input"), c.integer(c.data<DiagonalOp>().param)));
 }
 
 // ---- one matrix: input ----
@@ -68,9 +66,8 @@ static const MatrixOp kMatrix[] = {
      [](const Tensor& t) { return at::matrix_exp(t); }},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdMatrix(Call& c) {
-  return c.result(kMatrix[I].fn(c.tensorRef("input")));
+  return c.result(c.data<MatrixOp>().fn(c.tensorRef("input")));
 }
 
 // ---- decompositions: a dict of named handles, PyTorch's field names ----
@@ -200,25 +197,24 @@ static Tcl_Obj* cmdEinsum(Call& c) { return c.result(at::einsum(c.str("equation"
 
 static Tcl_Obj* cmdBlockDiag(Call& c) { return c.result(at::block_diag(c.tensors("tensors"))); }
 
-template <size_t... I>
-static void addProducts(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kProduct[I].name, kProduct[I].doc,
-                  {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1 vec1"},
-                   {"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2 vec2"}},
-                  cmdProduct<I>}),
-   ...);
+// Families are rows: one handler per family, each row carrying its member.
+static void addProducts(std::vector<Command>& out) {
+  for (const ProductOp& op : kProduct)
+    out.push_back(Command{op.name, op.doc,
+                          {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1 vec1"},
+                           {"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2 vec2"}},
+                          cmdProduct}
+                      .withData(&op));
 }
-template <size_t... I>
-static void addDiagonals(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kDiagonal[I].name, kDiagonal[I].doc,
-                  {kInput, {kDiagonal[I].param, Type::Int, kDiagonal[I].def, "diagonal offset or power",
-                                 kDiagonal[I].aliases}},
-                  cmdDiagonal<I>}),
-   ...);
+static void addDiagonals(std::vector<Command>& out) {
+  for (const DiagonalOp& op : kDiagonal)
+    out.push_back(Command{op.name, op.doc,
+                          {kInput, {op.param, Type::Int, op.def, "diagonal offset or power", op.aliases}},
+                          cmdDiagonal}
+                      .withData(&op));
 }
-template <size_t... I>
-static void addMatrices(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kMatrix[I].name, kMatrix[I].doc, {kInput}, cmdMatrix<I>}), ...);
+static void addMatrices(std::vector<Command>& out) {
+  for (const MatrixOp& op : kMatrix) out.push_back(Command{op.name, op.doc, {kInput}, cmdMatrix}.withData(&op));
 }
 
 std::vector<Command> tensorLinalgCommands() {
@@ -280,9 +276,9 @@ std::vector<Command> tensorLinalgCommands() {
       {"cond", "Condition number (p: 2 by default, or fro, nuc, a number).",
        {kInput, {"p", Type::NumberOrChoice, kOptional, "norm order: a number, fro or nuc", nullptr, "fro nuc"}}, cmdCond},
   };
-  addProducts(out, std::make_index_sequence<std::size(kProduct)>());
-  addDiagonals(out, std::make_index_sequence<std::size(kDiagonal)>());
-  addMatrices(out, std::make_index_sequence<std::size(kMatrix)>());
+  addProducts(out);
+  addDiagonals(out);
+  addMatrices(out);
   return out;
 }
 

@@ -159,9 +159,8 @@ static const BinaryOp kBinary[] = {
 };
 #undef TCLTORCH_BINARY
 
-template <size_t I>
 static Tcl_Obj* cmdBinary(Call& c) {
-  const BinaryOp& op = kBinary[I];
+  const BinaryOp& op = c.data<BinaryOp>();
   const Tensor& a = c.tensorRef("input");
   Operand b = operand(c, op.param);
   BelowAutograd g(a, &b);
@@ -235,11 +234,10 @@ static const UnaryOp kUnary[] = {
 };
 #undef TCLTORCH_UNARY
 
-template <size_t I>
 static Tcl_Obj* cmdUnary(Call& c) {
   const Tensor& a = c.tensorRef("input");
   BelowAutograd g(a);
-  return c.result(kUnary[I].fn(a));
+  return c.result(c.data<UnaryOp>().fn(a));
 }
 
 // ---- reductions: input ?dim? ?keepdim? ----
@@ -326,11 +324,10 @@ static const std::vector<ReductionOp>& reductions() {
   return ops;
 }
 
-template <size_t I>
 static Tcl_Obj* cmdReduce(Call& c) {
   Reduce r{c, c.tensor("input"), c.has("dim"), {}, c.boolean("keepdim")};
   if (r.hasDim) r.dims = c.ints("dim");
-  return c.result(reductions()[I].fn(r));
+  return c.result(c.data<ReductionOp>().fn(r));
 }
 
 // ---- scans: input dim (cumulative along dim) ----
@@ -351,11 +348,10 @@ static const ScanOp kScan[] = {
      [](const Tensor& t, int64_t d, c10::optional<at::ScalarType>) { return at::cummin(t, d); }},
 };
 
-template <size_t I>
 static Tcl_Obj* cmdScan(Call& c) {
   c10::optional<at::ScalarType> dt;
   if (c.has("dtype")) dt = c.dtype("dtype");
-  auto r = kScan[I].fn(c.tensorRef("input"), c.integer("dim"), dt);
+  auto r = c.data<ScanOp>().fn(c.tensorRef("input"), c.integer("dim"), dt);
   if (!std::get<1>(r).defined()) return c.result(std::move(std::get<0>(r)));
   return valuesIndices(c, r);
 }
@@ -439,38 +435,35 @@ static Tcl_Obj* cmdAllclose(Call& c) {
                                         c.boolean("equal_nan")));
 }
 
-template <size_t... I>
-static void addBinary(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kBinary[I].name, kBinary[I].doc,
-                  {{"input", Type::Tensor, nullptr, "tensor handle", kBinary[I].inAliases},
-                   {kBinary[I].param, Type::TensorOrNumber, nullptr, "tensor handle or number", kBinary[I].otherAliases}},
-                  cmdBinary<I>}),
-   ...);
+// Families are rows: one handler per family, each row carrying its member.
+static void addBinary(std::vector<Command>& out) {
+  for (const BinaryOp& op : kBinary)
+    out.push_back(Command{op.name, op.doc,
+                          {{"input", Type::Tensor, nullptr, "tensor handle", op.inAliases},
+                           {op.param, Type::TensorOrNumber, nullptr, "tensor handle or number", op.otherAliases}},
+                          cmdBinary}
+                      .withData(&op));
 }
-template <size_t... I>
-static void addUnary(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kUnary[I].name, kUnary[I].doc, {kInput}, cmdUnary<I>}), ...);
+static void addUnary(std::vector<Command>& out) {
+  for (const UnaryOp& op : kUnary) out.push_back(Command{op.name, op.doc, {kInput}, cmdUnary}.withData(&op));
 }
-constexpr size_t kReductionCount = 13;
-template <size_t... I>
-static void addReductions(std::vector<Command>& out, std::index_sequence<I...>) {
-  auto params = [](const ReductionOp& op) {
+static void addReductions(std::vector<Command>& out) {
+  for (const ReductionOp& op : reductions()) {
     std::vector<Param> p = {kInput, {"dim", Type::IntList, kOptional, "dimension (or list of dimensions); default: all",
                                      "dimension"}};
     p.insert(op.extraFirst ? p.begin() + 1 : p.end(), op.extra.begin(), op.extra.end());
     p.push_back({"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1", "keepDim"});
-    return p;
-  };
-  (out.push_back({reductions()[I].name, reductions()[I].doc, params(reductions()[I]), cmdReduce<I>}), ...);
+    out.push_back(Command{op.name, op.doc, p, cmdReduce}.withData(&op));
+  }
 }
-
-template <size_t... I>
-static void addScans(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({kScan[I].name, kScan[I].doc,
-                  {kInput, {"dim", Type::Int, "0", "dimension", "dimension"},
-                   {"dtype", Type::Dtype, kOptional, "accumulate in this dtype (cumsum, cumprod)"}, kWithIndicesParam},
-                  cmdScan<I>}),
-   ...);
+static void addScans(std::vector<Command>& out) {
+  for (const ScanOp& op : kScan)
+    out.push_back(Command{op.name, op.doc,
+                          {kInput, {"dim", Type::Int, "0", "dimension", "dimension"},
+                           {"dtype", Type::Dtype, kOptional, "accumulate in this dtype (cumsum, cumprod)"},
+                           kWithIndicesParam},
+                          cmdScan}
+                      .withData(&op));
 }
 
 std::vector<Command> tensorMathCommands() {
@@ -528,11 +521,10 @@ std::vector<Command> tensorMathCommands() {
         {"dim", Type::Int, kOptional, "unique slices along this dimension"}},
        cmdUnique},
   };
-  addScans(out, std::make_index_sequence<std::size(kScan)>());
-  addBinary(out, std::make_index_sequence<std::size(kBinary)>());
-  addUnary(out, std::make_index_sequence<std::size(kUnary)>());
-  if (reductions().size() != kReductionCount) throw std::logic_error("internal: reduction table size");
-  addReductions(out, std::make_index_sequence<kReductionCount>());
+  addScans(out);
+  addBinary(out);
+  addUnary(out);
+  addReductions(out);
   return out;
 }
 

@@ -87,16 +87,14 @@ static const std::vector<Sampler>& samplers() {
   return s;
 }
 
-template <size_t I>
 static Tcl_Obj* cmdSample(Call& c) {
   at::TensorOptions o = applyOptions(c, at::TensorOptions().dtype(at::kFloat));
   std::vector<int64_t> size = c.ints("size");
-  return c.result(samplers()[I].fn(c, size, o));
+  return c.result(c.data<Sampler>().fn(c, size, o));
 }
 
-constexpr size_t kSamplerCount = 5;
-template <size_t... I>
-static void addSamplers(std::vector<Command>& out, std::index_sequence<I...>) {
+// One handler for the family, each row carrying its sampler.
+static void addSamplers(std::vector<Command>& out) {
   auto params = [](const Sampler& s) {
     std::vector<Param> p = s.params;
     p.insert(s.sizeLast ? p.end() : p.begin(), kSize);
@@ -104,7 +102,7 @@ static void addSamplers(std::vector<Command>& out, std::index_sequence<I...>) {
     p.push_back(kDeviceParam);
     return p;
   };
-  (out.push_back({samplers()[I].name, samplers()[I].doc, params(samplers()[I]), cmdSample<I>}), ...);
+  for (const Sampler& s : samplers()) out.push_back(Command{s.name, s.doc, params(s), cmdSample}.withData(&s));
 }
 
 // ---- samplers shaped like a tensor ----
@@ -175,8 +173,7 @@ std::vector<Command> tensorRandomCommands() {
         {"indexing", Type::Choice, "ij", "ij (matrix) or xy (Cartesian)", nullptr, "ij xy"}},
        cmdMeshgrid},
   };
-  if (samplers().size() != kSamplerCount) throw std::logic_error("internal: sampler table size");
-  addSamplers(out, std::make_index_sequence<kSamplerCount>());
+  addSamplers(out);
   return out;
 }
 
