@@ -504,8 +504,8 @@ class C10dCommunicator : public Communicator {
   WorkPtr scatter(const at::Tensor& t, int src) override {
     at::Tensor in = t.contiguous();
     checkSplit("scatter", in);
-    // Only src's tensor is split: the others' shapes need not match.
-    begin("scatter", rank() == src ? &in : nullptr, src, -1);
+    // Every rank's output is a chunk of its own tensor's shape: all must agree.
+    begin("scatter", &in, src, -1);
     at::Tensor out = at::empty(chunkShape(in), in.options());
     std::vector<at::Tensor> outs{out};
     std::vector<std::vector<at::Tensor>> ins;
