@@ -30,7 +30,8 @@ namespace eval torchrun {
   variable pids {}    ;# rank -> pid (of the current attempt)
   variable tails {}   ;# rank -> last stderr lines
   variable open 0     ;# channels still open
-  variable failed {}  ;# {rank status how} of the first failure of this attempt
+  variable failed {}  ;# {rank status how} of the first failure seen in this attempt
+  variable failures {} ;# every {rank status how} of this attempt, in the order seen
   variable done 0
   variable timedOut 0
   variable killTimer ""
@@ -124,8 +125,14 @@ proc torchrun::on_readable {chan} {
 proc torchrun::rank_ended {rank status how} {
   variable pids
   variable failed
+  variable failures
+  variable tails
   dict unset pids $rank
-  if {$status != 0 && ![llength $failed]} {
+  if {$status == 0} return
+  # Ended by us (TERM/KILL after a failure): not a failure of its own.
+  if {[llength $failed] && [string match "killed by signal SIG*" $how] && $how ni {{killed by signal SIGSEGV} {killed by signal SIGABRT} {killed by signal SIGBUS}}} return
+  lappend failures [list $rank $status $how]
+  if {![llength $failed]} {
     set failed [list $rank $status $how]
     puts stderr "torchrun: rank $rank exited with status $status; ending the other ranks"
     end_others
@@ -135,7 +142,18 @@ proc torchrun::rank_ended {rank status how} {
 # One summary per failure: first failing rank, how it ended, its last stderr lines.
 proc torchrun::summary {attempt maxRestarts} {
   variable failed
+  variable failures
   variable tails
+  # A rank that failed because a peer went away comes second, even when its
+  # exit was seen first (they end within the same milliseconds).
+  foreach f $failures {
+    set r [lindex $f 0]
+    if {![regexp {Connection closed by peer|Connection reset by peer|Broken pipe|TORCH DIST|timed out} \
+              [join [dict get $tails $r] \n]]} {
+      set failed $f
+      break
+    }
+  }
   lassign $failed rank status how
   set lines [expr {[dict exists $tails $rank] ? [dict get $tails $rank] : {}}]
   set s "torchrun: failure summary (attempt [expr {$attempt + 1}] of [expr {$maxRestarts + 1}]): rank $rank failed first, $how"
@@ -204,6 +222,7 @@ proc torchrun::main {argv} {
     set port [dict get $opts master_port]
     set port [expr {$port eq "" ? [free_port] : $port + $attempt}]
     set failed {}
+    set failures {}
     set done 0
     start $opts $prog $attempt $port
     vwait torchrun::done

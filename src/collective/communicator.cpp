@@ -608,7 +608,7 @@ class C10dCommunicator : public Communicator {
         o.setTag(kFpTag);
         o.setTimeout(timeout_);
         ::gloo::allgather(o);
-      }, " (desync check of call " + std::to_string(seq) + ")");
+      }, " (waiting for every rank to start call " + std::to_string(seq) + ")");
     } catch (const Error& e) {
       throw recordFailure(rec_, pending_, e);
     }
