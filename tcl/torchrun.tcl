@@ -10,7 +10,8 @@
 # its environment; every output line is printed with a "[rank] " prefix
 # (stdout lines on stdout, stderr lines on stderr). When a rank exits non-zero
 # the launcher prints one summary (the first failing rank, its exit status or
-# signal, the last lines of its stderr) and ends the other ranks by PID
+# signal, the last lines of its stderr; a rank that failed because a peer went
+# away counts after one that did not) and ends the other ranks by PID
 # (TERM, then KILL after 5 s). With -max_restarts R it then starts every local
 # rank again, up to R times, with a fresh rendezvous (a new free port on one
 # machine; -master_port + restart count when -master_port is given, so that

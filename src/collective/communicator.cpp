@@ -12,8 +12,6 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/cuda.h>
 #include <arpa/inet.h>
-#include <gloo/allgather.h>
-#include <gloo/rendezvous/context.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -332,7 +330,6 @@ static const char* const kOpNames[] = {"all_reduce", "broadcast", "reduce", "all
 static const char* const kReduceNames[] = {"sum", "mean", "max", "min", "product"};
 constexpr int kFpDims = 10;
 constexpr int kFp = 6 + kFpDims;  // seq, op, dtype, root, reduction, ndim, dims
-constexpr uint32_t kFpTag = 0x7c7c;
 
 static int opCode(const char* op) {
   for (int i = 0; i < int(sizeof kOpNames / sizeof *kOpNames); ++i)
@@ -394,7 +391,9 @@ static std::shared_ptr<::gloo::transport::Device> glooDevice(const DistOptions& 
 // A process group plus what the communicator needs next to it.
 struct Group {
   compat::PgPtr pg;
-  std::shared_ptr<::gloo::Context> fingerprints;  // desync check; null when off or alone
+  // The desync check's all-gathers: the group itself (Gloo), or a helper Gloo
+  // group next to NCCL; null when the check is off or the group has one rank.
+  compat::PgPtr fingerprints;
   c10::intrusive_ptr<c10d::Store> store;          // the group's store (mismatch details)
   bool callSites = false;                         // record every call site (-debug 1)
 };
@@ -575,8 +574,8 @@ class C10dCommunicator : public Communicator {
 
   // Starts the flight-recorder entry of a collective and, unless off, runs
   // the desync check: every rank all-gathers a fingerprint (sequence number,
-  // op, dtype, shape, root, reduction) on a small Gloo context of its own, so
-  // that a mismatch fails on every rank before any data moves.
+  // op, dtype, shape, root, reduction) on the group, so that a mismatch fails
+  // on every rank before any data moves.
   void begin(const char* op, const at::Tensor* t, int root, int reduce, bool check = true) {
     uint64_t seq = ++seq_;
     std::array<int64_t, kFp> f{};
@@ -602,12 +601,12 @@ class C10dCommunicator : public Communicator {
     std::vector<int64_t> all(size_t(kFp) * size_t(size()));
     try {
       guarded(op, [&] {
-        ::gloo::AllgatherOptions o(fp_);
-        o.setInput(f.data(), kFp);
-        o.setOutput(all.data(), all.size());
-        o.setTag(kFpTag);
-        o.setTimeout(timeout_);
-        ::gloo::allgather(o);
+        at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
+        at::Tensor out = at::empty({size(), kFp}, at::kLong);
+        std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
+        std::vector<at::Tensor> ins{in};
+        fp_->allgather(outs, ins)->wait(timeout_);
+        std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
       }, " (waiting for every rank to start call " + std::to_string(seq) + ")");
     } catch (const Error& e) {
       throw recordFailure(rec_, pending_, e);
@@ -719,7 +718,7 @@ class C10dCommunicator : public Communicator {
   std::vector<int> ranks_;
   ms timeout_;
   std::vector<std::weak_ptr<C10dWork>> p2p_;
-  std::shared_ptr<::gloo::Context> fp_;
+  compat::PgPtr fp_;
   c10::intrusive_ptr<c10d::Store> store_;
   RecorderPtr rec_;
   std::string name_;
@@ -846,12 +845,12 @@ static Group makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, i
     g.pg = c10::make_intrusive<c10d::ProcessGroupWrapper>(g.pg, helper);
   }
   if (o.desyncCheck && size > 1) {
-    auto ctx = std::make_shared<::gloo::rendezvous::Context>(rank, size);
-    ctx->setTimeout(o.timeout);
-    c10d::ProcessGroupGloo::GlooStore gs(c10::make_intrusive<c10d::PrefixStore>("desync", store));
-    auto dev = glooDevice(o, size);
-    ctx->connectFullMesh(gs, dev);
-    g.fingerprints = ctx;
+    // On the group itself: the fingerprints take the path the data takes
+    // (measured faster than a Gloo context of their own, whose extra threads
+    // cost more wake-ups than the exchange). NCCL needs a CPU group beside it.
+    g.fingerprints = backend == "nccl"
+                         ? makeGloo(c10::make_intrusive<c10d::PrefixStore>("desync", store), rank, size, o)
+                         : g.pg;
   }
   return g;
 }
