@@ -411,8 +411,8 @@ std::vector<Command> distributedCommands() {
         {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path", nullptr,
          nullptr, true},
         {"debug", Type::Bool, "0",
-         "check that all ranks call matching collectives (c10d ProcessGroupWrapper; also "
-         "TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true},
+         "full checks: c10d ProcessGroupWrapper's collective matching, and every call site in the "
+         "flight recorder (also TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true},
         {"desync_check", Type::Bool, "1",
          "before every collective, ranks compare sequence number, op, dtype and shape and fail together "
          "on a mismatch (TCLTORCH_DESYNC_CHECK=0 turns it off)", nullptr, nullptr, true}},
