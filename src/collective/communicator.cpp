@@ -863,6 +863,35 @@ CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int r
   return std::make_shared<C10dCommunicator>(makeGroup(store, rank, size, "gloo", o), "gloo", all, timeout);
 }
 
+// A rank with the check and a rank without it would pair a fingerprint with
+// data (and Gloo would kill one of them): every rank compares its setting
+// with rank 0's, rank 0 with everyone's, once, through the store.
+static void agreeOnDesyncCheck(c10d::Store& store, const DistOptions& o) {
+  auto key = [](const char* what, int r) { return std::string("tcltorch/desync_check/") + what + std::to_string(r); };
+  auto text = [](const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); };
+  std::string mine = o.desyncCheck ? "1" : "0";
+  std::string verdict = "ok";
+  if (o.rank == 0) {
+    // Rank 0 compares everyone's setting with its own and says the verdict;
+    // it serves the store, so it leaves only once everyone has read it.
+    for (int r = 1; r < o.worldSize && verdict == "ok"; ++r) {
+      std::string theirs = text(store.get(key("", r)));
+      if (theirs != mine)
+        verdict = "-desync_check differs between ranks: rank 0 has " + mine + ", rank " + std::to_string(r) +
+                  " has " + theirs + " (set it alike everywhere, or TCLTORCH_DESYNC_CHECK)";
+    }
+    store.set(key("verdict", 0), std::vector<uint8_t>(verdict.begin(), verdict.end()));
+    std::vector<std::string> all;
+    for (int r = 1; r < o.worldSize; ++r) all.push_back(key("read", r));
+    store.wait(all);
+  } else {
+    store.set(key("", o.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+    verdict = text(store.get(key("verdict", 0)));
+    store.set(key("read", o.rank), std::vector<uint8_t>{1});
+  }
+  if (verdict != "ok") fail(verdict, {"DIST", "CONFIG", "desync_check"});
+}
+
 static void exitHandler(ClientData cd) {
   // Tcl's exit does not delete interpreters: shut the groups down here so
   // that no c10d thread outlives the process's static destructors.
@@ -911,6 +940,7 @@ std::string distInit(State& st, const DistOptions& o) {
     for (int i = 0; i < o.worldSize; ++i) all[size_t(i)] = i;
     auto g = makeGroup(c10::make_intrusive<c10d::PrefixStore>("default", store), o.rank, o.worldSize, backend, o);
     d->world = std::make_shared<C10dCommunicator>(g, backend, all, o.timeout, d->recorder, "default");
+    if (o.worldSize > 1) agreeOnDesyncCheck(*store, o);
   }, o.worldSize == 1 || o.initMethod.rfind("file://", 0) == 0
          ? std::string()
          : " (rank " + std::to_string(o.rank) + " of " + std::to_string(o.worldSize) + ", rendezvous at " +
