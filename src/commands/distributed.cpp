@@ -158,6 +158,38 @@ static int rankArg(Call& c, const Communicator& m, const char* name) {
 
 enum class Out { InPlace, New };  // does the Communicator op write into its input?
 
+// A work that failed while it was being started (the desync check found a
+// mismatch, a peer was gone): with -async or -command the failure belongs to
+// the work, so it comes from distributed_wait/test or the -command script.
+class FailedWork : public Work {
+ public:
+  explicit FailedWork(Error e) : e_(std::move(e)) {}
+  bool test() override { throw e_; }
+  void wait(ms) override { throw e_; }
+  at::Tensor result() override { return at::Tensor(); }
+
+ private:
+  Error e_;
+};
+
+static bool deferred(Call& c) {
+  return (c.declares("command") && c.has("command")) || (c.declares("async") && c.boolean("async"));
+}
+
+// Starts the op; a failure of the transfer itself (not of the arguments) is
+// the work's own when the caller does not wait.
+template <class F>
+static WorkPtr start(Call& c, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    bool transfer = e.code.size() >= 2 && e.code[0] == "DIST" &&
+                    (e.code[1] == "TIMEOUT" || e.code[1] == "ERROR" || e.code[1] == "DESYNC");
+    if (!transfer || !deferred(c)) throw;
+    return std::make_shared<FailedWork>(e);
+  }
+}
+
 template <class F>
 static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
   CallSiteScope site(c.interp);
@@ -167,9 +199,9 @@ static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
   WorkPtr w;
   if (out == Out::InPlace) {
     // By default the input stays unchanged: the op runs on a copy.
-    w = run(*comm, inplace ? t : t.clone());
+    w = start(c, [&] { return run(*comm, inplace ? t : t.clone()); });
   } else {
-    w = run(*comm, t);
+    w = start(c, [&] { return run(*comm, t); });
     if (inplace)
       w = std::make_shared<ThenWork>(w, [t, op](at::Tensor r) mutable {
         if (!r.defined() || r.sizes() != t.sizes())
@@ -216,7 +248,8 @@ static Tcl_Obj* cmdAllToAll(Call& c) {
 }
 static Tcl_Obj* cmdBarrier(Call& c) {
   CallSiteScope site(c.interp);
-  return finishWork(c, pickGroup(c)->barrier(), false);
+  CommPtr comm = pickGroup(c);
+  return finishWork(c, start(c, [&] { return comm->barrier(); }), false);
 }
 
 // ---- point to point (default group, global ranks) ---------------------------
