@@ -16,6 +16,9 @@ foreach {k v} $argv { dict set opts [string range $k 1 end] $v }
 set build [file normalize [dict get $opts build]]
 set ::env(TCLLIBPATH) [list $build]
 set ::env(GLOO_SOCKET_IFNAME) lo
+# The peers have no desync check: the Tcl side runs without it too (its cost
+# is measured on its own, on vs off, at the end: bench/allreduce_desync.tcl).
+set ::env(TCLTORCH_DESYNC_CHECK) 0
 set launcher [file join $root tcl torchrun.tcl]
 set cpp [file join $build bench_allreduce]
 if {![file executable $cpp]} { puts stderr "build the C++ peer first: cmake --build build --target bench_allreduce"; exit 1 }
@@ -65,3 +68,12 @@ dict for {size d} $res {
   }
 }
 puts [expr {$ok ? "targets met: in-place within 5% of C++ at 64 MiB, no slower than Python at every size" : "some targets missed (see above)"}]
+
+# The desync check's cost, on vs off in the same run.
+unset ::env(TCLTORCH_DESYNC_CHECK)
+set out [exec [info nameofexecutable] $launcher -nproc 2 [file join $here allreduce_desync.tcl] [dict get $opts rounds] 2>@1]
+foreach line [split $out \n] {
+  if {[regexp {^\[0\] desync (\d+) on ([0-9.]+) off ([0-9.]+) ratio ([0-9.]+)$} $line -> size on off ratio]} {
+    puts [format "desync check at %-8s: %8.1f us on, %8.1f us off, ratio %.3f" [human $size] $on $off $ratio]
+  }
+}

@@ -136,10 +136,42 @@ class LocalCommunicator : public Communicator {
   }
 };
 
-// The communicator for `group`: "" (or a name never created) is the default
-// group; without torch::distributed_init it is the world of one. A group this
-// rank is not a member of is an error {TORCH DIST NOTMEMBER group}.
+// The communicator for `group`: "" is the default group; without
+// torch::distributed_init it is the world of one, where any name works (the
+// seeds). Once a process group exists, a name never created is an error
+// {TORCH DIST GROUP name} and a group this rank is not a member of is
+// {TORCH DIST NOTMEMBER group}.
 CommPtr communicator(State& st, const std::string& group = "");
+
+// The one rank check of every command that takes a rank (collectives,
+// sharding, data parallel): global rank `r`, given as -`param`, as a rank of
+// group `c`. Not a member: "Invalid -dst parameter: rank 3 is not in the group
+// (ranks 0 1)" with {TORCH DIST RANK dst}. `anyInWorldOfOne`: the world of one
+// without a process group accepts any non-negative rank, as the seeds'
+// collectives do.
+int checkRank(const Communicator& c, int64_t r, const std::string& param, bool anyInWorldOfOne = false);
+
+// The Tcl call site of the collective being started ("train.tcl:12"), for the
+// desync check and the flight recorder. The command layer installs a provider
+// for the duration of one command (it evaluates `info frame` in the caller's
+// interpreter); elsewhere (C++ tests) it is empty.
+class CallSiteScope {
+ public:
+  explicit CallSiteScope(Tcl_Interp* interp);
+  ~CallSiteScope();
+  CallSiteScope(const CallSiteScope&) = delete;
+  CallSiteScope& operator=(const CallSiteScope&) = delete;
+
+ private:
+  Tcl_Interp* prev_;
+};
+std::string currentCallSite();
+
+// Writes this rank's flight recorder (its last collectives: op, group, shapes,
+// state, start and end time, call site) to a file and returns the path; empty
+// when no process group exists. `path` "" picks
+// $TCLTORCH_DEBUG_DIR (else the temp folder)/tcltorch-flight-rank<R>-<pid>.txt.
+std::string distDebugDump(State& st, const std::string& path = "");
 
 // ---- process group lifetime (per interpreter, in st.ext["dist"]) ----------
 
@@ -157,6 +189,10 @@ struct DistOptions {
   std::string initMethod = "env://";  // env://, tcp://host:port, file://path
   std::chrono::milliseconds timeout = kDefaultDistTimeout;
   bool debug = false;  // wrap in c10d::ProcessGroupWrapper (checks collectives match)
+  // Before every collective, ranks exchange a fingerprint (sequence number,
+  // op, dtype, shape, root) and fail together on a mismatch, naming both sides.
+  bool desyncCheck = true;
+  size_t flightRecorder = 64;  // collectives kept per rank for distributed_debug_dump
 };
 
 // Creates the default process group (TCPStore rendezvous; an in-process

@@ -84,9 +84,7 @@ static Tcl_Obj* cmdBroadcastParameters(Call& c) {
   auto m = c.object<ModuleObj>("module");
   CommPtr comm = communicator(c.st, "");
   int64_t root = c.integer("root");
-  if (root < 0 || root >= comm->size())
-    fail("Invalid -root parameter. Must be a rank between 0 and " + std::to_string(comm->size() - 1) + ".",
-         {"ARGS", "RANGE", "root"});
+  root = checkRank(*comm, root, "root");
   if (comm->size() == 1) return nullptr;
   // Parameters and buffers (e.g. batch-norm running statistics).
   std::vector<at::Tensor> ts;

@@ -6,6 +6,7 @@
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
 #include <cstdlib>
+#include <list>
 
 namespace tcltorch {
 
@@ -26,20 +27,116 @@ struct PendingWork : Work {
 
 // The result of a finished work as a Tcl value: the input handle (in place),
 // a new handle, or empty (send, barrier, gather off dst).
-static Tcl_Obj* resultObj(Call& c, PendingWork& p) {
-  if (!p.resultName.empty() && c.st.reg.find(p.resultName.data(), p.resultName.size()))
+static Tcl_Obj* resultObj(State& st, PendingWork& p) {
+  if (!p.resultName.empty() && st.reg.find(p.resultName.data(), p.resultName.size()))
     return newString(p.resultName);
   at::Tensor r = p.result();
   if (!r.defined()) return nullptr;
   // In place: the input's handle, unless it was freed meanwhile.
-  bool inputLive = !p.inputHandle.empty() && c.st.reg.find(p.inputHandle.data(), p.inputHandle.size());
-  p.resultName = inputLive ? p.inputHandle : c.st.reg.add(r);
+  bool inputLive = !p.inputHandle.empty() && st.reg.find(p.inputHandle.data(), p.inputHandle.size());
+  p.resultName = inputLive ? p.inputHandle : st.reg.add(r);
   return newString(p.resultName);
+}
+static Tcl_Obj* resultObj(Call& c, PendingWork& p) { return resultObj(c.st, p); }
+
+// ---- -command: completion from the event loop --------------------------------
+
+// Works started with -command, polled by a timer handler only while some are
+// pending. Owned by the interpreter's State: deleting the interpreter deletes
+// the timer, so no callback runs afterwards.
+class Completions {
+ public:
+  explicit Completions(State& st) : st_(st) {}
+  ~Completions() {
+    if (timer_) Tcl_DeleteTimerHandler(timer_);
+    for (auto& e : pending_) {
+      Tcl_DecrRefCount(e.script);
+      Tcl_DecrRefCount(e.handle);
+    }
+  }
+  void add(std::shared_ptr<PendingWork> w, Tcl_Obj* script, Tcl_Obj* handle) {
+    Tcl_IncrRefCount(script);
+    Tcl_IncrRefCount(handle);
+    pending_.push_back({std::move(w), script, handle});
+    arm();
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<PendingWork> work;
+    Tcl_Obj* script;
+    Tcl_Obj* handle;
+  };
+  void arm() {
+    if (!timer_ && !pending_.empty()) timer_ = Tcl_CreateTimerHandler(1, tick, this);
+  }
+  static void tick(ClientData cd) {
+    auto* self = static_cast<Completions*>(cd);
+    self->timer_ = nullptr;
+    self->poll();
+  }
+  void poll() {
+    // Finished works leave the list before any script runs (a script may
+    // start new works, or delete the interpreter).
+    std::vector<std::pair<Entry, Tcl_Obj*>> ready;  // entry, "ok"/"error" + value
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      Tcl_Obj* outcome = nullptr;
+      try {
+        if (it->work->test()) {
+          Tcl_Obj* r = resultObj(st_, *it->work);
+          outcome = Tcl_NewListObj(0, nullptr);
+          Tcl_ListObjAppendElement(nullptr, outcome, newString("ok"));
+          Tcl_ListObjAppendElement(nullptr, outcome, r ? r : Tcl_NewObj());
+        }
+      } catch (const std::exception& e) {
+        outcome = Tcl_NewListObj(0, nullptr);
+        Tcl_ListObjAppendElement(nullptr, outcome, newString("error"));
+        Tcl_ListObjAppendElement(nullptr, outcome, newString(e.what()));
+      }
+      if (outcome) {
+        ready.push_back({*it, outcome});
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    Tcl_Interp* interp = st_.interp;
+    Tcl_Preserve(interp);
+    arm();  // before the scripts: `this` may be gone once one of them ran
+    for (auto& [e, outcome] : ready) {
+      Tcl_Obj* cmd = Tcl_DuplicateObj(e.script);
+      Tcl_IncrRefCount(cmd);
+      Tcl_ListObjAppendElement(nullptr, cmd, e.handle);
+      Tcl_ListObjAppendList(nullptr, cmd, outcome);
+      Tcl_DecrRefCount(e.script);
+      Tcl_DecrRefCount(e.handle);
+      if (!Tcl_InterpDeleted(interp)) {
+        int code = Tcl_EvalObjEx(interp, cmd, TCL_EVAL_GLOBAL);
+        if (code != TCL_OK) Tcl_BackgroundException(interp, code);
+      }
+      Tcl_DecrRefCount(cmd);
+    }
+    Tcl_Release(interp);
+  }
+  State& st_;
+  std::list<Entry> pending_;
+  Tcl_TimerToken timer_ = nullptr;
+};
+
+static Completions& completions(State& st) {
+  auto& slot = st.ext["dist_completions"];
+  if (!slot) slot = std::make_shared<Completions>(st);
+  return *static_cast<Completions*>(slot.get());
 }
 
 static Tcl_Obj* finishWork(Call& c, WorkPtr w, bool inplace) {
   auto p = std::make_shared<PendingWork>(std::move(w), inplace ? Tcl_GetString(c.obj("tensor")) : "");
-  if (c.declares("async") && c.boolean("async")) return c.result(Kind::Work, p);
+  bool callback = c.declares("command") && c.has("command");
+  if (callback || (c.declares("async") && c.boolean("async"))) {
+    Tcl_Obj* handle = c.result(Kind::Work, p);
+    if (callback) completions(c.st).add(p, c.obj("command"), handle);
+    return handle;
+  }
   p->wait(ms::zero());
   return resultObj(c, *p);
 }
@@ -56,30 +153,55 @@ static CommPtr pickGroup(Call& c) {
 static int rankArg(Call& c, const Communicator& m, const char* name) {
   int64_t r = c.integer(name);
   if (r < 0) c.badValue(name, "a non-negative rank");
-  int g = r > INT32_MAX ? -1 : m.groupRank(int(r));
-  if (g < 0) {
-    std::string ranks;
-    for (int x : m.globalRanks()) ranks += (ranks.empty() ? "" : " ") + std::to_string(x);
-    fail(std::string("Invalid -") + name + " parameter: rank " + std::to_string(r) +
-             " is not in the group (ranks " + ranks + ")",
-         {"DIST", "RANK", name});
-  }
-  return g;
+  return checkRank(m, r, name, /*anyInWorldOfOne=*/true);
 }
 
 enum class Out { InPlace, New };  // does the Communicator op write into its input?
 
+// A work that failed while it was being started (the desync check found a
+// mismatch, a peer was gone): with -async or -command the failure belongs to
+// the work, so it comes from distributed_wait/test or the -command script.
+class FailedWork : public Work {
+ public:
+  explicit FailedWork(Error e) : e_(std::move(e)) {}
+  bool test() override { throw e_; }
+  void wait(ms) override { throw e_; }
+  at::Tensor result() override { return at::Tensor(); }
+
+ private:
+  Error e_;
+};
+
+static bool deferred(Call& c) {
+  return (c.declares("command") && c.has("command")) || (c.declares("async") && c.boolean("async"));
+}
+
+// Starts the op; a failure of the transfer itself (not of the arguments) is
+// the work's own when the caller does not wait.
+template <class F>
+static WorkPtr start(Call& c, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    bool transfer = e.code.size() >= 2 && e.code[0] == "DIST" &&
+                    (e.code[1] == "TIMEOUT" || e.code[1] == "ERROR" || e.code[1] == "DESYNC");
+    if (!transfer || !deferred(c)) throw;
+    return std::make_shared<FailedWork>(e);
+  }
+}
+
 template <class F>
 static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
+  CallSiteScope site(c.interp);
   at::Tensor t = c.tensor("tensor");
   CommPtr comm = pickGroup(c);
   bool inplace = c.boolean("inplace");
   WorkPtr w;
   if (out == Out::InPlace) {
     // By default the input stays unchanged: the op runs on a copy.
-    w = run(*comm, inplace ? t : t.clone());
+    w = start(c, [&] { return run(*comm, inplace ? t : t.clone()); });
   } else {
-    w = run(*comm, t);
+    w = start(c, [&] { return run(*comm, t); });
     if (inplace)
       w = std::make_shared<ThenWork>(w, [t, op](at::Tensor r) mutable {
         if (!r.defined() || r.sizes() != t.sizes())
@@ -124,7 +246,11 @@ static Tcl_Obj* cmdReduceScatter(Call& c) {
 static Tcl_Obj* cmdAllToAll(Call& c) {
   return collective(c, "all_to_all", Out::New, [&](Communicator& m, at::Tensor t) { return m.allToAll(t); });
 }
-static Tcl_Obj* cmdBarrier(Call& c) { return finishWork(c, pickGroup(c)->barrier(), false); }
+static Tcl_Obj* cmdBarrier(Call& c) {
+  CallSiteScope site(c.interp);
+  CommPtr comm = pickGroup(c);
+  return finishWork(c, start(c, [&] { return comm->barrier(); }), false);
+}
 
 // ---- point to point (default group, global ranks) ---------------------------
 
@@ -137,11 +263,13 @@ static int peerArg(Call& c, const Communicator& m, const char* name) {
 }
 
 static Tcl_Obj* cmdSend(Call& c) {
+  CallSiteScope site(c.interp);
   at::Tensor t = c.tensor("tensor");
   CommPtr m = communicator(c.st);
   return finishWork(c, m->send(t, peerArg(c, *m, "dst"), int(c.integer("tag"))), false);
 }
 static Tcl_Obj* cmdRecv(Call& c) {
+  CallSiteScope site(c.interp);
   CommPtr m = communicator(c.st);
   int src = peerArg(c, *m, "src");
   at::Tensor t = at::empty(c.ints("shape"), applyOptions(c, at::TensorOptions()));
@@ -238,6 +366,11 @@ static Tcl_Obj* cmdInit(Call& c) {
   }
   const char* dbg = envValue("TORCH_DISTRIBUTED_DEBUG");
   o.debug = c.boolean("debug") || (dbg && std::string(dbg) == "DETAIL");
+  if (c.given("desync_check")) {
+    o.desyncCheck = c.boolean("desync_check");
+  } else if (const char* e = envValue("TCLTORCH_DESYNC_CHECK")) {
+    o.desyncCheck = std::string(e) != "0";
+  }
   std::string backend = distInit(c.st, o);
   return newString("Distributed training initialized: rank=" + std::to_string(o.rank) +
                    ", world_size=" + std::to_string(o.worldSize) + ", backend=" + backend);
@@ -250,6 +383,11 @@ static Tcl_Obj* cmdDestroy(Call& c) {
 static Tcl_Obj* cmdGetRank(Call& c) { return Tcl_NewIntObj(communicator(c.st)->rank()); }
 static Tcl_Obj* cmdGetWorldSize(Call& c) { return Tcl_NewIntObj(communicator(c.st)->size()); }
 static Tcl_Obj* cmdIsDistributed(Call& c) { return Tcl_NewBooleanObj(communicator(c.st)->size() > 1); }
+static Tcl_Obj* cmdDebugDump(Call& c) {
+  if (!distInitialized(c.st))
+    fail("distributed_debug_dump needs torch::distributed_init first", {"DIST", "NOTINIT"});
+  return newString(distDebugDump(c.st, c.has("file") ? c.str("file") : ""));
+}
 static Tcl_Obj* cmdIsInitialized(Call& c) { return Tcl_NewBooleanObj(distInitialized(c.st)); }
 static Tcl_Obj* cmdBackend(Call& c) { return newString(communicator(c.st)->backend()); }
 
@@ -284,6 +422,10 @@ static const Param kOp{"op", Type::ReduceOp, "sum", "reduction", "operation"};
 static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting", nullptr, nullptr, true};
 static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle",
                             nullptr, nullptr, true};
+static const Param kCommand{"command", Type::Script, kOptional,
+                            "run this script from the event loop when the work ends, with the work handle, "
+                            "ok or error, and the result or message appended (implies -async 1)",
+                            nullptr, nullptr, true};
 static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
 
 std::vector<Command> distributedCommands() {
@@ -302,9 +444,17 @@ std::vector<Command> distributedCommands() {
         {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path", nullptr,
          nullptr, true},
         {"debug", Type::Bool, "0",
-         "check that all ranks call matching collectives (c10d ProcessGroupWrapper; also "
-         "TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true}},
+         "full checks: c10d ProcessGroupWrapper's collective matching, and every call site in the "
+         "flight recorder (also TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true},
+        {"desync_check", Type::Bool, "1",
+         "before every collective, ranks compare sequence number, op, dtype and shape and fail together "
+         "on a mismatch (TCLTORCH_DESYNC_CHECK=0 turns it off)", nullptr, nullptr, true}},
        cmdInit}.markUnsafe(),  // sockets and the environment
+      Command{"distributed_debug_dump",
+       "Write this rank's flight recorder (its last collectives) to a file; returns the path.",
+       {{"file", Type::Path, kOptional,
+         "path (default $TCLTORCH_DEBUG_DIR or the temp folder, tcltorch-flight-rank<R>-<pid>.txt)"}},
+       cmdDebugDump},
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
       {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},
@@ -313,26 +463,26 @@ std::vector<Command> distributedCommands() {
       {"distributed_backend", "Backend of the default group: gloo, nccl, or local (no process group).", {}, cmdBackend},
       {"distributed_capabilities",
        "Dict: backend, native operations, and composed ones with how they are built.", {}, cmdCapabilities},
-      {"distributed_barrier", "Return when every rank of the group has arrived.", {kGroup, kAsync}, cmdBarrier},
+      {"distributed_barrier", "Return when every rank of the group has arrived.", {kGroup, kAsync, kCommand}, cmdBarrier},
       {"distributed_all_reduce", "Every rank gets the reduction of all ranks' tensors.",
-       {kTensor, kOp, kGroup, kAsync, kInplace}, cmdAllReduce},
+       {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdAllReduce},
       {"distributed_broadcast", "Every rank gets root's tensor.",
-       {kTensor, {"root", Type::Int, "0", "rank whose tensor is sent", "src"}, kGroup, kAsync, kInplace},
+       {kTensor, {"root", Type::Int, "0", "rank whose tensor is sent", "src"}, kGroup, kAsync, kInplace, kCommand},
        cmdBroadcast},
       {"distributed_reduce", "dst gets the reduction; other ranks get their tensor unchanged.",
-       {kTensor, {"dst", Type::Int, "0", "rank that receives the reduction"}, kOp, kGroup, kAsync, kInplace},
+       {kTensor, {"dst", Type::Int, "0", "rank that receives the reduction"}, kOp, kGroup, kAsync, kInplace, kCommand},
        cmdReduce},
       {"distributed_all_gather", "Every rank gets all tensors stacked: shape [N, ...].",
-       {kTensor, kGroup, kAsync, kInplace}, cmdAllGather},
+       {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllGather},
       {"distributed_gather", "dst gets all tensors stacked [N, ...]; other ranks get an empty result.",
-       {kTensor, {"dst", Type::Int, "0", "rank that receives the stack"}, kGroup, kAsync, kInplace}, cmdGather},
+       {kTensor, {"dst", Type::Int, "0", "rank that receives the stack"}, kGroup, kAsync, kInplace, kCommand}, cmdGather},
       {"distributed_scatter", "Each rank gets chunk `rank` (dim 0) of src's tensor.",
-       {kTensor, {"src", Type::Int, "0", "rank whose tensor is split"}, kGroup, kAsync, kInplace}, cmdScatter},
+       {kTensor, {"src", Type::Int, "0", "rank whose tensor is split"}, kGroup, kAsync, kInplace, kCommand}, cmdScatter},
       {"distributed_reduce_scatter", "Each rank gets chunk `rank` (dim 0) of the reduction.",
-       {kTensor, kOp, kGroup, kAsync, kInplace}, cmdReduceScatter},
+       {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdReduceScatter},
       {"distributed_all_to_all",
        "Each rank gets chunk `rank` (dim 0) of every rank's tensor, concatenated in rank order.",
-       {kTensor, kGroup, kAsync, kInplace}, cmdAllToAll},
+       {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllToAll},
       {"distributed_send", "Send a tensor to rank dst (blocks until received).",
        {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag}, cmdSend},
       {"distributed_recv", "Receive a tensor of the given shape and dtype from rank src.",
@@ -341,12 +491,12 @@ std::vector<Command> distributedCommands() {
        cmdRecv},
       {"distributed_isend", "Start sending; returns a work handle.",
        {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag,
-        {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}},
+        {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}, kCommand},
        cmdSend},
       {"distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor.",
        {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
         {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam,
-        {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}},
+        {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}, kCommand},
        cmdRecv},
       {"distributed_wait", "Wait for a work handle; returns its result tensor handle (empty for send, barrier).",
        {{"work", Type::Work, nullptr, "work handle"},

@@ -53,17 +53,7 @@ CommPtr shardComm(State& st, const ShardedTensor& s) {
 // -src / -dst are global ranks, as in the distributed commands; the group's own
 // numbering is what the communicator takes.
 // Strict even in a world of one (where the seeds' collectives accept any rank).
-static int groupRank(const Communicator& c, int r, const char* param) {
-  std::vector<int> members = c.globalRanks();
-  int g = std::find(members.begin(), members.end(), r) == members.end() ? -1 : c.groupRank(r);
-  if (g < 0) {
-    std::string ranks;
-    for (int x : members) ranks += (ranks.empty() ? "" : " ") + std::to_string(x);
-    fail(std::string("Invalid -") + param + " parameter: rank " + std::to_string(r) +
-             " is not in the group (ranks " + ranks + ")", {"SHARD", "RANK", param});
-  }
-  return g;
-}
+static int groupRank(const Communicator& c, int r, const char* param) { return checkRank(c, r, param); }
 
 // Shape and dtype as a fixed-size int64 tensor, so ranks can exchange them
 // with equal-sized collectives before any data moves.

@@ -45,3 +45,11 @@ proc rank_lines {output rank} {
   }
   return $r
 }
+
+# Output with the temporary script's name as script.tcl and flight-recorder
+# paths as FILE, so that results can be compared exactly.
+proc scrub {text} {
+  regsub -all {tcltorch-(?:dist|netns)-\d+-\d+\.tcl} $text script.tcl text
+  regsub -all {\(flight recorder: /\S+\.txt\)} $text {(flight recorder: FILE)} text
+  return $text
+}
