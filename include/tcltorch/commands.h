@@ -11,4 +11,6 @@ std::vector<Command> nnCommands();        // layers (module handles), state dict
 std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
+std::vector<Command> ampRuntimeCommands();  // autocast, grad scaler, threads, profiler, benchmark
+std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summaries, other API's names
 }  // namespace tcltorch
