@@ -165,6 +165,21 @@ static Tcl_Obj* cmdSetNumThreads(Call& c) {
 static Tcl_Obj* cmdSetFlushDenormal(Call& c) {
   return Tcl_NewBooleanObj(at::globalContext().setFlushDenormal(c.boolean("mode")));
 }
+// Waits for the device's queued work: CUDA kernels run asynchronously, CPU ops
+// have finished when their command returns.
+static Tcl_Obj* cmdSynchronize(Call& c) {
+  if (!c.has("device")) {
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
+    return nullptr;
+  }
+  c10::Device d = c.device("device");
+  if (d.is_cuda()) {
+    if (!torch::cuda::is_available()) fail("CUDA is not available", {"DEVICE", "cuda"});
+    torch::cuda::synchronize(d.has_index() ? d.index() : -1);
+  }
+  return nullptr;
+}
+
 static Tcl_Obj* cmdIsCuda(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").is_cuda()); }
 
 // ---- profiler (libtorch's autograd profiler, CPU) ----
@@ -279,6 +294,8 @@ std::vector<Command> ampRuntimeCommands() {
        {{"num_threads", Type::Int, nullptr, "number of threads", "threads n"}}, cmdSetNumThreads},
       {"set_flush_denormal", "Flush denormal floats to zero on the CPU; 1 when the CPU supports it.",
        {{"mode", Type::Bool, nullptr, "1 to flush, 0 to keep denormals", "enabled"}}, cmdSetFlushDenormal},
+      {"synchronize", "Wait for the work queued on a CUDA device (all of them without -device; cpu: nothing to wait for).",
+       {{"device", Type::Device, kOptional, "cpu, cuda or cuda:N"}}, cmdSynchronize},
       {"tensor_is_cuda", "1 when the tensor is on a CUDA device.", {{"input", Type::Tensor, nullptr, "tensor handle", "tensor"}},
        cmdIsCuda},
       {"profiler_start", "Start libtorch's profiler (CPU ops of this thread).",

@@ -45,12 +45,16 @@ static torch::serialize::InputArchive openCheckpoint(const std::string& path) {
 }
 static Tcl_Obj* infoDict(torch::serialize::InputArchive& a) {
   Tcl_Obj* d = Tcl_NewDictObj();
-  at::Tensor t;
   auto put = [&](const char* k, Tcl_Obj* v) { Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj(k, -1), v); };
-  if (a.try_read("epoch", t)) put("epoch", Tcl_NewWideIntObj(t.item<int64_t>()));
-  if (a.try_read("loss", t)) put("loss", Tcl_NewDoubleObj(t.item<double>()));
-  if (a.try_read("lr", t)) put("lr", Tcl_NewDoubleObj(t.item<double>()));
-  if (a.try_read("optimizer_type", t)) {
+  // A fresh tensor per read: reading into a defined tensor reuses its dtype.
+  auto read = [&](const char* k) {
+    at::Tensor t;
+    return a.try_read(k, t) ? t : at::Tensor();
+  };
+  if (auto t = read("epoch"); t.defined()) put("epoch", Tcl_NewWideIntObj(t.item<int64_t>()));
+  if (auto t = read("loss"); t.defined()) put("loss", Tcl_NewDoubleObj(t.item<double>()));
+  if (auto t = read("lr"); t.defined()) put("lr", Tcl_NewDoubleObj(t.item<double>()));
+  if (auto t = read("optimizer_type"); t.defined()) {
     std::string s;
     for (int64_t i = 0; i < t.numel(); ++i) s += char(t[i].item<int64_t>());
     put("optimizer", Tcl_NewStringObj(s.c_str(), -1));
@@ -101,9 +105,8 @@ static Tcl_Obj* cmdLoadCheckpoint(Call& c) {
 static Tcl_Obj* cmdCheckpointInfo(Call& c) {
   auto a = openCheckpoint(c.str("file"));
   Tcl_Obj* d = infoDict(a);
-  torch::serialize::InputArchive ma;
-  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("has_optimizer", -1),
-                 Tcl_NewBooleanObj(a.keys().end() != std::find(a.keys().begin(), a.keys().end(), "optimizer")));
+  torch::serialize::InputArchive oa;
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("has_optimizer", -1), Tcl_NewBooleanObj(a.try_read("optimizer", oa)));
   return d;
 }
 
