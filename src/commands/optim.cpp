@@ -157,18 +157,18 @@ struct SchedulerObj : Object {
 
 static double currentLr(const SchedulerObj& s) { return s.opt->opt->param_groups().at(0).options().get_lr(); }
 
-static std::shared_ptr<SchedulerObj> makeScheduler(Call& c, std::function<double(double, int64_t)> lr) {
+using LrFn = std::function<double(double base, int64_t epoch)>;
+
+static std::shared_ptr<SchedulerObj> makeScheduler(Call& c, LrFn lr) {
   auto s = std::make_shared<SchedulerObj>();
   s->opt = optArg(c);
   s->base = s->opt->opt->param_groups().at(0).options().get_lr();
   s->lr = std::move(lr);
   return s;
 }
-static Tcl_Obj* newScheduler(Call& c, std::function<double(double, int64_t)> lr) {
-  return c.result(Kind::Scheduler, makeScheduler(c, std::move(lr)));
-}
-// Schedulers whose epoch 0 differs from the optimizer's lr set it at creation (as PyTorch does).
-static Tcl_Obj* newSchedulerAt0(Call& c, std::function<double(double, int64_t)> lr) {
+// The optimizer's lr becomes lr(base, 0) at creation, as PyTorch's schedulers
+// do (it stays the base lr for most; warmups, cycles and lambdas start elsewhere).
+static Tcl_Obj* newScheduler(Call& c, LrFn lr) {
   auto s = makeScheduler(c, std::move(lr));
   setLr(*s->opt->opt, s->lr(s->base, 0));
   return c.result(Kind::Scheduler, s);
@@ -186,46 +186,46 @@ static double positive(Call& c, const char* name) {
   return v;
 }
 
-static Tcl_Obj* cmdStepLr(Call& c) {
+static LrFn lrStepLr(Call& c) {
   int64_t step = positiveInt(c, "step_size");
   double gamma = nonNegative(c, "gamma");
-  return newScheduler(c, [step, gamma](double base, int64_t e) {
+  return [step, gamma](double base, int64_t e) {
     return base * std::pow(gamma, double(e / step));
-  });
+  };
 }
 
-static Tcl_Obj* cmdCosineLr(Call& c) {
+static LrFn lrCosineLr(Call& c) {
   int64_t tmax = positiveInt(c, "t_max");
   double etaMin = nonNegative(c, "eta_min");
-  return newScheduler(c, [tmax, etaMin](double base, int64_t e) {
+  return [tmax, etaMin](double base, int64_t e) {
     return etaMin + (base - etaMin) * (1 + std::cos(M_PI * double(e) / double(tmax))) / 2;
-  });
+  };
 }
 
-static Tcl_Obj* cmdExponentialLr(Call& c) {
+static LrFn lrExponentialLr(Call& c) {
   double gamma = nonNegative(c, "gamma");
-  return newScheduler(c, [gamma](double base, int64_t e) { return base * std::pow(gamma, double(e)); });
+  return [gamma](double base, int64_t e) { return base * std::pow(gamma, double(e)); };
 }
 
 // TensorFlow's exponential decay: base * rate^(epoch / decay_steps), floored with staircase.
-static Tcl_Obj* cmdExponentialDecayLr(Call& c) {
+static LrFn lrExponentialDecayLr(Call& c) {
   double rate = nonNegative(c, "decay_rate");
   int64_t steps = positiveInt(c, "decay_steps");
   bool stair = c.boolean("staircase");
-  return newScheduler(c, [rate, steps, stair](double base, int64_t e) {
+  return [rate, steps, stair](double base, int64_t e) {
     double p = stair ? double(e / steps) : double(e) / double(steps);
     return base * std::pow(rate, p);
-  });
+  };
 }
 
-static Tcl_Obj* cmdMultiStepLr(Call& c) {
+static LrFn lrMultiStepLr(Call& c) {
   std::vector<int64_t> ms = c.ints("milestones");
   std::sort(ms.begin(), ms.end());
   double gamma = nonNegative(c, "gamma");
-  return newScheduler(c, [ms, gamma](double base, int64_t e) {
+  return [ms, gamma](double base, int64_t e) {
     auto n = std::upper_bound(ms.begin(), ms.end(), e) - ms.begin();
     return base * std::pow(gamma, double(n));
-  });
+  };
 }
 
 // A factor: a number, or a command prefix called with the epoch.
@@ -252,51 +252,51 @@ static std::function<double(int64_t)> factorFn(Call& c, const char* name) {
 }
 
 // LambdaLR: base * f(epoch).
-static Tcl_Obj* cmdLambdaLr(Call& c) {
+static LrFn lrLambdaLr(Call& c) {
   auto f = factorFn(c, "lr_lambda");
-  return newSchedulerAt0(c, [f](double base, int64_t e) { return base * f(e); });
+  return [f](double base, int64_t e) { return base * f(e); };
 }
 // MultiplicativeLR: lr(e) = lr(e-1) * f(e).
-static Tcl_Obj* cmdMultiplicativeLr(Call& c) {
+static LrFn lrMultiplicativeLr(Call& c) {
   auto f = factorFn(c, "lr_lambda");
   auto cur = std::make_shared<std::pair<int64_t, double>>(0, 0.0);
-  return newScheduler(c, [f, cur](double base, int64_t e) {
+  return [f, cur](double base, int64_t e) {
     if (cur->first == 0 || e < cur->first) *cur = {0, base};
     while (cur->first < e) cur->second *= f(++cur->first);
     return cur->second;
-  });
+  };
 }
 
-static Tcl_Obj* cmdPolynomialLr(Call& c) {
+static LrFn lrPolynomialLr(Call& c) {
   int64_t total = positiveInt(c, "total_iters");
   double power = c.number("power");
-  return newScheduler(c, [total, power](double base, int64_t e) {
+  return [total, power](double base, int64_t e) {
     return base * std::pow(1.0 - double(std::min(e, total)) / double(total), power);
-  });
+  };
 }
 
-static Tcl_Obj* cmdCosineWarmRestarts(Call& c) {
+static LrFn lrCosineWarmRestarts(Call& c) {
   int64_t t0 = positiveInt(c, "t_0");
   int64_t mult = positiveInt(c, "t_mult");
   double etaMin = nonNegative(c, "eta_min");
-  return newScheduler(c, [t0, mult, etaMin](double base, int64_t e) {
+  return [t0, mult, etaMin](double base, int64_t e) {
     int64_t cur = e, ti = t0;
     while (cur >= ti) {
       cur -= ti;
       ti *= mult;
     }
     return etaMin + (base - etaMin) * (1 + std::cos(M_PI * double(cur) / double(ti))) / 2;
-  });
+  };
 }
 
 // CyclicLR (PyTorch): triangular, triangular2 or exp_range between base_lr and max_lr.
-static Tcl_Obj* cmdCyclicLr(Call& c) {
+static LrFn lrCyclicLr(Call& c) {
   double lo = nonNegative(c, "base_lr"), hi = nonNegative(c, "max_lr");
   double up = double(positiveInt(c, "step_size_up"));
   double down = c.has("step_size_down") ? double(positiveInt(c, "step_size_down")) : up;
   int mode = c.choice("mode");
   double gamma = nonNegative(c, "gamma");
-  return newSchedulerAt0(c, [lo, hi, up, down, mode, gamma](double, int64_t e) {
+  return [lo, hi, up, down, mode, gamma](double, int64_t e) {
     double total = up + down, ratio = up / total;
     double cycle = std::floor(1 + double(e) / total);
     double x = 1 + double(e) / total - cycle;
@@ -304,11 +304,11 @@ static Tcl_Obj* cmdCyclicLr(Call& c) {
     double amp = (hi - lo) * scale;
     double f = mode == 0 ? 1.0 : mode == 1 ? 1 / std::pow(2.0, cycle - 1) : std::pow(gamma, double(e));
     return lo + amp * f;
-  });
+  };
 }
 
 // OneCycleLR (PyTorch, cosine or linear annealing, two or three phases).
-static Tcl_Obj* cmdOneCycleLr(Call& c) {
+static LrFn lrOneCycleLr(Call& c) {
   double maxLr = nonNegative(c, "max_lr");
   int64_t total = positiveInt(c, "total_steps");
   double pct = c.number("pct_start");
@@ -325,7 +325,7 @@ static Tcl_Obj* cmdOneCycleLr(Call& c) {
   } else {
     phases = {{pct * double(total) - 1, {initial, maxLr}}, {double(total) - 1, {maxLr, minLr}}};
   }
-  return newSchedulerAt0(c, [phases, cosine](double, int64_t e) {
+  return [phases, cosine](double, int64_t e) {
     double start = 0, lr = 0;
     for (size_t i = 0; i < phases.size(); ++i) {
       double end = phases[i].first;
@@ -338,43 +338,43 @@ static Tcl_Obj* cmdOneCycleLr(Call& c) {
       start = end;
     }
     return lr;
-  });
+  };
 }
 
 // Linear warmup from 0, then linear decay to 0 at num_training_steps.
-static Tcl_Obj* cmdLinearWarmup(Call& c) {
+static LrFn lrLinearWarmup(Call& c) {
   int64_t w = c.integer("num_warmup_steps"), t = positiveInt(c, "num_training_steps");
   if (w < 0) c.badValue("num_warmup_steps", "an integer >= 0");
-  return newSchedulerAt0(c, [w, t](double base, int64_t e) {
+  return [w, t](double base, int64_t e) {
     if (e < w) return base * double(e) / double(std::max<int64_t>(1, w));
     return base * std::max(0.0, double(t - e) / double(std::max<int64_t>(1, t - w)));
-  });
+  };
 }
-static Tcl_Obj* cmdConstantWarmup(Call& c) {
+static LrFn lrConstantWarmup(Call& c) {
   int64_t w = c.integer("num_warmup_steps");
   if (w < 0) c.badValue("num_warmup_steps", "an integer >= 0");
-  return newSchedulerAt0(c, [w](double base, int64_t e) {
+  return [w](double base, int64_t e) {
     return e < w ? base * double(e) / double(std::max<int64_t>(1, w)) : base;
-  });
+  };
 }
 // Linear warmup, then base * sqrt(warmup / epoch).
-static Tcl_Obj* cmdInverseSqrt(Call& c) {
+static LrFn lrInverseSqrt(Call& c) {
   int64_t w = c.integer("warmup_steps");
   if (w < 0) c.badValue("warmup_steps", "an integer >= 0");
-  return newSchedulerAt0(c, [w](double base, int64_t e) {
+  return [w](double base, int64_t e) {
     if (e < w) return base * double(e) / double(w);
     return base * std::sqrt(double(std::max<int64_t>(w, 1)) / double(std::max<int64_t>(e, 1)));
-  });
+  };
 }
 // Noam (Attention Is All You Need): base * factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5), s = max(epoch, 1).
-static Tcl_Obj* cmdNoam(Call& c) {
+static LrFn lrNoam(Call& c) {
   double d = double(positiveInt(c, "model_size"));
   double w = double(positiveInt(c, "warmup_steps"));
   double factor = nonNegative(c, "factor");
-  return newSchedulerAt0(c, [d, w, factor](double base, int64_t e) {
+  return [d, w, factor](double base, int64_t e) {
     double s = double(std::max<int64_t>(e, 1));
     return base * factor * std::pow(d, -0.5) * std::min(std::pow(s, -0.5), s * std::pow(w, -1.5));
-  });
+  };
 }
 
 // ReduceLROnPlateau (PyTorch): lr *= factor after `patience` epochs without improvement.
@@ -480,6 +480,86 @@ static const Param kLrLambda{"lr_lambda", Type::Any, nullptr,
 static const Param kWarmup{"num_warmup_steps", Type::Int, nullptr, "epochs of linear warmup from 0",
                            "warmup_steps warmupSteps"};
 
+// Epoch-driven schedulers: one row each (a maker of the epoch -> lr function),
+// one handler.
+struct SchedSpec {
+  const char* name;
+  const char* doc;
+  std::vector<Param> params;
+  LrFn (*make)(Call&);
+};
+
+static const Param kOneCycle[] = {
+    kOpt, {"max_lr", Type::Double, nullptr, "peak learning rate"},
+    {"total_steps", Type::Int, nullptr, "number of steps of the cycle"},
+    {"pct_start", Type::Double, "0.3", "fraction of the cycle spent increasing"},
+    {"anneal_strategy", Type::Choice, "cos", "cos or linear", nullptr, "cos linear"},
+    {"div_factor", Type::Double, "25", "initial lr = max_lr / div_factor"},
+    {"final_div_factor", Type::Double, "10000", "final lr = initial lr / final_div_factor"},
+    {"three_phase", Type::Bool, "0", "a third phase annihilates the lr"}};
+
+static const std::vector<SchedSpec>& schedSpecs() {
+  static const std::vector<SchedSpec> specs = {
+      {"lr_scheduler_step", "Step decay: lr = base_lr * gamma^floor(epoch / step_size).",
+       {kOpt, {"step_size", Type::Int, nullptr, "epochs between decays"}, kGamma}, lrStepLr},
+      {"lr_scheduler_cosine", "Cosine annealing: lr = eta_min + (base_lr - eta_min)(1 + cos(pi epoch / t_max)) / 2.",
+       {kOpt, {"t_max", Type::Int, nullptr, "epochs of one half cosine", "T_max"}, kEtaMin}, lrCosineLr},
+      {"lr_scheduler_exponential", "Exponential decay: lr = base_lr * gamma^epoch.",
+       {kOpt, {"gamma", Type::Double, "0.95", "decay factor per epoch", "decay"}}, lrExponentialLr},
+      {"lr_scheduler_exponential_decay", "lr = base_lr * decay_rate^(epoch / decay_steps) (floored with staircase).",
+       {kOpt, {"decay_rate", Type::Double, "0.96", "decay per decay_steps epochs", "gamma"},
+        {"decay_steps", Type::Int, "1", "epochs per decay_rate"}, {"staircase", Type::Bool, "0", "decay in steps"}},
+       lrExponentialDecayLr},
+      {"lr_scheduler_multi_step", "lr = base_lr * gamma^(number of milestones <= epoch).",
+       {kOpt, {"milestones", Type::IntList, nullptr, "epochs at which to decay"}, kGamma}, lrMultiStepLr},
+      {"lr_scheduler_lambda", "lr = base_lr * f(epoch): f a number or a command prefix called with the epoch.",
+       {kOpt, kLrLambda}, lrLambdaLr},
+      {"lr_scheduler_multiplicative", "lr(epoch) = lr(epoch - 1) * f(epoch): f a number or a command prefix.",
+       {kOpt, kLrLambda}, lrMultiplicativeLr},
+      {"lr_scheduler_polynomial", "lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power.",
+       {kOpt, {"total_iters", Type::Int, "5", "epochs of the decay"}, {"power", Type::Double, "1.0", "exponent"}},
+       lrPolynomialLr},
+      {"lr_scheduler_cosine_annealing_warm_restarts", "Cosine annealing restarted after T_0, T_0 T_mult, ... epochs.",
+       {kOpt, {"t_0", Type::Int, nullptr, "epochs of the first cycle", "T_0"},
+        {"t_mult", Type::Int, "1", "growth factor of the cycle length", "T_mult"}, kEtaMin},
+       lrCosineWarmRestarts},
+      {"lr_scheduler_cyclic", "Cyclical lr between base_lr and max_lr (triangular, triangular2 or exp_range).",
+       {kOpt, {"base_lr", Type::Double, nullptr, "lower bound"}, {"max_lr", Type::Double, nullptr, "upper bound"},
+        {"step_size_up", Type::Int, "2000", "epochs of the rising half", "step_size stepSize"},
+        {"mode", Type::Choice, "triangular", "triangular, triangular2 or exp_range", nullptr,
+         "triangular triangular2 exp_range"},
+        {"step_size_down", Type::Int, kOptional, "epochs of the falling half (default step_size_up)"},
+        {"gamma", Type::Double, "1.0", "exp_range decay per epoch"}},
+       lrCyclicLr},
+      {"lr_scheduler_one_cycle", "One-cycle policy (PyTorch OneCycleLR).", {std::begin(kOneCycle), std::end(kOneCycle)},
+       lrOneCycleLr},
+      {"lr_scheduler_onecycle_advanced", "One-cycle policy (PyTorch OneCycleLR).",
+       {std::begin(kOneCycle), std::end(kOneCycle)}, lrOneCycleLr},
+      {"lr_scheduler_linear_with_warmup", "Linear warmup from 0 to base_lr, then linear decay to 0 at num_training_steps.",
+       {kOpt, kWarmup, {"num_training_steps", Type::Int, nullptr, "epoch at which the lr reaches 0", "total_steps"}},
+       lrLinearWarmup},
+      {"lr_scheduler_constant_with_warmup", "Linear warmup from 0 to base_lr, then constant.", {kOpt, kWarmup},
+       lrConstantWarmup},
+      {"lr_scheduler_inverse_sqrt", "Linear warmup, then base_lr * sqrt(warmup_steps / epoch).",
+       {kOpt, {"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"}}, lrInverseSqrt},
+      {"lr_scheduler_noam", "Noam: base_lr * factor * model_size^-0.5 * min(s^-0.5, s * warmup_steps^-1.5).",
+       {kOpt, {"model_size", Type::Int, nullptr, "model dimension d_model"},
+        {"warmup_steps", Type::Int, "4000", "epochs of warmup"}, {"factor", Type::Double, "1.0", "scale"}},
+       lrNoam},
+  };
+  return specs;
+}
+
+template <size_t I>
+static Tcl_Obj* cmdSched(Call& c) {
+  return newScheduler(c, schedSpecs()[I].make(c));
+}
+
+template <size_t... I>
+static void addScheds(std::vector<Command>& out, std::index_sequence<I...>) {
+  (out.push_back({schedSpecs()[I].name, schedSpecs()[I].doc, schedSpecs()[I].params, &cmdSched<I>}), ...);
+}
+
 std::vector<Command> optimCommands() {
   const Param sgdLr{"lr", Type::Double, nullptr, "learning rate", kLrAliases};
   const Param sgdRest[] = {{"dampening", Type::Double, "0", "dampening for momentum"}, kWd,
@@ -493,14 +573,6 @@ std::vector<Command> optimCommands() {
       {"min_lr", Type::Double, "0", "lowest learning rate"},
       {"cooldown", Type::Int, "0", "epochs to wait after a reduction"},
       {"eps", Type::Double, "1e-8", "smallest change of the lr that is applied"}};
-  const Param oneCycle[] = {
-      kOpt, {"max_lr", Type::Double, nullptr, "peak learning rate"},
-      {"total_steps", Type::Int, nullptr, "number of steps of the cycle"},
-      {"pct_start", Type::Double, "0.3", "fraction of the cycle spent increasing"},
-      {"anneal_strategy", Type::Choice, "cos", "cos or linear", nullptr, "cos linear"},
-      {"div_factor", Type::Double, "25", "initial lr = max_lr / div_factor"},
-      {"final_div_factor", Type::Double, "10000", "final lr = initial lr / final_div_factor"},
-      {"three_phase", Type::Bool, "0", "a third phase annihilates the lr"}};
   std::vector<Command> out = {
       {"optimizer_sgd", "Stochastic gradient descent (with momentum, dampening, Nesterov) over parameters.",
        {kParams, sgdLr, {"momentum", Type::Double, "0", "momentum factor"}, sgdRest[0], sgdRest[1], sgdRest[2]},
@@ -548,52 +620,6 @@ std::vector<Command> optimCommands() {
        {kParams, {"max_norm", Type::Double, nullptr, "largest allowed total norm"},
         {"norm_type", Type::Double, "2", "p of the p-norm (inf for the largest absolute value)"}},
        cmdClipGradNorm},
-      {"lr_scheduler_step", "Step decay: lr = base_lr * gamma^floor(epoch / step_size).",
-       {kOpt, {"step_size", Type::Int, nullptr, "epochs between decays"}, kGamma}, cmdStepLr},
-      {"lr_scheduler_cosine", "Cosine annealing: lr = eta_min + (base_lr - eta_min)(1 + cos(pi epoch / t_max)) / 2.",
-       {kOpt, {"t_max", Type::Int, nullptr, "epochs of one half cosine", "T_max"}, kEtaMin}, cmdCosineLr},
-      {"lr_scheduler_exponential", "Exponential decay: lr = base_lr * gamma^epoch.",
-       {kOpt, {"gamma", Type::Double, "0.95", "decay factor per epoch"}}, cmdExponentialLr},
-      {"lr_scheduler_exponential_decay", "lr = base_lr * decay_rate^(epoch / decay_steps) (floored with staircase).",
-       {kOpt, {"decay_rate", Type::Double, "0.96", "decay per decay_steps epochs"},
-        {"decay_steps", Type::Int, "1", "epochs per decay_rate"}, {"staircase", Type::Bool, "0", "decay in steps"}},
-       cmdExponentialDecayLr},
-      {"lr_scheduler_multi_step", "lr = base_lr * gamma^(number of milestones <= epoch).",
-       {kOpt, {"milestones", Type::IntList, nullptr, "epochs at which to decay"}, kGamma}, cmdMultiStepLr},
-      {"lr_scheduler_lambda", "lr = base_lr * f(epoch): f a number or a command prefix called with the epoch.",
-       {kOpt, kLrLambda}, cmdLambdaLr},
-      {"lr_scheduler_multiplicative", "lr(epoch) = lr(epoch - 1) * f(epoch): f a number or a command prefix.",
-       {kOpt, kLrLambda}, cmdMultiplicativeLr},
-      {"lr_scheduler_polynomial", "lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power.",
-       {kOpt, {"total_iters", Type::Int, "5", "epochs of the decay"}, {"power", Type::Double, "1.0", "exponent"}},
-       cmdPolynomialLr},
-      {"lr_scheduler_cosine_annealing_warm_restarts", "Cosine annealing restarted after T_0, T_0 T_mult, ... epochs.",
-       {kOpt, {"t_0", Type::Int, nullptr, "epochs of the first cycle", "T_0"},
-        {"t_mult", Type::Int, "1", "growth factor of the cycle length", "T_mult"}, kEtaMin},
-       cmdCosineWarmRestarts},
-      {"lr_scheduler_cyclic", "Cyclical lr between base_lr and max_lr (triangular, triangular2 or exp_range).",
-       {kOpt, {"base_lr", Type::Double, nullptr, "lower bound"}, {"max_lr", Type::Double, nullptr, "upper bound"},
-        {"step_size_up", Type::Int, "2000", "epochs of the rising half"},
-        {"step_size_down", Type::Int, kOptional, "epochs of the falling half (default step_size_up)"},
-        {"mode", Type::Choice, "triangular", "triangular, triangular2 or exp_range", nullptr,
-         "triangular triangular2 exp_range"},
-        {"gamma", Type::Double, "1.0", "exp_range decay per epoch"}},
-       cmdCyclicLr},
-      {"lr_scheduler_one_cycle", "One-cycle policy (PyTorch OneCycleLR).", {std::begin(oneCycle), std::end(oneCycle)},
-       cmdOneCycleLr},
-      {"lr_scheduler_onecycle_advanced", "One-cycle policy (PyTorch OneCycleLR).",
-       {std::begin(oneCycle), std::end(oneCycle)}, cmdOneCycleLr},
-      {"lr_scheduler_linear_with_warmup", "Linear warmup from 0 to base_lr, then linear decay to 0 at num_training_steps.",
-       {kOpt, kWarmup, {"num_training_steps", Type::Int, nullptr, "epoch at which the lr reaches 0", "total_steps"}},
-       cmdLinearWarmup},
-      {"lr_scheduler_constant_with_warmup", "Linear warmup from 0 to base_lr, then constant.", {kOpt, kWarmup},
-       cmdConstantWarmup},
-      {"lr_scheduler_inverse_sqrt", "Linear warmup, then base_lr * sqrt(warmup_steps / epoch).",
-       {kOpt, {"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"}}, cmdInverseSqrt},
-      {"lr_scheduler_noam", "Noam: base_lr * factor * model_size^-0.5 * min(s^-0.5, s * warmup_steps^-1.5).",
-       {kOpt, {"model_size", Type::Int, nullptr, "model dimension d_model"},
-        {"warmup_steps", Type::Int, "4000", "epochs of warmup"}, {"factor", Type::Double, "1.0", "scale"}},
-       cmdNoam},
       {"lr_scheduler_reduce_on_plateau", "Multiply the lr by factor when a metric stops improving (step with -metric).",
        {std::begin(plateau), std::end(plateau)}, cmdPlateau},
       {"lr_scheduler_plateau", "Multiply the lr by factor when a metric stops improving (step with -metric).",
@@ -607,7 +633,11 @@ std::vector<Command> optimCommands() {
        {kOpt, {"file", Type::String, nullptr, "file path", "filename"}}, cmdOptSave},
       {"optimizer_load", "Load optimizer state saved by optimizer_save for the same parameters.",
        {kOpt, {"file", Type::String, nullptr, "file path", "filename"}}, cmdOptLoad},
+
   };
+  constexpr size_t kScheds = 16;  // entries of schedSpecs()
+  if (schedSpecs().size() != kScheds) throw std::logic_error("internal: scheduler table size");
+  addScheds(out, std::make_index_sequence<kScheds>());
   for (auto& c : optimFamilyCommands()) out.push_back(c);
   addSpellings(out, {{"optimizer_get_lr", "get_lr"}, {"lr_scheduler_cosine", "lr_scheduler_cosine_annealing"},
                      {"optimizer_radam", "optimizerRAdam"},
