@@ -519,15 +519,23 @@ static const std::vector<LossSpec>& lossSpecs() {
          return reduce(at::clamp_min(dp - dn + c.number("margin"), 0), r);
        },
        kTriplet},
-      {"focal_loss", "Sigmoid focal loss on logits (RetinaNet): alpha_t (1 - p_t)^gamma BCE, targets 0 or 1.",
-       {{"alpha", Type::Double, "0.25", "weight of the positive class (negative: none)"},
+      {"focal_loss",
+       "Focal loss: class indices [N] for logits [N, C]: -alpha (1 - p_t)^gamma log p_t (softmax; alpha 1 by "
+       "default); targets of the input's shape: sigmoid focal loss of torchvision (alpha 0.25 by default).",
+       {{"alpha", Type::Double, kOptional, "class balance (softmax: 1.0; sigmoid: 0.25, negative for none)"},
         {"gamma", Type::Double, "2.0", "focusing exponent"}},
        [](Call& c, const at::Tensor& x, int64_t r) {
+         double gamma = c.number("gamma");
+         if (!c.tensor("target").sizes().equals(x.sizes())) {
+           at::Tensor logp = at::log_softmax(x, 1).gather(1, classTarget(c, x, false).unsqueeze(1)).squeeze(1);
+           double alpha = c.has("alpha") ? c.number("alpha") : 1.0;
+           return reduce(-alpha * (1 - logp.exp()).pow(gamma) * logp, r);
+         }
          at::Tensor y = sameShapeTarget(c, x), p = x.sigmoid();
          at::Tensor ce = at::binary_cross_entropy_with_logits(x, y, {}, {}, at::Reduction::None);
          at::Tensor pt = p * y + (1 - p) * (1 - y);
-         at::Tensor l = ce * (1 - pt).pow(c.number("gamma"));
-         double alpha = c.number("alpha");
+         at::Tensor l = ce * (1 - pt).pow(gamma);
+         double alpha = c.has("alpha") ? c.number("alpha") : 0.25;
          if (alpha >= 0) l = (alpha * y + (1 - alpha) * (1 - y)) * l;
          return reduce(l, r);
        }},
