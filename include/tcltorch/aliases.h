@@ -1,6 +1,4 @@
-// Irregular spellings of the other API (torch::Flip, torch::dStack, ...): the
-// command table derives only torch::snake and torch::camelCase, so each such
-// spelling is one more row with the same parameters and handler.
+// The other API's spellings of our commands.
 #pragma once
 #include "tcltorch/args.h"
 #include <cstring>
@@ -10,21 +8,38 @@
 
 namespace tcltorch {
 
-// Appends, for each {name, spelling}, a row named `spelling` that is `name`'s row.
+// Command::aliases keeps a const char*: the joined strings live here.
+inline const char* keepString(std::string s) {
+  static std::deque<std::string> kept;
+  kept.push_back(std::move(s));
+  return kept.back().c_str();
+}
+
+// Irregular spellings (torch::Flip, torch::dStack, ...): for each {name,
+// spelling}, the spelling becomes an alias of the row `name` in `out`.
 inline void addSpellings(std::vector<Command>& out,
                          std::initializer_list<std::pair<const char*, const char*>> spellings) {
   for (auto& [name, spelling] : spellings) {
-    Command row;
-    bool found = false;
+    Command* row = nullptr;
     for (auto& c : out)
-      if (!std::strcmp(c.name, name)) row = c, found = true;
-    if (!found) throw std::logic_error(std::string("internal: no command ") + name + " for spelling " + spelling);
-    row.name = spelling;
-    static std::deque<std::string> docs;  // rows keep const char*: owned here for the process
-    docs.push_back(std::string("Same as torch::") + name + ".");
-    row.doc = docs.back().c_str();
-    out.push_back(row);
+      if (!std::strcmp(c.name, name)) row = &c;
+    if (!row) throw std::logic_error(std::string("internal: no command ") + name + " for spelling " + spelling);
+    row->aliases = keepString(row->aliases ? std::string(row->aliases) + " " + spelling : std::string(spelling));
   }
+}
+
+// A row of another area's table under the other API's name (its own snake and
+// camel spellings), for names that stand for a command of that area.
+inline Command renamedRow(const std::vector<Command>& from, const char* name, const char* as) {
+  for (auto& c : from)
+    if (!std::strcmp(c.name, name)) {
+      Command row = c;
+      row.name = as;
+      row.doc = keepString(std::string("Same as torch::") + name + ".");
+      row.aliases = nullptr;
+      return row;
+    }
+  throw std::logic_error(std::string("internal: no command ") + name + " for " + as);
 }
 
 }  // namespace tcltorch

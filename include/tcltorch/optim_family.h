@@ -6,7 +6,7 @@
 namespace tcltorch {
 
 // The parameters every optimizer constructor takes first.
-inline const Param kOptParams{"params", Type::Any, nullptr, "list of parameter handles, or a module handle", "parameters"};
+inline const Param kOptParams{"params", Type::TensorsOrModule, nullptr, "list of parameter handles, or a module handle", "parameters"};
 inline constexpr const char* kLrAliases = "learningRate learning_rate";
 
 // Registers an optimizer handle; `make` builds it (again for optimizer_load).

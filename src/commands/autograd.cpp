@@ -2,6 +2,7 @@
 #include "tcltorch/aliases.h"
 #include "tcltorch/commands.h"
 #include <cstring>
+#include "tcltorch/tensor_util.h"
 #include <sstream>
 #include <utility>
 
@@ -308,13 +309,10 @@ static int64_t reduction(Call& c) {
   return r[c.choice("reduction")];
 }
 
-// An optional tensor; "" or the word none also mean none, so later positional
-// arguments can be given without it (cross_entropy_loss $x $y none sum).
+// An optional tensor (Type::OptTensor: none or "" skip it positionally,
+// cross_entropy_loss $x $y none sum).
 static at::Tensor optTensor(Call& c, const char* name) {
-  if (!c.declares(name) || !c.has(name)) return at::Tensor();
-  int len;
-  const char* s = Tcl_GetStringFromObj(c.obj(name), &len);
-  return len && strcmp(s, "none") != 0 ? c.tensor(name) : at::Tensor();
+  return c.declares(name) && c.has(name) ? c.tensor(name) : at::Tensor();
 }
 
 // Losses comparing input and target element by element: the shapes must
@@ -388,7 +386,7 @@ static at::Tensor floatTarget(Call& c, const at::Tensor& like) {
   return t.scalar_type() == like.scalar_type() ? t : t.to(like.scalar_type());
 }
 
-static const Param kWeight{"weight", Type::Tensor, kOptional, "per-class (or per-element) rescaling weights"};
+static const Param kWeight{"weight", Type::OptTensor, kOptional, "per-class (or per-element) rescaling weights"};
 
 static const std::vector<LossSpec>& lossSpecs() {
   static const std::vector<LossSpec> specs = {
@@ -420,7 +418,7 @@ static const std::vector<LossSpec>& lossSpecs() {
          return at::binary_cross_entropy(x, sameShapeTarget(c, x), optTensor(c, "weight"), r);
        }},
       {"bce_with_logits_loss", "Binary cross entropy on logits (sigmoid folded in, numerically stable).",
-       {kWeight, {"pos_weight", Type::Tensor, kOptional, "weight of positive examples, per class"}},
+       {kWeight, {"pos_weight", Type::OptTensor, kOptional, "weight of positive examples, per class"}},
        [](Call& c, const at::Tensor& x, int64_t r) {
          return at::binary_cross_entropy_with_logits(x, sameShapeTarget(c, x), optTensor(c, "weight"),
                                                      optTensor(c, "pos_weight"), r);
@@ -576,7 +574,7 @@ static void addLosses(std::vector<Command>& out, std::index_sequence<I...>) {
 }
 
 
-static const Param kFunc{"func", Type::Any, nullptr, "command prefix called with a tensor handle, returning a tensor handle",
+static const Param kFunc{"func", Type::CommandWords, nullptr, "command prefix called with a tensor handle, returning a tensor handle",
                          "function"};
 static const Param kInputs{"inputs", Type::Tensor, nullptr, "point of evaluation", "input"};
 static const Param kV{"v", Type::Tensor, kOptional, "the vector (optional for one element)", "vector"};

@@ -141,13 +141,11 @@ static Tcl_Obj* cmdSummary(Call& c) {
 // handles on the device (leaves keep requires_grad).
 static Tcl_Obj* cmdParametersTo(Call& c) {
   c10::Device dev = c.device("device");
-  Tcl_Obj* v = c.obj("parameters");
-  Entry* e = c.st.reg.find(v);
-  if (e && e->kind == Kind::Module) {
-    auto m = std::static_pointer_cast<ModuleObj>(e->object);
+  if (auto& o = c.objectRaw("parameters")) {
+    auto m = std::static_pointer_cast<ModuleObj>(o);
     if (c.has("dtype")) m->module->to(dev, c.dtype("dtype"));
     else m->module->to(dev);
-    return v;
+    return c.obj("parameters");
   }
   std::vector<at::Tensor> out;
   for (auto& p : parameterList(c, "parameters")) {
@@ -160,7 +158,7 @@ static Tcl_Obj* cmdParametersTo(Call& c) {
 
 template <bool Cuda>
 static Tcl_Obj* cmdLayerMove(Call& c) {
-  c10::Device dev = Cuda ? c.device("device") : c10::Device(c10::kCPU);
+  c10::Device dev = !Cuda ? c10::Device(c10::kCPU) : c.has("device") ? c.device("device") : c10::Device(c10::kCUDA);
   if (Cuda && !dev.is_cuda()) c.badValue("device", "cuda or cuda:N");
   modelArg(c)->module->to(dev);
   return c.obj("model");
@@ -173,15 +171,6 @@ static Tcl_Obj* cmdLayerDevice(Call& c) {
     return newString(bs.empty() ? "cpu" : bs[0].device().str());
   }
   return newString(ps[0].device().str());
-}
-
-// A row of another area's table under the other API's name.
-static Command renamed(const std::vector<Command>& from, const char* name, const char* as) {
-  std::vector<Command> one;
-  for (auto& c : from)
-    if (!std::strcmp(c.name, name)) one.push_back(c);
-  addSpellings(one, {{name, as}});
-  return one.back();
 }
 
 std::vector<Command> modelManagementCommands() {
@@ -202,19 +191,19 @@ std::vector<Command> modelManagementCommands() {
       {"model_summary", "Dict: type, parameters, trainable, layers {{name shape numel requires_grad} ...}.", {model},
        cmdSummary},
       {"parameters_to", "Move a module's parameters in place, or copy a list of tensors, to a device (and dtype).",
-       {{"parameters", Type::Any, nullptr, "a module handle, or a list of tensor handles", "params model"},
+       {{"parameters", Type::TensorsOrModule, nullptr, "a module handle, or a list of tensor handles", "params model"},
         {"device", Type::Device, "cpu", "target device"}, {"dtype", Type::Dtype, kOptional, "target dtype"}},
        cmdParametersTo},
       {"layer_cpu", "Move a module to the CPU; returns the module.", {model}, cmdLayerMove<false>},
       {"layer_cuda", "Move a module to a CUDA device; returns the module.",
-       {model, {"device", Type::Device, "cuda", "cuda or cuda:N"}}, cmdLayerMove<true>},
+       {model, {"device", Type::Device, kOptional, "cuda (the default) or cuda:N"}}, cmdLayerMove<true>},
       {"layer_device", "The device of a module's parameters (cpu, cuda:0, ...).", {model}, cmdLayerDevice},
   };
   const std::vector<Command> nn = nnCommands(), dist = distributedCommands();
-  out.push_back(renamed(nn, "save_state_dict", "save_state"));
-  out.push_back(renamed(nn, "load_state_dict", "load_state"));
-  out.push_back(renamed(dist, "distributed_all_reduce", "all_reduce"));
-  out.push_back(renamed(dist, "distributed_broadcast", "broadcast"));
+  out.push_back(renamedRow(nn, "save_state_dict", "save_state"));
+  out.push_back(renamedRow(nn, "load_state_dict", "load_state"));
+  out.push_back(renamedRow(dist, "distributed_all_reduce", "all_reduce"));
+  out.push_back(renamedRow(dist, "distributed_broadcast", "broadcast"));
   return out;
 }
 

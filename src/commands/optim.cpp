@@ -473,10 +473,10 @@ static const Param kAdamEps{"eps", Type::Double, "1e-8", "added to the denominat
 static const Param kAmsgrad{"amsgrad", Type::Bool, "0", "AMSGrad variant"};
 static const Param kSched{"scheduler", Type::Scheduler, nullptr, "scheduler handle", "handle"};
 static const Param kGamma{"gamma", Type::Double, "0.1", "decay factor"};
-static const Param kEtaMin{"eta_min", Type::Double, "0", "lowest learning rate", "etaMin"};
-static const Param kLrLambda{"lr_lambda", Type::Any, nullptr,
+static const Param kEtaMin{"eta_min", Type::Double, "0", "lowest learning rate"};
+static const Param kLrLambda{"lr_lambda", Type::CommandWords, nullptr,
                              "a factor, or a command prefix called with the epoch that returns one",
-                             "multiplier lrLambda factor"};
+                             "multiplier factor"};
 static const Param kWarmup{"num_warmup_steps", Type::Int, nullptr, "epochs of linear warmup from 0",
                            "warmup_steps warmupSteps"};
 
@@ -630,9 +630,9 @@ std::vector<Command> optimCommands() {
        {kSched, {"metric", Type::Double, kOptional, "the monitored value (reduce on plateau)"}}, cmdSchedulerStep},
       {"get_lr_advanced", "The current learning rate of a scheduler's optimizer.", {kSched}, cmdSchedulerLr},
       {"optimizer_save", "Save an optimizer's state (moments, step counts, options) to a file.",
-       {kOpt, {"file", Type::String, nullptr, "file path", "filename"}}, cmdOptSave},
+       {kOpt, {"file", Type::Path, nullptr, "file path", "filename"}}, cmdOptSave},
       {"optimizer_load", "Load optimizer state saved by optimizer_save for the same parameters.",
-       {kOpt, {"file", Type::String, nullptr, "file path", "filename"}}, cmdOptLoad},
+       {kOpt, {"file", Type::Path, nullptr, "file path", "filename"}}, cmdOptLoad},
 
   };
   constexpr size_t kScheds = 16;  // entries of schedSpecs()

@@ -254,7 +254,7 @@ struct AlgoSpec {
 const Param kB1{"beta1", Type::Double, "0.9", "decay of the first moment"};
 const Param kB2{"beta2", Type::Double, "0.999", "decay of the second moment"};
 const Param kEps8{"eps", Type::Double, "1e-8", "added to the denominator", "epsilon"};
-const Param kWd0{"weight_decay", Type::Double, "0", "L2 penalty", "weightDecay"};
+const Param kWd0{"weight_decay", Type::Double, "0", "L2 penalty"};
 
 const std::vector<AlgoSpec>& algos() {
   static const std::vector<AlgoSpec> a = {

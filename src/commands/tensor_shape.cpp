@@ -7,7 +7,6 @@
 
 namespace tcltorch {
 
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
 static const Param kTensors{"tensors", Type::TensorList, nullptr, "list of tensor handles"};
 static Param dimParam(const char* def, const char* doc = "dimension (negative counts from the end)") {
   return {"dim", Type::Int, def, doc, "dimension"};
@@ -266,7 +265,7 @@ static std::vector<Command> manipulationCommands() {
       {"atleast_2d", "The input viewed with at least 2 dimensions.", {kInput}, cmdAtleast<2>},
       {"atleast_3d", "The input viewed with at least 3 dimensions.", {kInput}, cmdAtleast<3>},
       {"broadcast_shapes", "The shape that the given shapes broadcast to.",
-       {{"shapes", Type::Any, nullptr, "list of shapes (each a list of sizes)"}}, cmdBroadcastShapes},
+       {{"shapes", Type::String, nullptr, "list of shapes (each a list of sizes)"}}, cmdBroadcastShapes},
       {"broadcast_tensors", "The tensors expanded to their common broadcast shape; returns a list of handles.",
        {kTensors}, cmdBroadcastTensors},
       {"cartesian_prod", "Cartesian product of 1-D tensors: [N1*N2*..., k] (1-D for one tensor).", {kTensors},
@@ -349,8 +348,10 @@ std::vector<Command> tensorShapeCommands() {
       {"tensor_clone", "A copy with its own memory (keeps autograd history).", {kInput}, cmdClone},
       {"tensor_detach", "The same data without autograd history.", {kInput}, cmdDetach},
       {"tensor_to", "Convert to another dtype and/or device.",
-       {kInput, {"dtype", Type::Dtype, kOptional, "target element type"},
-        {"device", Type::Device, kOptional, "target device"}, {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
+       // The other API's order is `tensor device ?dtype?`; ours was dtype first: by type, both work.
+       {kInput, Param{"dtype", Type::Dtype, kOptional, "target element type"}.byType(),
+        Param{"device", Type::Device, kOptional, "target device"}.byType(),
+        {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
        cmdTo},
   };
   for (auto& c : manipulationCommands()) out.push_back(c);
