@@ -14,7 +14,8 @@ std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/
 std::vector<Command> tensorLinalgCommands();  // products, decompositions, solvers, norms
 std::vector<Command> tensorRandomCommands();  // samplers, generator state, logspace, meshgrid
 std::vector<Command> tensorFftCommands();     // Fourier transforms, windows, spectrograms
-// Rows for the other names of commands in `all` (aliases.cpp).
 // Attaches the other API's names (aliases.cpp) to their target rows.
 void applyAliases(std::vector<Command>& all);
+std::vector<Command> ampRuntimeCommands();  // autocast, grad scaler, threads, profiler, benchmark
+std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summaries, other API's names
 }  // namespace tcltorch

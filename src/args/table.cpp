@@ -10,7 +10,8 @@ const std::vector<Command>& allCommands() {
     std::vector<Command> out;
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
                        &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
-                       &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands})
+                       &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
+                       &modelManagementCommands})
       for (auto& c : (*area)()) out.push_back(c);
     applyAliases(out);
     return out;

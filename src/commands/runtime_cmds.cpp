@@ -62,6 +62,10 @@ static Tcl_Obj* cmdScope(Call& c) {
 }
 
 static Tcl_Obj* cmdNoGrad(Call& c) {
+  if (!c.has("script")) {  // no script: off until enable_grad or set_grad_enabled 1
+    at::GradMode::set_enabled(false);
+    return nullptr;
+  }
   at::NoGradGuard guard;  // restores the previous mode on every exit
   int code = evalScript(c, "script");
   if (code != TCL_OK) throw ScriptCode{code};
@@ -207,8 +211,9 @@ std::vector<Command> runtimeCommands() {
        {{"handles", Type::Handles, nullptr, "one handle or a list of handles"}}, cmdKeep},
       {"scope", "Run a script; free every handle it created except those named in its result or kept.",
        {{"script", Type::Script, nullptr, "the script to run"}}, cmdScope},
-      {"no_grad", "Run a script with gradient recording off; the previous mode is restored on every exit.",
-       {{"script", Type::Script, nullptr, "the script to run"}}, cmdNoGrad},
+      {"no_grad", "Run a script with gradient recording off (the previous mode is restored on every exit); "
+       "without a script, switch recording off until enable_grad or set_grad_enabled 1.",
+       {{"script", Type::Script, kOptional, "the script to run"}}, cmdNoGrad},
       {"is_grad_enabled", "1 when autograd records operations, else 0.", {}, cmdIsGradEnabled},
       {"memory", "Dict of live handles by kind (tensors, modules, ...), tensor_bytes and scope_depth.", {}, cmdMemory},
       {"help", "List the commands, or describe one (usage, parameters) from the command table.",

@@ -380,7 +380,7 @@ std::vector<Command> tensorCommands() {
        {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandLike},
       {"randn_like", "Normal values with the input's shape (and dtype/device unless given).",
        {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandnLike},
-      {"manual_seed", "Seed the random generators (CPU and CUDA).", {{"seed", Type::Int, nullptr, "seed"}},
+      {"manual_seed", "Seed the random generators (CPU and CUDA).", {{"seed", Type::Int, nullptr, "seed", "s"}},
        cmdManualSeed},
       {"tensor_from_bytes", "Tensor from a Tcl byte array (e.g. `binary format f*`), native byte order, copied once.",
        {{"bytes", Type::Bytes, nullptr, "byte array"},

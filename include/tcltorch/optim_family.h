@@ -1,0 +1,30 @@
+// Shared between the optimizer command files.
+#pragma once
+#include "tcltorch/nn.h"
+#include <torch/optim.h>
+
+namespace tcltorch {
+
+// The parameters every optimizer constructor takes first.
+inline const Param kOptParams{"params", Type::TensorsOrModule, nullptr, "list of parameter handles, or a module handle", "parameters"};
+inline constexpr const char* kLrAliases = "learningRate learning_rate";
+
+// Registers an optimizer handle; `make` builds it (again for optimizer_load).
+Tcl_Obj* newOptimizerObj(Call& c, const char* type, std::function<std::unique_ptr<torch::optim::Optimizer>()> make);
+
+// An object of type T behind a handle of a kind several types share (schedulers
+// and grad scalers are both scheduler handles), or a HANDLE error naming `what`.
+template <class T>
+std::shared_ptr<T> typedObject(Call& c, const char* name, const char* what) {
+  auto o = std::dynamic_pointer_cast<T>(c.objectRaw(name));
+  if (!o) {
+    const char* s = Tcl_GetString(c.obj(name));
+    fail(std::string("Invalid ") + what + " handle \"" + s + "\"", {"HANDLE", s});
+  }
+  return o;
+}
+
+// Commands of optim_more.cpp, appended to optimCommands().
+std::vector<Command> optimFamilyCommands();
+
+}  // namespace tcltorch

@@ -1,0 +1,312 @@
+// Mixed precision (autocast, gradient scaler), threads, profiling and timing.
+#include "tcltorch/commands.h"
+#include "tcltorch/optim_family.h"
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/cuda.h>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+namespace tcltorch {
+
+// ---- autocast ----
+
+// device_type: 0 cpu, 1 cuda
+static bool cudaType(Call& c) {
+  bool cuda = c.choice("device_type") == 1;
+  if (cuda && !torch::cuda::is_available())
+    fail("autocast for cuda needs a CUDA device, and none is available", {"DEVICE", "cuda"});
+  return cuda;
+}
+static bool autocastOn(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+static void autocastSet(bool cuda, bool on) {
+  if (cuda) at::autocast::set_enabled(on);
+  else at::autocast::set_cpu_enabled(on);
+}
+static at::ScalarType autocastDtype(bool cuda) {
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+static void autocastSetDtype(Call& c, bool cuda, at::ScalarType t) {
+  if (!cuda && t != at::kBFloat16) c.badValue("dtype", "bfloat16 (the only lower precision autocast has on cpu)");
+  if (cuda && t != at::kHalf && t != at::kBFloat16) c.badValue("dtype", "float16 or bfloat16");
+  if (cuda) at::autocast::set_autocast_gpu_dtype(t);
+  else at::autocast::set_autocast_cpu_dtype(t);
+}
+
+// The script runs with autocast on (or off with -enabled 0); the previous
+// state, dtype and cache are restored on every exit.
+static Tcl_Obj* cmdAutocast(Call& c) {
+  bool cuda = cudaType(c);
+  bool prevOn = autocastOn(cuda);
+  at::ScalarType prevType = autocastDtype(cuda);
+  if (c.has("dtype")) autocastSetDtype(c, cuda, c.dtype("dtype"));
+  autocastSet(cuda, c.boolean("enabled"));
+  at::autocast::increment_nesting();
+  int code = Tcl_EvalObjEx(c.interp, c.obj("script"), 0);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  autocastSet(cuda, prevOn);
+  if (cuda) at::autocast::set_autocast_gpu_dtype(prevType);
+  else at::autocast::set_autocast_cpu_dtype(prevType);
+  if (code != TCL_OK) throw ScriptCode{code};
+  return Tcl_GetObjResult(c.interp);
+}
+static Tcl_Obj* cmdAutocastEnable(Call& c) {
+  bool cuda = cudaType(c);
+  if (c.has("dtype")) autocastSetDtype(c, cuda, c.dtype("dtype"));
+  autocastSet(cuda, true);
+  return nullptr;
+}
+static Tcl_Obj* cmdAutocastDisable(Call& c) {
+  bool cuda = c.choice("device_type") == 1;
+  if (!cuda || torch::cuda::is_available()) autocastSet(cuda, false);
+  at::autocast::clear_cache();
+  return nullptr;
+}
+static Tcl_Obj* cmdAutocastIsEnabled(Call& c) {
+  bool cuda = c.choice("device_type") == 1;
+  return Tcl_NewBooleanObj(autocastOn(cuda));
+}
+static Tcl_Obj* cmdAutocastSetDtype(Call& c) {
+  autocastSetDtype(c, cudaType(c), c.dtype("dtype"));
+  return nullptr;
+}
+static Tcl_Obj* cmdAutocastGetDtype(Call& c) {
+  return Tcl_NewStringObj(dtypeName(autocastDtype(c.choice("device_type") == 1)), -1);
+}
+
+// ---- gradient scaler (PyTorch's GradScaler) ----
+
+// Scaler handles use the scheduler kind (the runtime has no kind of its own for
+// them); every command checks the object's type.
+struct GradScalerObj : Object {
+  double scale, growth, backoff;
+  int64_t interval, tracker = 0;
+  bool enabled;
+  bool foundInf = false, unscaled = false;
+};
+static std::shared_ptr<GradScalerObj> scalerArg(Call& c) { return typedObject<GradScalerObj>(c, "scaler", "grad scaler"); }
+
+static Tcl_Obj* cmdScalerNew(Call& c) {
+  auto s = std::make_shared<GradScalerObj>();
+  s->scale = c.number("init_scale");
+  s->growth = c.number("growth_factor");
+  s->backoff = c.number("backoff_factor");
+  s->interval = c.integer("growth_interval");
+  s->enabled = c.boolean("enabled");
+  if (!(s->scale > 0)) c.badValue("init_scale", "a number > 0");
+  if (!(s->growth > 1)) c.badValue("growth_factor", "a number > 1");
+  if (!(s->backoff > 0 && s->backoff < 1)) c.badValue("backoff_factor", "a number between 0 and 1 (exclusive)");
+  if (s->interval <= 0) c.badValue("growth_interval", "a positive integer");
+  return c.result(Kind::Scheduler, s);
+}
+static Tcl_Obj* cmdScalerScale(Call& c) {
+  auto s = scalerArg(c);
+  at::Tensor t = c.tensor("input");
+  return c.result(s->enabled ? t * s->scale : t);
+}
+// Unscales the optimizer's gradients; steps unless one is inf or NaN. 1 when it stepped.
+static Tcl_Obj* cmdScalerStep(Call& c) {
+  auto s = scalerArg(c);
+  auto o = c.object<OptimizerObj>("optimizer");
+  at::NoGradGuard ng;
+  if (!s->enabled) {
+    o->opt->step();
+    return Tcl_NewBooleanObj(1);
+  }
+  bool inf = false;
+  for (auto& g : o->opt->param_groups())
+    for (auto& p : g.params()) {
+      if (!p.grad().defined()) continue;
+      at::Tensor gr = p.mutable_grad();
+      gr.mul_(1.0 / s->scale);
+      if (!at::isfinite(gr).all().item<bool>()) inf = true;
+    }
+  s->foundInf = inf;
+  s->unscaled = true;
+  if (!inf) o->opt->step();
+  return Tcl_NewBooleanObj(!inf);
+}
+// After a step: back off on inf/NaN, grow after growth_interval clean steps.
+static Tcl_Obj* cmdScalerUpdate(Call& c) {
+  auto s = scalerArg(c);
+  if (c.has("new_scale")) {
+    double v = c.number("new_scale");
+    if (!(v > 0)) c.badValue("new_scale", "a number > 0");
+    s->scale = v;
+  } else if (s->enabled && s->unscaled) {
+    if (s->foundInf) {
+      s->scale *= s->backoff;
+      s->tracker = 0;
+    } else if (++s->tracker == s->interval) {
+      s->scale *= s->growth;
+      s->tracker = 0;
+    }
+  }
+  s->unscaled = false;
+  s->foundInf = false;
+  return Tcl_NewDoubleObj(s->scale);
+}
+static Tcl_Obj* cmdScalerGetScale(Call& c) {
+  auto s = scalerArg(c);
+  return Tcl_NewDoubleObj(s->enabled ? s->scale : 1.0);
+}
+
+// ---- threads, denormals ----
+
+static Tcl_Obj* cmdGetNumThreads(Call&) { return Tcl_NewIntObj(at::get_num_threads()); }
+static Tcl_Obj* cmdSetNumThreads(Call& c) {
+  int64_t n = c.integer("num_threads");
+  if (n <= 0) c.badValue("num_threads", "a positive integer");
+  at::set_num_threads(int(n));
+  return nullptr;
+}
+static Tcl_Obj* cmdSetFlushDenormal(Call& c) {
+  return Tcl_NewBooleanObj(at::globalContext().setFlushDenormal(c.boolean("mode")));
+}
+// Waits for the device's queued work: CUDA kernels run asynchronously, CPU ops
+// have finished when their command returns.
+static Tcl_Obj* cmdSynchronize(Call& c) {
+  if (!c.has("device")) {
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
+    return nullptr;
+  }
+  c10::Device d = c.device("device");
+  if (d.is_cuda()) {
+    if (!torch::cuda::is_available()) fail("CUDA is not available", {"DEVICE", "cuda"});
+    torch::cuda::synchronize(d.has_index() ? d.index() : -1);
+  }
+  return nullptr;
+}
+
+static Tcl_Obj* cmdIsCuda(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").is_cuda()); }
+
+// ---- profiler (libtorch's autograd profiler, CPU) ----
+
+namespace prof = torch::autograd::profiler;
+
+static bool& profiling() {
+  static thread_local bool on = false;
+  return on;
+}
+static Tcl_Obj* cmdProfilerStart(Call& c) {
+  if (profiling()) fail("the profiler is already running", {"PROFILER", "RUNNING"});
+  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(
+      torch::profiler::impl::ProfilerState::CPU, c.boolean("record_shapes")));
+  profiling() = true;
+  return nullptr;
+}
+// Stops the profiler: a dict op name -> {count N total_us T}, largest total first.
+static Tcl_Obj* cmdProfilerStop(Call&) {
+  if (!profiling()) fail("the profiler is not running", {"PROFILER", "STOPPED"});
+  profiling() = false;
+  auto lists = prof::disableProfilerLegacy();
+  std::map<std::string, std::pair<int64_t, double>> byName;
+  for (auto& list : lists) {
+    std::vector<const prof::LegacyEvent*> stack;
+    for (auto& e : list) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        stack.push_back(&e);
+      } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+        const prof::LegacyEvent* start = stack.back();
+        stack.pop_back();
+        auto& acc = byName[start->name()];
+        acc.first += 1;
+        acc.second += start->cpuElapsedUs(e);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::pair<int64_t, double>>> rows(byName.begin(), byName.end());
+  std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.second > b.second.second; });
+  Tcl_Obj* d = Tcl_NewDictObj();
+  for (auto& r : rows) {
+    Tcl_Obj* v = Tcl_NewDictObj();
+    Tcl_DictObjPut(nullptr, v, Tcl_NewStringObj("count", -1), Tcl_NewWideIntObj(r.second.first));
+    Tcl_DictObjPut(nullptr, v, Tcl_NewStringObj("total_us", -1), Tcl_NewDoubleObj(r.second.second));
+    Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj(r.first.c_str(), -1), v);
+  }
+  return d;
+}
+
+// ---- benchmark: mean microseconds of one op on random operands ----
+
+static Tcl_Obj* cmdBenchmark(Call& c) {
+  int64_t iters = c.integer("iterations");
+  if (iters <= 0) c.badValue("iterations", "a positive integer");
+  std::string size = c.str("size");
+  int64_t n = 0, m = 0;
+  if (sscanf(size.c_str(), "%ldx%ld", &n, &m) != 2 || n <= 0 || m <= 0) c.badValue("size", "NxM, e.g. 1000x1000");
+  auto o = at::TensorOptions().dtype(c.dtype("dtype")).device(c.device("device"));
+  int op = c.choice("operation");
+  at::Tensor a, b, w;
+  if (op == 2) {
+    a = at::randn({1, 3, n, m}, o);
+    w = at::randn({16, 3, 3, 3}, o);
+  } else {
+    a = at::randn({n, m}, o);
+    b = at::randn(op == 0 ? std::vector<int64_t>{m, n} : std::vector<int64_t>{n, m}, o);
+  }
+  at::NoGradGuard ng;
+  auto run = [&] {
+    at::Tensor r = op == 0 ? at::matmul(a, b) : op == 1 ? at::add(a, b) : at::conv2d(a, w);
+    if (r.is_cuda()) torch::cuda::synchronize();
+  };
+  run();  // warm-up
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters; ++i) run();
+  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  return Tcl_NewDoubleObj(us / double(iters));
+}
+
+std::vector<Command> ampRuntimeCommands() {
+  const Param deviceType{"device_type", Type::Choice, "cpu", "cpu or cuda", "device", "cpu cuda"};
+  const Param scaler{"scaler", Type::Scheduler, nullptr, "grad scaler handle"};
+  return {
+      {"autocast", "Run a script with automatic mixed precision (cpu: bfloat16, cuda: float16); restored on every exit.",
+       {{"script", Type::Script, nullptr, "the script to run"}, deviceType,
+        {"dtype", Type::Dtype, kOptional, "lower-precision dtype (default cpu bfloat16, cuda float16)"},
+        {"enabled", Type::Bool, "1", "0 runs the script with autocast off"}},
+       cmdAutocast},
+      {"autocast_enable", "Turn autocast on for a device type until autocast_disable.",
+       {deviceType, {"dtype", Type::Dtype, kOptional, "lower-precision dtype"}}, cmdAutocastEnable},
+      {"autocast_disable", "Turn autocast off for a device type.", {deviceType}, cmdAutocastDisable},
+      {"autocast_is_enabled", "1 when autocast is on for the device type.", {deviceType}, cmdAutocastIsEnabled},
+      {"autocast_set_dtype", "Set autocast's lower-precision dtype for a device type.",
+       {{"dtype", Type::Dtype, nullptr, "bfloat16 (cpu); float16 or bfloat16 (cuda)"}, deviceType}, cmdAutocastSetDtype},
+      {"autocast_get_dtype", "Autocast's lower-precision dtype for a device type.", {deviceType}, cmdAutocastGetDtype},
+      {"grad_scaler_new", "A gradient scaler for float16 training (PyTorch's GradScaler).",
+       {{"init_scale", Type::Double, "65536.0", "initial scale"},
+        {"growth_factor", Type::Double, "2.0", "scale multiplier after growth_interval clean steps"},
+        {"backoff_factor", Type::Double, "0.5", "scale multiplier after a step with inf or NaN gradients"},
+        {"growth_interval", Type::Int, "2000", "clean steps between growths"},
+        {"enabled", Type::Bool, "1", "0 makes every scaler command a pass-through"}},
+       cmdScalerNew},
+      {"grad_scaler_scale", "The tensor (a loss) multiplied by the current scale.",
+       {scaler, {"input", Type::Tensor, nullptr, "tensor to scale", "tensor loss outputs"}}, cmdScalerScale},
+      {"grad_scaler_step", "Unscale the optimizer's gradients and step unless one is inf or NaN; 1 when it stepped.",
+       {scaler, {"optimizer", Type::Optimizer, nullptr, "optimizer handle"}}, cmdScalerStep},
+      {"grad_scaler_update", "Update the scale after a step (or set it); returns the new scale.",
+       {scaler, {"new_scale", Type::Double, kOptional, "set this scale instead"}}, cmdScalerUpdate},
+      {"grad_scaler_get_scale", "The current scale (1.0 when disabled).", {scaler}, cmdScalerGetScale},
+      {"get_num_threads", "Threads libtorch uses for intra-op parallelism.", {}, cmdGetNumThreads},
+      {"set_num_threads", "Set the threads libtorch uses for intra-op parallelism.",
+       {{"num_threads", Type::Int, nullptr, "number of threads", "threads n"}}, cmdSetNumThreads},
+      {"set_flush_denormal", "Flush denormal floats to zero on the CPU; 1 when the CPU supports it.",
+       {{"mode", Type::Bool, nullptr, "1 to flush, 0 to keep denormals", "enabled"}}, cmdSetFlushDenormal},
+      {"synchronize", "Wait for the work queued on a CUDA device (all of them without -device; cpu: nothing to wait for).",
+       {{"device", Type::Device, kOptional, "cpu, cuda or cuda:N"}}, cmdSynchronize},
+      {"tensor_is_cuda", "1 when the tensor is on a CUDA device.", {{"input", Type::Tensor, nullptr, "tensor handle", "tensor"}},
+       cmdIsCuda},
+      {"profiler_start", "Start libtorch's profiler (CPU ops of this thread).",
+       {{"record_shapes", Type::Bool, "0", "record input shapes"}}, cmdProfilerStart},
+      {"profiler_stop", "Stop the profiler; a dict op name -> {count N total_us T}.", {}, cmdProfilerStop},
+      {"benchmark", "Mean microseconds of one matmul, add or conv2d (16 3x3 filters) on random operands of size NxM.",
+       {{"operation", Type::Choice, nullptr, "matmul, add or conv2d", "op", "matmul add conv2d"},
+        {"iterations", Type::Int, "1", "timed runs (after one warm-up)"},
+        {"size", Type::String, "1000x1000", "NxM"}, {"dtype", Type::Dtype, "float32", "element type"}, {"device", Type::Device, "cpu", "cpu, cuda or cuda:N"}},
+       cmdBenchmark},
+  };
+}
+
+}  // namespace tcltorch
