@@ -625,24 +625,13 @@ static const BlockSpec kBlocks[] = {
 };
 
 // Copies tensors into a module's parameters and buffers by their PyTorch
-// names ("weight_ih_l0", "0.running_mean"); everything is checked first, so a
-// bad entry changes nothing. Returns the module.
-static Tcl_Obj* cmdLayerSetState(Call& c) {
-  auto m = c.object<ModuleObj>("module");
-  Tcl_Obj* d = c.obj("state");
-  std::vector<std::pair<std::string, Tcl_Obj*>> raw;
-  Tcl_DictSearch search;
-  Tcl_Obj *k, *v;
-  int done;
-  if (Tcl_DictObjFirst(nullptr, d, &search, &k, &v, &done) != TCL_OK)
-    c.badValue("state", "a dict of name -> tensor handle");
-  for (; !done; Tcl_DictObjNext(&search, &k, &v, &done)) raw.emplace_back(Tcl_GetString(k), v);
-  Tcl_DictObjDone(&search);
+// names; everything is checked first, so a bad entry changes nothing.
+static void copyState(Call& c, ModuleObj& m, const std::vector<std::pair<std::string, Tcl_Obj*>>& items) {
   std::unordered_map<std::string, at::Tensor> mine;
-  for (auto& kv : m->module->named_parameters()) mine[kv.key()] = kv.value();
-  for (auto& kv : m->module->named_buffers()) mine[kv.key()] = kv.value();
+  for (auto& kv : m.module->named_parameters()) mine[kv.key()] = kv.value();
+  for (auto& kv : m.module->named_buffers()) mine[kv.key()] = kv.value();
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;
-  for (auto& [name, obj] : raw) {
+  for (auto& [name, obj] : items) {
     auto it = mine.find(name);
     if (it == mine.end()) fail("module has no parameter or buffer \"" + name + "\"", {"STATE", "MISMATCH", name});
     at::Tensor t = c.st.reg.tensor(obj);
@@ -653,7 +642,41 @@ static Tcl_Obj* cmdLayerSetState(Call& c) {
   }
   at::NoGradGuard ng;
   for (auto& [dst, src] : copies) dst.copy_(src);
+}
+
+static Tcl_Obj* cmdLayerSetState(Call& c) {
+  auto m = c.object<ModuleObj>("module");
+  std::vector<std::pair<std::string, Tcl_Obj*>> items;
+  Tcl_DictSearch search;
+  Tcl_Obj *k, *v;
+  int done;
+  if (Tcl_DictObjFirst(nullptr, c.obj("state"), &search, &k, &v, &done) != TCL_OK)
+    c.badValue("state", "a dict of name -> tensor handle");
+  for (; !done; Tcl_DictObjNext(&search, &k, &v, &done)) items.emplace_back(Tcl_GetString(k), v);
+  Tcl_DictObjDone(&search);
+  copyState(c, *m, items);
   return c.obj("module");
+}
+
+static Tcl_Obj* cmdConv2dSetWeights(Call& c) {
+  auto m = c.object<ModuleObj>("module");
+  if (m->type != "conv2d") c.badValue("module", "a conv2d layer");
+  std::vector<std::pair<std::string, Tcl_Obj*>> items = {{"weight", c.obj("weight")}};
+  if (c.has("bias")) items.emplace_back("bias", c.obj("bias"));
+  copyState(c, *m, items);
+  return c.obj("module");
+}
+
+// Sums, means or maxima of embedding rows over bags (torch.nn.functional.embedding_bag).
+static Tcl_Obj* cmdEmbeddingBag(Call& c) {
+  int64_t mode = c.integer("mode");
+  if (mode < 0 || mode > 2) c.badValue("mode", "0 (sum), 1 (mean) or 2 (max)");
+  at::Tensor idx = c.tensor("input"), off = c.tensor("offsets");
+  if (idx.is_floating_point()) idx = idx.to(at::kLong);
+  if (off.is_floating_point()) off = off.to(at::kLong);
+  c10::optional<at::Tensor> w;
+  if (c.has("per_sample_weights")) w = c.tensor("per_sample_weights");
+  return c.result(std::get<0>(at::embedding_bag(c.tensor("weight"), idx, off, false, mode, false, w)));
 }
 
 std::vector<Command> nnLayersCommands() {
@@ -673,6 +696,18 @@ std::vector<Command> nnLayersCommands() {
                  {{"module", Type::Module, nullptr, "module handle", "layer model"},
                   {"state", Type::Any, nullptr, "dict: name -> tensor handle (a subset of the state dict)"}},
                  cmdLayerSetState});
+  out.push_back({"conv2d_set_weights", "Copy a weight (and bias) into a conv2d layer; returns the layer.",
+                 {{"module", Type::Module, nullptr, "conv2d layer", "layer"},
+                  {"weight", Type::Tensor, nullptr, "[out, in/groups, kh, kw]"},
+                  {"bias", Type::Tensor, kOptional, "[out]"}},
+                 cmdConv2dSetWeights});
+  out.push_back({"embedding_bag", "Aggregate embedding rows over bags: [bags, dim] (sum, mean or max).",
+                 {kInput,
+                  {"weight", Type::Tensor, nullptr, "embedding table [num, dim]"},
+                  {"offsets", Type::Tensor, nullptr, "start of each bag in input (int64)"},
+                  {"mode", Type::Int, nullptr, "0 sum, 1 mean, 2 max"},
+                  {"per_sample_weights", Type::Tensor, kOptional, "weight of each index (sum mode)"}},
+                 cmdEmbeddingBag});
   for (auto& c : nnRecurrentCommands()) out.push_back(c);
   return out;
 }
