@@ -115,6 +115,17 @@ static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
     else opts.nonlinearity(torch::kTanh);
     setRun(*o, nn::RNN(opts));
   }
+  // Unbatched input [seq, feature] (and states [layers*dirs, hidden]), as in PyTorch.
+  bool bf = c.boolean("batch_first");
+  auto batched = o->run;
+  o->run = [batched, bf](const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0) {
+    if (x.dim() != 2) return batched(x, h0, c0);
+    auto one = [](const at::Tensor& t) { return t.defined() ? t.unsqueeze(1) : t; };
+    auto r = batched(x.unsqueeze(bf ? 0 : 1), one(h0), one(c0));
+    r[0] = r[0].squeeze(bf ? 0 : 1);
+    for (size_t i = 1; i < r.size(); ++i) r[i] = r[i].squeeze(1);
+    return r;
+  };
   RnnObj* raw = o.get();
   o->forward = [raw](const at::Tensor& x) { return raw->run(x, {}, {})[0]; };
   o->forwardFull = [raw](Call& c, const at::Tensor& x) { return rnnResult(c, *raw, raw->run(x, {}, {})); };
@@ -197,17 +208,25 @@ struct AttentionObj : ModuleObj {
   bool batch_first = false;
   // {output, weights}; inputs in the module's layout.
   std::vector<at::Tensor> run(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& attn_mask,
-                              const at::Tensor& kpm, bool need_weights, bool average) {
-    if (batch_first) q = q.transpose(0, 1), k = k.transpose(0, 1), v = v.transpose(0, 1);
+                              at::Tensor kpm, bool need_weights, bool average) {
+    // Unbatched input [L, E] (key padding mask [S]), as in PyTorch.
+    bool unbatched = q.dim() == 2;
+    if (unbatched) {
+      q = q.unsqueeze(1), k = k.unsqueeze(1), v = v.unsqueeze(1);
+      if (kpm.defined()) kpm = kpm.unsqueeze(0);
+    } else if (batch_first) {
+      q = q.transpose(0, 1), k = k.transpose(0, 1), v = v.transpose(0, 1);
+    }
     if (q.dim() != 3 || k.dim() != 3)
       fail("attention inputs must be 3-D: [seq, batch, embed] (or [batch, seq, embed] with batch_first)",
            {"ARGS", "SHAPE", "query"});
     Masks m = attentionMasks(attn_mask, kpm, q.size(1), mha->options.num_heads(), q.size(0), k.size(0),
                              q.scalar_type());
     auto r = mha->forward(q, k, v, m.kpm, need_weights, m.attn, average);
-    at::Tensor out = std::get<0>(r);
+    at::Tensor out = std::get<0>(r), w = std::get<1>(r);
+    if (unbatched) return {out.squeeze(1), w.defined() ? w.squeeze(0) : w};
     if (batch_first) out = out.transpose(0, 1);
-    return {out, std::get<1>(r)};
+    return {out, w};
   }
 };
 
@@ -298,6 +317,10 @@ struct TransformerObj : ModuleObj {
 
   at::Tensor call(at::Tensor x, at::Tensor mem, at::Tensor mask, at::Tensor kpm, at::Tensor mmask,
                   at::Tensor mkpm, bool causal) {
+    if (x.dim() == 2) {  // unbatched [L, E] (masks [L] / [S]), as in PyTorch
+      auto one = [](const at::Tensor& t, int64_t d) { return t.defined() ? t.unsqueeze(d) : t; };
+      return call(x.unsqueeze(1), one(mem, 1), mask, one(kpm, 0), mmask, one(mkpm, 0), causal).squeeze(1);
+    }
     if (batch_first) {
       x = x.transpose(0, 1);
       if (mem.defined()) mem = mem.transpose(0, 1);
