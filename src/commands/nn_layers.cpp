@@ -84,7 +84,6 @@ static const std::vector<Param> kGroupNormParams = {
 static const NormSpec kNorms[] = {
     {"batch_norm1d", "Batch normalisation over [N, C] or [N, C, L] (running statistics in eval mode).",
      &kBatchNormParams, NormKind::Batch1d},
-    {"batch_norm_1d", "Same as torch::batch_norm1d (the other API's spelling).", &kBatchNormParams, NormKind::Batch1d},
     {"batch_norm3d", "Batch normalisation over [N, C, D, H, W] (running statistics in eval mode).",
      &kBatchNormParams, NormKind::Batch3d},
     {"group_norm", "Group normalisation over [N, C, *] (same in train and eval).", &kGroupNormParams,
