@@ -45,14 +45,15 @@ struct OptimizerObj : Object {
   std::function<std::unique_ptr<torch::optim::Optimizer>()> make;
 };
 
-// Families as rows: a table of specs (each with name, doc and a pointer to
-// its parameter list) and one Impl(Call&, const Spec&); row I's handler is
-// Impl applied to Table[I].
+// Families as rows: a table of specs (each with name, doc, a pointer to its
+// parameter list and the other API's extra spellings) and one
+// Impl(Call&, const Spec&); row I's handler is Impl applied to Table[I].
 template <const auto& Table, auto Impl, size_t I>
 Tcl_Obj* rowHandler(Call& c) { return Impl(c, Table[I]); }
 template <const auto& Table, auto Impl, size_t... I>
 void addRows(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back({Table[I].name, Table[I].doc, *Table[I].params, rowHandler<Table, Impl, I>}), ...);
+  (out.push_back(Command{Table[I].name, Table[I].doc, *Table[I].params, rowHandler<Table, Impl, I>}
+                     .withAliases(Table[I].aliases)), ...);
 }
 template <const auto& Table, auto Impl>
 void addFamily(std::vector<Command>& out) {

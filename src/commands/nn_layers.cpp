@@ -24,13 +24,8 @@ static const Param kInput{"input", Type::Tensor, nullptr, "input tensor", "tenso
 
 static Tcl_Obj* moduleResult(Call& c, std::shared_ptr<ModuleObj> o) { return c.result(Kind::Module, o); }
 
-// A tensor parameter that may be left out or given as "none" (bias).
-static at::Tensor optionalTensor(Call& c, const char* name) {
-  if (!c.has(name)) return {};
-  std::string s = Tcl_GetString(c.obj(name));
-  if (s.empty() || s == "none") return {};
-  return c.st.reg.tensor(c.obj(name));
-}
+// A tensor parameter that may be left out or given as "none" (Type::OptTensor).
+static at::Tensor optionalTensor(Call& c, const char* name) { return c.has(name) ? c.tensor(name) : at::Tensor(); }
 
 template <size_t D>
 static torch::ExpandingArray<D> arr(const std::vector<int64_t>& v) {
@@ -45,6 +40,7 @@ struct NormSpec {
   const char* doc;
   const std::vector<Param>* params;
   NormKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 template <class Holder, class Options>
@@ -97,6 +93,7 @@ struct MaxPoolSpec {
   const char* doc;
   const std::vector<Param>* params;
   int dims;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 template <size_t D, class Holder, class Options>
@@ -123,10 +120,8 @@ static const std::vector<Param> kMaxPoolParams = {
     {"dilation", Type::IntList, "1", "spacing between window elements"}};
 
 static const MaxPoolSpec kMaxPools[] = {
-    {"maxpool1d", "1-D max pooling layer over [N, C, L].", &kMaxPoolParams, 1},
-    {"maxPool1d", "Same as torch::maxpool1d (the other API's spelling).", &kMaxPoolParams, 1},
-    {"maxpool3d", "3-D max pooling layer over [N, C, D, H, W].", &kMaxPoolParams, 3},
-    {"maxPool3d", "Same as torch::maxpool3d (the other API's spelling).", &kMaxPoolParams, 3},
+    {"maxpool1d", "1-D max pooling layer over [N, C, L].", &kMaxPoolParams, 1, "maxPool1d"},
+    {"maxpool3d", "3-D max pooling layer over [N, C, D, H, W].", &kMaxPoolParams, 3, "maxPool3d"},
 };
 
 // ---- convolution layers (modules) ----
@@ -137,6 +132,7 @@ struct ConvLayerSpec {
   const std::vector<Param>* params;
   int dims;
   bool transposed;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 template <size_t D, class Holder, class Options>
@@ -199,6 +195,7 @@ struct ConvFnSpec {
   const std::vector<Param>* params;
   int dims;
   bool transposed;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
@@ -212,7 +209,7 @@ static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
 }
 
 static const Param kWeight{"weight", Type::Tensor, nullptr, "kernel tensor"};
-static const Param kBiasT{"bias", Type::Any, "none", "bias tensor [C_out] or none"};
+static const Param kBiasT{"bias", Type::OptTensor, "none", "bias tensor [C_out] or none"};
 static const std::vector<Param> kConvFnParams = {kInput, kWeight, kBiasT, kStride, kPadding, kDilation, kGroups};
 // The other API's order for transposed convolutions: ... output_padding groups dilation.
 static const std::vector<Param> kConvTFnParams = {kInput, kWeight, kBiasT, kStride, kPadding, kOutPad, kGroups,
@@ -241,6 +238,7 @@ struct PoolSpec {
   const std::vector<Param>* params;
   PoolKind kind;
   int dims;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static void checkRank(Call& c, const at::Tensor& x, int dims) {
@@ -319,22 +317,17 @@ static const std::vector<Param> kFractionalParams = {
     kInput, kPoolKernel, {"output_ratio", Type::DoubleList, "0.5", "output size / input size, in (0, 1)"}};
 
 static const PoolSpec kPools[] = {
-    {"avgpool1d", "1-D average pooling of [N, C, L].", &kAvgPoolParams, PoolKind::Avg, 1},
-    {"avgPool1d", "Same as torch::avgpool1d (the other API's spelling).", &kAvgPoolParams, PoolKind::Avg, 1},
-    {"avgpool3d", "3-D average pooling of [N, C, D, H, W].", &kAvgPoolParams, PoolKind::Avg, 3},
-    {"avgPool3d", "Same as torch::avgpool3d (the other API's spelling).", &kAvgPoolParams, PoolKind::Avg, 3},
+    {"avgpool1d", "1-D average pooling of [N, C, L].", &kAvgPoolParams, PoolKind::Avg, 1, "avgPool1d"},
+    {"avgpool3d", "3-D average pooling of [N, C, D, H, W].", &kAvgPoolParams, PoolKind::Avg, 3, "avgPool3d"},
     {"adaptive_avgpool1d", "1-D adaptive average pooling to output_size.", &kAdaptiveParams, PoolKind::AdaptiveAvg, 1},
     {"adaptive_avgpool3d", "3-D adaptive average pooling to output_size.", &kAdaptiveParams, PoolKind::AdaptiveAvg, 3},
     {"adaptive_maxpool1d", "1-D adaptive max pooling to output_size (values only).", &kAdaptiveParams,
      PoolKind::AdaptiveMax, 1},
     {"adaptive_maxpool3d", "3-D adaptive max pooling to output_size (values only).", &kAdaptiveParams,
      PoolKind::AdaptiveMax, 3},
-    {"lppool1d", "1-D power-average pooling: (sum x^p)^(1/p) over each window.", &kLpPoolParams, PoolKind::Lp, 1},
-    {"lpPool1d", "Same as torch::lppool1d (the other API's spelling).", &kLpPoolParams, PoolKind::Lp, 1},
-    {"lppool2d", "2-D power-average pooling.", &kLpPoolParams, PoolKind::Lp, 2},
-    {"lpPool2d", "Same as torch::lppool2d (the other API's spelling).", &kLpPoolParams, PoolKind::Lp, 2},
-    {"lppool3d", "3-D power-average pooling.", &kLpPoolParams, PoolKind::Lp, 3},
-    {"lpPool3d", "Same as torch::lppool3d (the other API's spelling).", &kLpPoolParams, PoolKind::Lp, 3},
+    {"lppool1d", "1-D power-average pooling: (sum x^p)^(1/p) over each window.", &kLpPoolParams, PoolKind::Lp, 1, "lpPool1d"},
+    {"lppool2d", "2-D power-average pooling.", &kLpPoolParams, PoolKind::Lp, 2, "lpPool2d"},
+    {"lppool3d", "3-D power-average pooling.", &kLpPoolParams, PoolKind::Lp, 3, "lpPool3d"},
     {"fractional_maxpool2d", "2-D fractional max pooling (random windows) of [N, C, H, W].", &kFractionalParams,
      PoolKind::Fractional, 2},
     {"fractional_maxpool3d", "3-D fractional max pooling (random windows) of [N, C, D, H, W].", &kFractionalParams,
@@ -350,6 +343,7 @@ struct FnNormSpec {
   const std::vector<Param>* params;
   FnNormKind kind;
   int dims;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
@@ -428,6 +422,7 @@ struct PadSpec {
   const std::vector<Param>* params;
   PadMode mode;
   int dims;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* padFn(Call& c, const PadSpec& s) {
@@ -469,6 +464,7 @@ struct ResampleSpec {
   const char* doc;
   const std::vector<Param>* params;
   ResampleKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* resampleFn(Call& c, const ResampleSpec& s) {
@@ -528,6 +524,7 @@ struct ShuffleSpec {
   const char* doc;
   const std::vector<Param>* params;
   ShuffleKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* shuffleFn(Call& c, const ShuffleSpec& s) {
@@ -567,6 +564,7 @@ struct BlockSpec {
   const char* doc;
   const std::vector<Param>* params;
   BlockKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 static Tcl_Obj* blockFn(Call& c, const BlockSpec& s) {
@@ -615,8 +613,7 @@ static const std::vector<Param> kPosEncParams = {
 
 static const BlockSpec kBlocks[] = {
     {"fold", "Sum sliding blocks [N, C*kh*kw, L] into [N, C, H, W] (col2im, torch.nn.functional.fold).",
-     &kFoldParams, BlockKind::Fold},
-    {"Fold", "Same as torch::fold (the other API's spelling).", &kFoldParams, BlockKind::Fold},
+     &kFoldParams, BlockKind::Fold, "Fold"},
     {"unfold", "All slices of length size along a dimension, step apart (Tensor.unfold): a new last dimension.",
      &kUnfoldParams, BlockKind::Unfold},
     {"positional_encoding", "Sinusoidal positional encoding [seq_len, d_model] (sin on even, cos on odd features).",
@@ -693,7 +690,7 @@ std::vector<Command> nnLayersCommands() {
   out.push_back({"layer_set_state",
                  "Copy tensors into a module's parameters/buffers by PyTorch name; returns the module.",
                  {{"module", Type::Module, nullptr, "module handle", "layer model"},
-                  {"state", Type::Any, nullptr, "dict: name -> tensor handle (a subset of the state dict)"}},
+                  {"state", Type::String, nullptr, "dict: name -> tensor handle (a subset of the state dict)"}},
                  cmdLayerSetState});
   out.push_back({"conv2d_set_weights", "Copy a weight (and bias) into a conv2d layer; returns the layer.",
                  {{"module", Type::Module, nullptr, "conv2d layer", "layer"},

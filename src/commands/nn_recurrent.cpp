@@ -40,14 +40,8 @@ std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min
   return v;
 }
 
-// Tensor parameter that may be left out or given as "" / none.
-static at::Tensor optTensor(Call& c, const char* name) {
-  if (!c.has(name)) return {};
-  Tcl_Obj* o = c.obj(name);
-  std::string s = Tcl_GetString(o);
-  if (s.empty() || s == "none") return {};
-  return c.st.reg.tensor(o);
-}
+// Tensor parameter that may be left out or given as "" / none (Type::OptTensor).
+static at::Tensor optTensor(Call& c, const char* name) { return c.has(name) ? c.tensor(name) : at::Tensor(); }
 
 // ---- recurrent layers ----
 
@@ -71,6 +65,7 @@ struct RnnSpec {
   const char* doc;
   const std::vector<Param>* params;
   RnnKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 template <class Options>
@@ -144,8 +139,7 @@ static const std::vector<Param> kRnnParams = {
 static const RnnSpec kRnns[] = {
     {"lstm", "LSTM layer; layer_forward returns {output {h_n c_n}}, in sequential the output.", &kRnnParams,
      RnnKind::Lstm},
-    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru},
-    {"Gru", "Same as torch::gru (the other API's spelling).", &kRnnParams, RnnKind::Gru},
+    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru, "Gru"},
     {"rnn_tanh", "Elman RNN layer with tanh; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Tanh},
     {"rnn_relu", "Elman RNN layer with ReLU; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Relu},
 };
@@ -348,6 +342,7 @@ struct TfSpec {
   const char* doc;
   const std::vector<Param>* params;
   TfKind kind;
+  const char* aliases = nullptr;  // the other API's irregular spellings
 };
 
 template <class Options>
@@ -458,8 +453,8 @@ std::vector<Command> nnRecurrentCommands() {
   out.push_back({"rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}.",
                  {kModuleP,
                   {"input", Type::Tensor, nullptr, "input sequence"},
-                  {"h0", Type::Any, kOptional, "initial hidden state [layers*directions, batch, hidden]"},
-                  {"c0", Type::Any, kOptional, "initial cell state (LSTM)"}},
+                  {"h0", Type::OptTensor, kOptional, "initial hidden state [layers*directions, batch, hidden]"},
+                  {"c0", Type::OptTensor, kOptional, "initial cell state (LSTM)"}},
                  cmdRnnForward});
   out.push_back(
       {"multihead_attention",
@@ -482,9 +477,9 @@ std::vector<Command> nnRecurrentCommands() {
         {"query", Type::Tensor, nullptr, "queries [L, N, E]"},
         {"key", Type::Tensor, kOptional, "keys [S, N, kdim] (default: query)"},
         {"value", Type::Tensor, kOptional, "values [S, N, vdim] (default: key)"},
-        {"key_padding_mask", Type::Any, kOptional, "[N, S]: true/nonzero = ignore that key; float = added"},
+        {"key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = ignore that key; float = added"},
         {"need_weights", Type::Bool, "1", "also return the attention weights"},
-        {"attn_mask", Type::Any, kOptional, "[L, S] or [N*heads, L, S]: bool true = blocked; float = added"},
+        {"attn_mask", Type::OptTensor, kOptional, "[L, S] or [N*heads, L, S]: bool true = blocked; float = added"},
         {"average_attn_weights", Type::Bool, "1", "average the weights over heads"},
         {"is_causal", Type::Bool, "0", "block attention to later positions", nullptr, nullptr, true}},
        cmdAttentionForward});
@@ -493,13 +488,13 @@ std::vector<Command> nnRecurrentCommands() {
        "Run a transformer encoder/decoder (layer or stack) with masks; decoders need -memory.",
        {kModuleP,
         {"input", Type::Tensor, nullptr, "src (encoder) or tgt (decoder)", "src tgt"},
-        {"memory", Type::Any, kOptional, "encoder output (decoders)"},
-        {"mask", Type::Any, kOptional, "self-attention mask [L, L]: bool true = blocked; float = added",
+        {"memory", Type::OptTensor, kOptional, "encoder output (decoders)"},
+        {"mask", Type::OptTensor, kOptional, "self-attention mask [L, L]: bool true = blocked; float = added",
          "src_mask tgt_mask"},
-        {"key_padding_mask", Type::Any, kOptional, "[N, L]: true/nonzero = padding",
+        {"key_padding_mask", Type::OptTensor, kOptional, "[N, L]: true/nonzero = padding",
          "src_key_padding_mask tgt_key_padding_mask"},
-        {"memory_mask", Type::Any, kOptional, "cross-attention mask [L, S]"},
-        {"memory_key_padding_mask", Type::Any, kOptional, "[N, S]: true/nonzero = padding"},
+        {"memory_mask", Type::OptTensor, kOptional, "cross-attention mask [L, S]"},
+        {"memory_key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = padding"},
         {"is_causal", Type::Bool, "0", "add the causal mask (no attention to later positions)"}},
        cmdTransformerForward});
   out.push_back(
@@ -508,7 +503,7 @@ std::vector<Command> nnRecurrentCommands() {
        {{"query", Type::Tensor, nullptr, "[..., L, E]"},
         {"key", Type::Tensor, nullptr, "[..., S, E]"},
         {"value", Type::Tensor, nullptr, "[..., S, Ev]"},
-        {"attn_mask", Type::Any, kOptional, "bool: true = may attend; float: added to the scores"},
+        {"attn_mask", Type::OptTensor, kOptional, "bool: true = may attend; float: added to the scores"},
         {"dropout_p", Type::Double, "0", "dropout on the weights"},
         {"is_causal", Type::Bool, "0", "block attention to later positions"},
         {"scale", Type::Double, kOptional, "score scale (default 1/sqrt(E))"}},
