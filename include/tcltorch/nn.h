@@ -48,6 +48,15 @@ struct OptimizerObj : Object {
 // Families as rows: a table of specs (each with name, doc, a pointer to its
 // parameter list and the other API's extra spellings) and one
 // Impl(Call&, const Spec&); row I's handler is Impl applied to Table[I].
+template <class Kind>
+struct FamilyRow {
+  const char* name;
+  const char* doc;
+  const std::vector<Param>* params;
+  Kind kind;                      // which member of the family
+  int dims = 0;                   // spatial dimensions, where the family has them
+  const char* aliases = nullptr;  // the other API's irregular spellings
+};
 template <const auto& Table, auto Impl, size_t I>
 Tcl_Obj* rowHandler(Call& c) { return Impl(c, Table[I]); }
 template <const auto& Table, auto Impl, size_t... I>

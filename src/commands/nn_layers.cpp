@@ -35,13 +35,8 @@ static torch::ExpandingArray<D> arr(const std::vector<int64_t>& v) {
 // ---- normalisation layers (modules) ----
 
 enum class NormKind { Batch1d, Batch3d, Group };
-struct NormSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  NormKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+enum class PoolKind { Max, Avg, AdaptiveAvg, AdaptiveMax, Lp, Fractional };
+using NormSpec = FamilyRow<NormKind>;
 
 template <class Holder, class Options>
 static std::shared_ptr<ModuleObj> batchNorm(Call& c, const char* type) {
@@ -88,13 +83,7 @@ static const NormSpec kNorms[] = {
 
 // ---- max pooling layers (modules) ----
 
-struct MaxPoolSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  int dims;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using MaxPoolSpec = FamilyRow<PoolKind>;
 
 template <size_t D, class Holder, class Options>
 static std::shared_ptr<ModuleObj> maxPool(Call& c, const char* type) {
@@ -120,20 +109,13 @@ static const std::vector<Param> kMaxPoolParams = {
     {"dilation", Type::IntList, "1", "spacing between window elements"}};
 
 static const MaxPoolSpec kMaxPools[] = {
-    {"maxpool1d", "1-D max pooling layer over [N, C, L].", &kMaxPoolParams, 1, "maxPool1d"},
-    {"maxpool3d", "3-D max pooling layer over [N, C, D, H, W].", &kMaxPoolParams, 3, "maxPool3d"},
+    {"maxpool1d", "1-D max pooling layer over [N, C, L].", &kMaxPoolParams, PoolKind::Max, 1, "maxPool1d"},
+    {"maxpool3d", "3-D max pooling layer over [N, C, D, H, W].", &kMaxPoolParams, PoolKind::Max, 3, "maxPool3d"},
 };
 
 // ---- convolution layers (modules) ----
 
-struct ConvLayerSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  int dims;
-  bool transposed;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using ConvLayerSpec = FamilyRow<bool>;  // kind: transposed
 
 template <size_t D, class Holder, class Options>
 static std::shared_ptr<ModuleObj> convLayer(Call& c, const char* type) {
@@ -149,7 +131,7 @@ static std::shared_ptr<ModuleObj> convLayer(Call& c, const char* type) {
 
 static Tcl_Obj* makeConvLayer(Call& c, const ConvLayerSpec& s) {
   std::shared_ptr<ModuleObj> m;
-  if (!s.transposed) {
+  if (!s.kind) {
     if (s.dims == 1) m = convLayer<1, nn::Conv1d, nn::Conv1dOptions>(c, s.name);
     else m = convLayer<3, nn::Conv3d, nn::Conv3dOptions>(c, s.name);
   } else if (s.dims == 1) {
@@ -178,25 +160,18 @@ static const std::vector<Param> kConvTLayerParams = {kInCh, kOutCh, kKernel, kSt
                                                      kOutPad, kBiasFlag, kDilation, kGroups};
 
 static const ConvLayerSpec kConvLayers[] = {
-    {"conv1d_layer", "1-D convolution layer over [N, C, L] (module; keys weight, bias).", &kConvLayerParams, 1,
-     false},
-    {"conv3d_layer", "3-D convolution layer over [N, C, D, H, W] (module).", &kConvLayerParams, 3, false},
+    {"conv1d_layer", "1-D convolution layer over [N, C, L] (module; keys weight, bias).", &kConvLayerParams, false,
+     1},
+    {"conv3d_layer", "3-D convolution layer over [N, C, D, H, W] (module).", &kConvLayerParams, false, 3},
     {"conv_transpose1d_layer", "1-D transposed convolution layer (module; weight [in, out/groups, k]).",
-     &kConvTLayerParams, 1, true},
-    {"conv_transpose2d_layer", "2-D transposed convolution layer (module).", &kConvTLayerParams, 2, true},
-    {"conv_transpose3d_layer", "3-D transposed convolution layer (module).", &kConvTLayerParams, 3, true},
+     &kConvTLayerParams, true, 1},
+    {"conv_transpose2d_layer", "2-D transposed convolution layer (module).", &kConvTLayerParams, true, 2},
+    {"conv_transpose3d_layer", "3-D transposed convolution layer (module).", &kConvTLayerParams, true, 3},
 };
 
 // ---- functional convolutions ----
 
-struct ConvFnSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  int dims;
-  bool transposed;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using ConvFnSpec = FamilyRow<bool>;  // kind: transposed
 
 static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
   at::Tensor x = c.tensor("input"), w = c.tensor("weight"), b = optionalTensor(c, "bias");
@@ -204,7 +179,7 @@ static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
   size_t d = size_t(s.dims);
   auto st = expandInts(c, "stride", d, 1), pad = expandInts(c, "padding", d, 0), dil = expandInts(c, "dilation", d, 1);
   int64_t g = atLeast(c, "groups");
-  if (!s.transposed) return c.result(at::convolution(x, w, b, st, pad, dil, false, std::vector<int64_t>(d, 0), g));
+  if (!s.kind) return c.result(at::convolution(x, w, b, st, pad, dil, false, std::vector<int64_t>(d, 0), g));
   return c.result(at::convolution(x, w, b, st, pad, dil, true, expandInts(c, "output_padding", d, 0), g));
 }
 
@@ -216,30 +191,22 @@ static const std::vector<Param> kConvTFnParams = {kInput, kWeight, kBiasT, kStri
                                                   kDilation};
 
 static const ConvFnSpec kConvFns[] = {
-    {"conv1d", "1-D convolution of [N, C_in, L] with weight [C_out, C_in/groups, K].", &kConvFnParams, 1, false},
-    {"tensor_conv1d", "Same as torch::conv1d.", &kConvFnParams, 1, false},
+    {"conv1d", "1-D convolution of [N, C_in, L] with weight [C_out, C_in/groups, K].", &kConvFnParams, false, 1},
+    {"tensor_conv1d", "Same as torch::conv1d.", &kConvFnParams, false, 1},
     {"conv3d", "3-D convolution of [N, C_in, D, H, W] with weight [C_out, C_in/groups, kD, kH, kW].",
-     &kConvFnParams, 3, false},
-    {"conv_transpose1d", "1-D transposed convolution; weight [C_in, C_out/groups, K].", &kConvTFnParams, 1, true},
-    {"tensor_conv_transpose1d", "Same as torch::conv_transpose1d.", &kConvTFnParams, 1, true},
-    {"conv_transpose_2d", "2-D transposed convolution; weight [C_in, C_out/groups, kH, kW].", &kConvTFnParams, 2,
-     true},
-    {"tensor_conv_transpose2d", "Same as torch::conv_transpose_2d.", &kConvTFnParams, 2, true},
-    {"conv_transpose3d", "3-D transposed convolution; weight [C_in, C_out/groups, kD, kH, kW].", &kConvTFnParams, 3,
-     true},
+     &kConvFnParams, false, 3},
+    {"conv_transpose1d", "1-D transposed convolution; weight [C_in, C_out/groups, K].", &kConvTFnParams, true, 1},
+    {"tensor_conv_transpose1d", "Same as torch::conv_transpose1d.", &kConvTFnParams, true, 1},
+    {"conv_transpose_2d", "2-D transposed convolution; weight [C_in, C_out/groups, kH, kW].", &kConvTFnParams, true,
+     2},
+    {"tensor_conv_transpose2d", "Same as torch::conv_transpose_2d.", &kConvTFnParams, true, 2},
+    {"conv_transpose3d", "3-D transposed convolution; weight [C_in, C_out/groups, kD, kH, kW].", &kConvTFnParams, true,
+     3},
 };
 
 // ---- functional pooling ----
 
-enum class PoolKind { Avg, AdaptiveAvg, AdaptiveMax, Lp, Fractional };
-struct PoolSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  PoolKind kind;
-  int dims;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using PoolSpec = FamilyRow<PoolKind>;
 
 static void checkRank(Call& c, const at::Tensor& x, int dims) {
   if (x.dim() != dims + 1 && x.dim() != dims + 2)
@@ -258,6 +225,7 @@ static Tcl_Obj* poolFn(Call& c, const PoolSpec& s) {
   checkRank(c, x, s.dims);
   size_t d = size_t(s.dims);
   switch (s.kind) {
+    case PoolKind::Max: break;  // the maxpool rows are modules (makeMaxPool)
     case PoolKind::Avg: {
       auto k = expandInts(c, "kernel_size", d, 1);
       auto st = c.has("stride") ? expandInts(c, "stride", d, 1) : k;
@@ -337,14 +305,7 @@ static const PoolSpec kPools[] = {
 // ---- functional normalisation ----
 
 enum class FnNormKind { Instance, Lrn, CrossMapLrn, Rms };
-struct FnNormSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  FnNormKind kind;
-  int dims;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using FnNormSpec = FamilyRow<FnNormKind>;
 
 static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
   at::Tensor x = c.tensor("input");
@@ -416,14 +377,7 @@ static const FnNormSpec kFnNorms[] = {
 // ---- padding ----
 
 enum class PadMode { Reflect, Replicate, Zero, Circular };
-struct PadSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  PadMode mode;
-  int dims;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using PadSpec = FamilyRow<PadMode>;
 
 static Tcl_Obj* padFn(Call& c, const PadSpec& s) {
   at::Tensor x = c.tensor("input");
@@ -432,7 +386,7 @@ static Tcl_Obj* padFn(Call& c, const PadSpec& s) {
   if (p.size() == 1) p.assign(n, p[0]);
   if (p.size() != n) c.badValue("padding", "1 or " + std::to_string(n) + " integers (last dimension first)");
   F::PadFuncOptions o(p);
-  switch (s.mode) {
+  switch (s.kind) {
     case PadMode::Reflect: o.mode(torch::kReflect); break;
     case PadMode::Replicate: o.mode(torch::kReplicate); break;
     case PadMode::Circular: o.mode(torch::kCircular); break;
@@ -459,13 +413,7 @@ static const PadSpec kPads[] = {
 // ---- resampling and rearrangement ----
 
 enum class ResampleKind { Nearest, Bilinear, Interpolate };
-struct ResampleSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  ResampleKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using ResampleSpec = FamilyRow<ResampleKind>;
 
 static Tcl_Obj* resampleFn(Call& c, const ResampleSpec& s) {
   at::Tensor x = c.tensor("input");
@@ -519,13 +467,7 @@ static const ResampleSpec kResamples[] = {
 };
 
 enum class ShuffleKind { Pixel, Unpixel, Channel };
-struct ShuffleSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  ShuffleKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using ShuffleSpec = FamilyRow<ShuffleKind>;
 
 static Tcl_Obj* shuffleFn(Call& c, const ShuffleSpec& s) {
   at::Tensor x = c.tensor("input");
@@ -559,13 +501,7 @@ static const ShuffleSpec kShuffles[] = {
 // ---- sliding blocks and positional encoding ----
 
 enum class BlockKind { Fold, Unfold, PositionalEncoding };
-struct BlockSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  BlockKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using BlockSpec = FamilyRow<BlockKind>;
 
 static Tcl_Obj* blockFn(Call& c, const BlockSpec& s) {
   switch (s.kind) {
@@ -613,7 +549,7 @@ static const std::vector<Param> kPosEncParams = {
 
 static const BlockSpec kBlocks[] = {
     {"fold", "Sum sliding blocks [N, C*kh*kw, L] into [N, C, H, W] (col2im, torch.nn.functional.fold).",
-     &kFoldParams, BlockKind::Fold, "Fold"},
+     &kFoldParams, BlockKind::Fold, 0, "Fold"},
     {"unfold", "All slices of length size along a dimension, step apart (Tensor.unfold): a new last dimension.",
      &kUnfoldParams, BlockKind::Unfold},
     {"positional_encoding", "Sinusoidal positional encoding [seq_len, d_model] (sin on even, cos on odd features).",

@@ -60,13 +60,7 @@ static Tcl_Obj* rnnResult(Call& c, const RnnObj& m, const std::vector<at::Tensor
 }
 
 enum class RnnKind { Lstm, Gru, Tanh, Relu };
-struct RnnSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  RnnKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using RnnSpec = FamilyRow<RnnKind>;
 
 template <class Options>
 static Options rnnOptions(Call& c) {
@@ -139,7 +133,7 @@ static const std::vector<Param> kRnnParams = {
 static const RnnSpec kRnns[] = {
     {"lstm", "LSTM layer; layer_forward returns {output {h_n c_n}}, in sequential the output.", &kRnnParams,
      RnnKind::Lstm},
-    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru, "Gru"},
+    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru, 0, "Gru"},
     {"rnn_tanh", "Elman RNN layer with tanh; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Tanh},
     {"rnn_relu", "Elman RNN layer with ReLU; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Relu},
 };
@@ -337,13 +331,7 @@ struct TransformerObj : ModuleObj {
 };
 
 enum class TfKind { EncoderLayer, Encoder, DecoderLayer, Decoder };
-struct TfSpec {
-  const char* name;
-  const char* doc;
-  const std::vector<Param>* params;
-  TfKind kind;
-  const char* aliases = nullptr;  // the other API's irregular spellings
-};
+using TfSpec = FamilyRow<TfKind>;
 
 template <class Options>
 static Options layerOptions(Call& c) {
