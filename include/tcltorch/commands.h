@@ -8,6 +8,7 @@ std::vector<Command> tensorCommands();   // tensor creation, info, shape, math
 std::vector<Command> distributedCommands();  // process groups, collectives, point to point
 std::vector<Command> autogradCommands();  // backward, grad, functional activations, losses
 std::vector<Command> nnCommands();        // layers (module handles), state dicts, tensor files
+std::vector<Command> nnLayersCommands();  // more layers: recurrent, attention, transformer, norms, pools, convs
 std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions

@@ -5,6 +5,8 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <functional>
+#include <iterator>
+#include <utility>
 
 namespace tcltorch {
 
@@ -16,7 +18,22 @@ struct ModuleObj : Object {
   std::string type;  // "linear", "sequential", ... (for messages and docs)
   std::shared_ptr<torch::nn::Module> module;
   std::function<at::Tensor(const at::Tensor&)> forward;
+  // Set by modules whose call gives more than one tensor (recurrent layers:
+  // output and final states): layer_forward returns this instead of
+  // forward's single tensor, while sequential chains `forward` (the output).
+  std::function<Tcl_Obj*(Call&, const at::Tensor&)> forwardFull;
 };
+
+// Wraps any libtorch module holder (nn::Conv1d, ...) as a module handle whose
+// forward is the holder's own.
+template <class Holder>
+std::shared_ptr<ModuleObj> makeModule(Holder m, const char* type) {
+  auto o = std::make_shared<ModuleObj>();
+  o->type = type;
+  o->module = m.ptr();
+  o->forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  return o;
+}
 
 // An optimizer handle. Parameters are the module's own tensors (same
 // TensorImpl), so a step is visible through every handle that names them.
@@ -27,6 +44,39 @@ struct OptimizerObj : Object {
   // optimizer_load fills one of these first, so a bad file changes nothing.
   std::function<std::unique_ptr<torch::optim::Optimizer>()> make;
 };
+
+// Families as rows: a table of specs (each with name, doc, a pointer to its
+// parameter list and the other API's extra spellings) and one
+// Impl(Call&, const Spec&); row I's handler is Impl applied to Table[I].
+template <class Kind>
+struct FamilyRow {
+  const char* name;
+  const char* doc;
+  const std::vector<Param>* params;
+  Kind kind;                      // which member of the family
+  int dims = 0;                   // spatial dimensions, where the family has them
+  const char* aliases = nullptr;  // the other API's irregular spellings
+};
+template <const auto& Table, auto Impl, size_t I>
+Tcl_Obj* rowHandler(Call& c) { return Impl(c, Table[I]); }
+template <const auto& Table, auto Impl, size_t... I>
+void addRows(std::vector<Command>& out, std::index_sequence<I...>) {
+  (out.push_back(Command{Table[I].name, Table[I].doc, *Table[I].params, rowHandler<Table, Impl, I>}
+                     .withAliases(Table[I].aliases)), ...);
+}
+template <const auto& Table, auto Impl>
+void addFamily(std::vector<Command>& out) {
+  addRows<Table, Impl>(out, std::make_index_sequence<std::size(Table)>());
+}
+
+// Integer parameter that must be > 0 (or >= min); probability in [0, 1].
+int64_t atLeast(Call& c, const char* name, int64_t min = 1);
+double probability(Call& c, const char* name);
+// 1 or N integers -> N (kernel sizes, strides, paddings), each >= min.
+std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min);
+
+// The sequence layers' slice of nnLayersCommands (nn_recurrent.cpp).
+std::vector<Command> nnRecurrentCommands();
 
 // Parameters named by a Tcl value: a module handle (its parameters) or a list
 // of tensor handles.

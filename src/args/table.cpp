@@ -9,7 +9,7 @@ const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
-                       &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
+                       &nnCommands, &nnLayersCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
                        &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
                        &modelManagementCommands})
       for (auto& c : (*area)()) out.push_back(c);

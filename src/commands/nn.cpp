@@ -139,6 +139,7 @@ static Tcl_Obj* cmdSequential(Call& c) {
 static Tcl_Obj* cmdForward(Call& c) {
   auto m = moduleArg(c);
   at::Tensor x = c.tensor("input");
+  if (m->forwardFull) return m->forwardFull(c, x);
   return c.result(m->forward(x));
 }
 

@@ -154,7 +154,7 @@ std::vector<Command> tensorRandomCommands() {
       {"bernoulli", "0/1 samples shaped like input: probability input[i], or p for every element.",
        {kInput, {"p", Type::Double, kOptional, "one probability for all elements", "probability"}}, cmdBernoulli},
       {"multinomial", "num_samples category indices per row of the (unnormalised) weights input.",
-       {kInput, {"num_samples", Type::Int, nullptr, "samples per row"},
+       {kInput, {"num_samples", Type::PosInt, nullptr, "samples per row"},
         {"replacement", Type::Bool, "1", "1: with replacement (the other API's default; PyTorch's is 0)"}},
        cmdMultinomial},
       {"randint_like", "Random integers in [low, high) with the input's shape (and dtype/device unless given).",

@@ -1,0 +1,498 @@
+// Sequence layers as module handles: recurrent layers (LSTM, GRU, Elman RNN),
+// multi-head attention, transformer encoder/decoder layers and stacks, and the
+// functional scaled dot-product attention. Modules are libtorch's own, so the
+// state-dict keys are PyTorch's (weight_ih_l0, in_proj_weight, linear1.weight).
+#include "tcltorch/commands.h"
+#include "tcltorch/nn.h"
+#include <cmath>
+#include <limits>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/nn/modules/transformer.h>
+#include <torch/nn/modules/transformerlayer.h>
+
+namespace tcltorch {
+
+namespace nn = torch::nn;
+
+// ---- shared helpers (declared in nn.h) ----
+
+int64_t atLeast(Call& c, const char* name, int64_t min) {
+  int64_t v = c.integer(name);
+  if (v < min) c.badValue(name, min == 1 ? "a positive integer" : "an integer >= " + std::to_string(min));
+  return v;
+}
+
+double probability(Call& c, const char* name) {
+  double p = c.number(name);
+  if (!(p >= 0 && p <= 1)) c.badValue(name, "a probability between 0 and 1");
+  return p;
+}
+
+std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min) {
+  auto v = c.ints(name);
+  if (v.size() == 1) v.assign(n, v[0]);
+  bool ok = v.size() == n;
+  for (auto x : v) ok = ok && x >= min;
+  if (!ok && n == 1) c.badValue(name, min > 0 ? "a positive integer" : "an integer >= " + std::to_string(min));
+  if (!ok)
+    c.badValue(name, "1 or " + std::to_string(n) + (min > 0 ? " positive integers" : " integers >= " + std::to_string(min)));
+  return v;
+}
+
+// Tensor parameter that may be left out or given as "" / none (Type::OptTensor).
+static at::Tensor optTensor(Call& c, const char* name) { return c.has(name) ? c.tensor(name) : at::Tensor(); }
+
+// ---- recurrent layers ----
+
+// A recurrent module: run(input, h0, c0) -> {output, h_n, c_n (LSTM only)}.
+struct RnnObj : ModuleObj {
+  bool lstm = false;
+  std::function<std::vector<at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&)> run;
+};
+
+// {output {h_n c_n}} for LSTM, {output h_n} for the others (PyTorch's tuples).
+static Tcl_Obj* rnnResult(Call& c, const RnnObj& m, const std::vector<at::Tensor>& r) {
+  Tcl_Obj* out = Tcl_NewListObj(0, nullptr);
+  Tcl_ListObjAppendElement(nullptr, out, c.result(r[0]));
+  Tcl_ListObjAppendElement(nullptr, out, m.lstm ? c.results({r[1], r[2]}) : c.result(r[1]));
+  return out;
+}
+
+enum class RnnKind { Lstm, Gru, Tanh, Relu };
+using RnnSpec = FamilyRow<RnnKind>;
+
+template <class Options>
+static Options rnnOptions(Call& c) {
+  Options o(atLeast(c, "input_size"), atLeast(c, "hidden_size"));
+  o.num_layers(atLeast(c, "num_layers")).bias(c.boolean("bias")).batch_first(c.boolean("batch_first"))
+      .dropout(probability(c, "dropout")).bidirectional(c.boolean("bidirectional"));
+  return o;
+}
+
+template <class Holder>
+static void setRun(RnnObj& o, Holder m) {
+  o.module = m.ptr();
+  o.run = [m](const at::Tensor& x, const at::Tensor& h0, const at::Tensor&) mutable {
+    auto r = m->forward(x, h0);
+    return std::vector<at::Tensor>{std::get<0>(r), std::get<1>(r)};
+  };
+}
+
+static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
+  auto o = std::make_shared<RnnObj>();
+  o->type = s.name;
+  o->lstm = s.kind == RnnKind::Lstm;
+  if (s.kind == RnnKind::Lstm) {
+    nn::LSTM m(rnnOptions<nn::LSTMOptions>(c));
+    o->module = m.ptr();
+    o->run = [m](const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0) mutable {
+      torch::optional<std::tuple<at::Tensor, at::Tensor>> hx;
+      if (h0.defined() || c0.defined()) {
+        if (!h0.defined() || !c0.defined())
+          fail("an LSTM's initial state needs both h0 and c0", {"ARGS", "STATE"});
+        hx = std::make_tuple(h0, c0);
+      }
+      auto r = m->forward(x, hx);
+      return std::vector<at::Tensor>{std::get<0>(r), std::get<0>(std::get<1>(r)), std::get<1>(std::get<1>(r))};
+    };
+  } else if (s.kind == RnnKind::Gru) {
+    setRun(*o, nn::GRU(rnnOptions<nn::GRUOptions>(c)));
+  } else {
+    auto opts = rnnOptions<nn::RNNOptions>(c);
+    if (s.kind == RnnKind::Relu) opts.nonlinearity(torch::kReLU);
+    else opts.nonlinearity(torch::kTanh);
+    setRun(*o, nn::RNN(opts));
+  }
+  // Unbatched input [seq, feature] (and states [layers*dirs, hidden]), as in PyTorch.
+  bool bf = c.boolean("batch_first");
+  auto batched = o->run;
+  o->run = [batched, bf](const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0) {
+    if (x.dim() != 2) return batched(x, h0, c0);
+    auto one = [](const at::Tensor& t) { return t.defined() ? t.unsqueeze(1) : t; };
+    auto r = batched(x.unsqueeze(bf ? 0 : 1), one(h0), one(c0));
+    r[0] = r[0].squeeze(bf ? 0 : 1);
+    for (size_t i = 1; i < r.size(); ++i) r[i] = r[i].squeeze(1);
+    return r;
+  };
+  RnnObj* raw = o.get();
+  o->forward = [raw](const at::Tensor& x) { return raw->run(x, {}, {})[0]; };
+  o->forwardFull = [raw](Call& c, const at::Tensor& x) { return rnnResult(c, *raw, raw->run(x, {}, {})); };
+  return c.result(Kind::Module, o);
+}
+
+static const std::vector<Param> kRnnParams = {
+    {"input_size", Type::Int, nullptr, "features of each input step"},
+    {"hidden_size", Type::Int, nullptr, "features of the hidden state"},
+    {"num_layers", Type::Int, "1", "stacked recurrent layers"},
+    {"bias", Type::Bool, "1", "learn bias_ih and bias_hh"},
+    {"batch_first", Type::Bool, "0", "input and output are [batch, seq, feature] (else [seq, batch, feature])"},
+    {"dropout", Type::Double, "0", "dropout on each layer's output except the last (train mode)"},
+    {"bidirectional", Type::Bool, "0", "also run the sequence backwards (keys *_reverse)"}};
+
+static const RnnSpec kRnns[] = {
+    {"lstm", "LSTM layer; layer_forward returns {output {h_n c_n}}, in sequential the output.", &kRnnParams,
+     RnnKind::Lstm},
+    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru, 0, "Gru"},
+    {"rnn_tanh", "Elman RNN layer with tanh; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Tanh},
+    {"rnn_relu", "Elman RNN layer with ReLU; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Relu},
+};
+
+static Tcl_Obj* cmdRnnForward(Call& c) {
+  auto m = std::dynamic_pointer_cast<RnnObj>(c.object<ModuleObj>("module"));
+  if (!m) c.badValue("module", "a recurrent module (lstm, gru, rnn_tanh, rnn_relu)");
+  at::Tensor c0 = optTensor(c, "c0");
+  if (c0.defined() && !m->lstm) fail("only an LSTM has a cell state (-c0)", {"ARGS", "STATE"});
+  return rnnResult(c, *m, m->run(c.tensor("input"), optTensor(c, "h0"), c0));
+}
+
+// ---- masks (PyTorch's rules on top of libtorch 1.13's C++ attention) ----
+// libtorch 1.13 adds attn_mask and masked_fills a boolean key_padding_mask.
+// PyTorch's rules: a boolean attn_mask is true where attention is NOT allowed
+// (becomes -inf); a floating mask is added; key_padding_mask true (or
+// nonzero integer) = ignore that key, floating = added to the scores.
+
+static const double kInf = std::numeric_limits<double>::infinity();
+
+static at::Tensor additiveMask(const at::Tensor& m, at::ScalarType dt) {
+  if (!m.defined()) return m;
+  if (m.scalar_type() == at::kBool) return at::zeros(m.sizes(), m.options().dtype(dt)).masked_fill(m, -kInf);
+  if (!at::isFloatingType(m.scalar_type()))
+    return at::zeros(m.sizes(), m.options().dtype(dt)).masked_fill(m != 0, -kInf);
+  return m.to(dt);
+}
+
+struct Masks {
+  at::Tensor attn, kpm;  // ready for libtorch: attn floating, kpm boolean
+};
+
+// n: batch, h: heads, l: query length, s: key length.
+static Masks attentionMasks(at::Tensor attn, at::Tensor kpm, int64_t n, int64_t h, int64_t l, int64_t s,
+                            at::ScalarType dt) {
+  Masks out;
+  out.attn = additiveMask(attn, dt);
+  if (kpm.defined()) {
+    if (kpm.dim() != 2 || kpm.size(0) != n || kpm.size(1) != s)
+      fail("key_padding_mask must have shape [" + std::to_string(n) + ", " + std::to_string(s) + "]",
+           {"ARGS", "SHAPE", "key_padding_mask"});
+    if (at::isFloatingType(kpm.scalar_type())) {
+      at::Tensor add = kpm.to(dt).view({n, 1, 1, s}).expand({n, h, l, s}).reshape({n * h, l, s});
+      out.attn = out.attn.defined() ? add + out.attn : add;
+    } else {
+      out.kpm = kpm.to(at::kBool);
+    }
+  }
+  return out;
+}
+
+static at::Tensor causalMask(int64_t n, at::ScalarType dt) {
+  return at::full({n, n}, -kInf, at::TensorOptions().dtype(dt)).triu(1);
+}
+
+// ---- multi-head attention ----
+
+struct AttentionObj : ModuleObj {
+  nn::MultiheadAttention mha{nullptr};
+  bool batch_first = false;
+  // {output, weights}; inputs in the module's layout.
+  std::vector<at::Tensor> run(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& attn_mask,
+                              at::Tensor kpm, bool need_weights, bool average) {
+    // Unbatched input [L, E] (key padding mask [S]), as in PyTorch.
+    bool unbatched = q.dim() == 2;
+    if (unbatched) {
+      q = q.unsqueeze(1), k = k.unsqueeze(1), v = v.unsqueeze(1);
+      if (kpm.defined()) kpm = kpm.unsqueeze(0);
+    } else if (batch_first) {
+      q = q.transpose(0, 1), k = k.transpose(0, 1), v = v.transpose(0, 1);
+    }
+    if (q.dim() != 3 || k.dim() != 3)
+      fail("attention inputs must be 3-D: [seq, batch, embed] (or [batch, seq, embed] with batch_first)",
+           {"ARGS", "SHAPE", "query"});
+    Masks m = attentionMasks(attn_mask, kpm, q.size(1), mha->options.num_heads(), q.size(0), k.size(0),
+                             q.scalar_type());
+    auto r = mha->forward(q, k, v, m.kpm, need_weights, m.attn, average);
+    at::Tensor out = std::get<0>(r), w = std::get<1>(r);
+    if (unbatched) return {out.squeeze(1), w.defined() ? w.squeeze(0) : w};
+    if (batch_first) out = out.transpose(0, 1);
+    return {out, w};
+  }
+};
+
+static Tcl_Obj* cmdMultiheadAttention(Call& c) {
+  int64_t e = atLeast(c, "embed_dim"), h = atLeast(c, "num_heads");
+  if (e % h != 0) c.badValue("num_heads", "a divisor of embed_dim (" + std::to_string(e) + ")");
+  nn::MultiheadAttentionOptions o(e, h);
+  o.dropout(probability(c, "dropout")).bias(c.boolean("bias")).add_bias_kv(c.boolean("add_bias_kv"))
+      .add_zero_attn(c.boolean("add_zero_attn"));
+  if (c.has("kdim")) o.kdim(atLeast(c, "kdim"));
+  if (c.has("vdim")) o.vdim(atLeast(c, "vdim"));
+  auto obj = std::make_shared<AttentionObj>();
+  obj->type = "multihead_attention";
+  obj->mha = nn::MultiheadAttention(o);
+  obj->module = obj->mha.ptr();
+  obj->batch_first = c.boolean("batch_first");
+  AttentionObj* raw = obj.get();
+  obj->forward = [raw](const at::Tensor& x) { return raw->run(x, x, x, {}, {}, false, true)[0]; };
+  obj->forwardFull = [raw](Call& c, const at::Tensor& x) {
+    return c.results(raw->run(x, x, x, {}, {}, true, true));
+  };
+  return c.result(Kind::Module, obj);
+}
+
+static Tcl_Obj* cmdAttentionForward(Call& c) {
+  auto m = std::dynamic_pointer_cast<AttentionObj>(c.object<ModuleObj>("module"));
+  if (!m) c.badValue("module", "a multihead_attention module");
+  at::Tensor q = c.tensor("query");
+  at::Tensor k = c.has("key") ? c.tensor("key") : q;
+  at::Tensor v = c.has("value") ? c.tensor("value") : k;
+  bool need = c.boolean("need_weights");
+  at::Tensor mask = optTensor(c, "attn_mask");
+  if (c.boolean("is_causal")) {
+    int64_t l = q.size(m->batch_first ? 1 : 0), s = k.size(m->batch_first ? 1 : 0);
+    if (l != s) fail("is_causal needs as many keys as queries", {"ARGS", "SHAPE", "is_causal"});
+    at::Tensor cm = causalMask(l, q.scalar_type());
+    mask = mask.defined() ? additiveMask(mask, q.scalar_type()) + cm : cm;
+  }
+  auto r = m->run(q, k, v, mask, optTensor(c, "key_padding_mask"), need, c.boolean("average_attn_weights"));
+  Tcl_Obj* out = Tcl_NewListObj(0, nullptr);
+  Tcl_ListObjAppendElement(nullptr, out, c.result(r[0]));
+  Tcl_ListObjAppendElement(nullptr, out, need ? c.result(r[1]) : Tcl_NewObj());
+  return out;
+}
+
+// softmax(q k^T / sqrt(E) + mask) v over the last two dimensions. A boolean
+// mask is true where attention IS allowed (torch.nn.functional's rule).
+static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
+  at::Tensor q = c.tensor("query"), k = c.tensor("key"), v = c.tensor("value");
+  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) c.badValue("query", "tensors of at least 2 dimensions");
+  double p = probability(c, "dropout_p");
+  double scale = c.has("scale") ? c.number("scale") : 1.0 / std::sqrt(double(q.size(-1)));
+  at::Tensor s = at::matmul(q, k.transpose(-2, -1)) * scale;
+  if (c.boolean("is_causal")) {
+    at::Tensor keep = at::ones({q.size(-2), k.size(-2)}, q.options().dtype(at::kBool)).tril();
+    s = s.masked_fill(keep.logical_not(), -kInf);
+  }
+  at::Tensor mask = optTensor(c, "attn_mask");
+  if (mask.defined())
+    s = mask.scalar_type() == at::kBool ? s.masked_fill(mask.logical_not(), -kInf) : s + mask.to(s.scalar_type());
+  at::Tensor w = at::softmax(s, -1);
+  if (p > 0) w = at::dropout(w, p, true);
+  return c.result(at::matmul(w, v));
+}
+
+static Tcl_Obj* cmdSubsequentMask(Call& c) {
+  at::ScalarType dt = c.dtype("dtype");
+  if (!at::isFloatingType(dt)) c.badValue("dtype", "a floating point type");
+  return c.result(causalMask(atLeast(c, "size"), dt));
+}
+
+// ---- transformer layers and stacks ----
+
+struct TransformerObj : ModuleObj {
+  bool decoder = false, batch_first = false;
+  int64_t nhead = 1;
+  // (input, memory, mask, key_padding_mask, memory_mask, memory_key_padding_mask),
+  // all in libtorch's [seq, batch, feature] layout with masks already normalised.
+  std::function<at::Tensor(const at::Tensor&, const at::Tensor&, const Masks&, const Masks&)> run;
+
+  at::Tensor call(at::Tensor x, at::Tensor mem, at::Tensor mask, at::Tensor kpm, at::Tensor mmask,
+                  at::Tensor mkpm, bool causal) {
+    if (x.dim() == 2) {  // unbatched [L, E] (masks [L] / [S]), as in PyTorch
+      auto one = [](const at::Tensor& t, int64_t d) { return t.defined() ? t.unsqueeze(d) : t; };
+      return call(x.unsqueeze(1), one(mem, 1), mask, one(kpm, 0), mmask, one(mkpm, 0), causal).squeeze(1);
+    }
+    if (batch_first) {
+      x = x.transpose(0, 1);
+      if (mem.defined()) mem = mem.transpose(0, 1);
+    }
+    if (x.dim() != 3) fail("transformer input must be 3-D", {"ARGS", "SHAPE", "input"});
+    if (decoder && !mem.defined())
+      fail("a transformer decoder needs -memory (use transformer_forward)", {"ARGS", "MISSING", "memory"});
+    int64_t l = x.size(0), n = x.size(1);
+    at::ScalarType dt = x.scalar_type();
+    if (causal) {
+      at::Tensor cm = causalMask(l, dt);
+      mask = mask.defined() ? additiveMask(mask, dt) + cm : cm;
+    }
+    Masks self = attentionMasks(mask, kpm, n, nhead, l, l, dt);
+    Masks cross;
+    if (decoder) cross = attentionMasks(mmask, mkpm, n, nhead, l, mem.size(0), dt);
+    at::Tensor y = run(x, mem, self, cross);
+    return batch_first ? y.transpose(0, 1) : y;
+  }
+};
+
+enum class TfKind { EncoderLayer, Encoder, DecoderLayer, Decoder };
+using TfSpec = FamilyRow<TfKind>;
+
+template <class Options>
+static Options layerOptions(Call& c) {
+  int64_t d = atLeast(c, "d_model"), h = atLeast(c, "nhead");
+  if (d % h != 0) c.badValue("nhead", "a divisor of d_model (" + std::to_string(d) + ")");
+  Options o(d, h);
+  o.dim_feedforward(atLeast(c, "dim_feedforward")).dropout(probability(c, "dropout"));
+  if (c.choice("activation") == 1) o.activation(torch::kGELU);
+  else o.activation(torch::kReLU);
+  return o;
+}
+
+static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
+  auto o = std::make_shared<TransformerObj>();
+  o->type = s.name;
+  o->nhead = c.integer("nhead");
+  o->batch_first = c.boolean("batch_first");
+  o->decoder = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
+  int64_t d = c.integer("d_model");
+  switch (s.kind) {
+    case TfKind::EncoderLayer: {
+      nn::TransformerEncoderLayer m(layerOptions<nn::TransformerEncoderLayerOptions>(c));
+      o->module = m.ptr();
+      o->run = [m](const at::Tensor& x, const at::Tensor&, const Masks& a, const Masks&) mutable {
+        return m->forward(x, a.attn, a.kpm);
+      };
+      break;
+    }
+    case TfKind::Encoder: {
+      nn::TransformerEncoderOptions opts(layerOptions<nn::TransformerEncoderLayerOptions>(c),
+                                         atLeast(c, "num_layers"));
+      if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
+      nn::TransformerEncoder m(opts);
+      o->module = m.ptr();
+      o->run = [m](const at::Tensor& x, const at::Tensor&, const Masks& a, const Masks&) mutable {
+        return m->forward(x, a.attn, a.kpm);
+      };
+      break;
+    }
+    case TfKind::DecoderLayer: {
+      nn::TransformerDecoderLayer m(layerOptions<nn::TransformerDecoderLayerOptions>(c));
+      o->module = m.ptr();
+      o->run = [m](const at::Tensor& x, const at::Tensor& mem, const Masks& a, const Masks& b) mutable {
+        return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
+      };
+      break;
+    }
+    case TfKind::Decoder: {
+      nn::TransformerDecoderOptions opts(layerOptions<nn::TransformerDecoderLayerOptions>(c),
+                                         atLeast(c, "num_layers"));
+      if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
+      nn::TransformerDecoder m(opts);
+      o->module = m.ptr();
+      o->run = [m](const at::Tensor& x, const at::Tensor& mem, const Masks& a, const Masks& b) mutable {
+        return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
+      };
+      break;
+    }
+  }
+  TransformerObj* raw = o.get();
+  o->forward = [raw](const at::Tensor& x) { return raw->call(x, {}, {}, {}, {}, {}, false); };
+  return c.result(Kind::Module, o);
+}
+
+static Tcl_Obj* cmdTransformerForward(Call& c) {
+  auto m = std::dynamic_pointer_cast<TransformerObj>(c.object<ModuleObj>("module"));
+  if (!m) c.badValue("module", "a transformer encoder or decoder (layer or stack)");
+  at::Tensor mem = optTensor(c, "memory");
+  if (mem.defined() && !m->decoder) fail("an encoder takes no -memory", {"ARGS", "UNEXPECTED", "memory"});
+  return c.result(m->call(c.tensor("input"), mem, optTensor(c, "mask"), optTensor(c, "key_padding_mask"),
+                          optTensor(c, "memory_mask"), optTensor(c, "memory_key_padding_mask"),
+                          c.boolean("is_causal")));
+}
+
+static const Param kDModel{"d_model", Type::Int, nullptr, "model (embedding) width"};
+static const Param kNHead{"nhead", Type::Int, nullptr, "attention heads (divides d_model)", "num_heads"};
+static const Param kNumLayers{"num_layers", Type::Int, nullptr, "stacked layers (keys layers.0. ...)"};
+static const Param kDimFf{"dim_feedforward", Type::Int, "2048", "hidden width of the feed-forward block"};
+static const Param kTfDropout{"dropout", Type::Double, "0.1", "dropout probability (train mode)"};
+static const Param kActivation{"activation", Type::Choice, "relu", "feed-forward activation", nullptr, "relu gelu"};
+static const Param kTfBatchFirst{"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"};
+static const Param kFinalNorm{"norm", Type::Bool, "0", "final LayerNorm after the stack (keys norm.*)"};
+
+static const std::vector<Param> kLayerParams = {kDModel, kNHead, kDimFf, kTfDropout, kActivation, kTfBatchFirst};
+static const std::vector<Param> kStackParams = {kDModel,    kNHead,        kNumLayers, kDimFf,
+                                                kTfDropout, kActivation,   kFinalNorm, kTfBatchFirst};
+
+static const TfSpec kTransformers[] = {
+    {"transformer_encoder_layer",
+     "Transformer encoder layer (post-norm: self-attention, feed-forward, each followed by add & LayerNorm).",
+     &kLayerParams, TfKind::EncoderLayer},
+    {"transformer_encoder", "Stack of num_layers transformer encoder layers (keys layers.N.*).", &kStackParams,
+     TfKind::Encoder},
+    {"transformer_decoder_layer",
+     "Transformer decoder layer (self-attention, cross-attention on memory, feed-forward; post-norm).",
+     &kLayerParams, TfKind::DecoderLayer},
+    {"transformer_decoder", "Stack of num_layers transformer decoder layers (keys layers.N.*).", &kStackParams,
+     TfKind::Decoder},
+};
+
+static const Param kModuleP{"module", Type::Module, nullptr, "module handle", "layer model"};
+
+std::vector<Command> nnRecurrentCommands() {
+  std::vector<Command> out;
+  addFamily<kRnns, makeRnn>(out);
+  addFamily<kTransformers, makeTransformer>(out);
+  out.push_back({"rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}.",
+                 {kModuleP,
+                  {"input", Type::Tensor, nullptr, "input sequence"},
+                  {"h0", Type::OptTensor, kOptional, "initial hidden state [layers*directions, batch, hidden]"},
+                  {"c0", Type::OptTensor, kOptional, "initial cell state (LSTM)"}},
+                 cmdRnnForward});
+  out.push_back(
+      {"multihead_attention",
+       "Multi-head attention with learned projections (keys in_proj_weight, out_proj.weight); "
+       "layer_forward m x is self-attention returning {output weights}.",
+       {{"embed_dim", Type::Int, nullptr, "model width"},
+        {"num_heads", Type::Int, nullptr, "heads (divides embed_dim)", "nhead"},
+        {"dropout", Type::Double, "0", "dropout on the attention weights (train mode)"},
+        {"bias", Type::Bool, "1", "learn projection biases"},
+        {"add_bias_kv", Type::Bool, "0", "learn bias_k and bias_v appended to the keys and values"},
+        {"add_zero_attn", Type::Bool, "0", "append a zero key and value"},
+        {"kdim", Type::Int, kOptional, "key width (default embed_dim)"},
+        {"vdim", Type::Int, kOptional, "value width (default embed_dim)"},
+        {"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"}},
+       cmdMultiheadAttention});
+  out.push_back(
+      {"attention_forward",
+       "Run a multihead_attention module: {output weights} (weights \"\" when -need_weights 0).",
+       {kModuleP,
+        {"query", Type::Tensor, nullptr, "queries [L, N, E]"},
+        {"key", Type::Tensor, kOptional, "keys [S, N, kdim] (default: query)"},
+        {"value", Type::Tensor, kOptional, "values [S, N, vdim] (default: key)"},
+        {"key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = ignore that key; float = added"},
+        {"need_weights", Type::Bool, "1", "also return the attention weights"},
+        {"attn_mask", Type::OptTensor, kOptional, "[L, S] or [N*heads, L, S]: bool true = blocked; float = added"},
+        {"average_attn_weights", Type::Bool, "1", "average the weights over heads"},
+        {"is_causal", Type::Bool, "0", "block attention to later positions", nullptr, nullptr, true}},
+       cmdAttentionForward});
+  out.push_back(
+      {"transformer_forward",
+       "Run a transformer encoder/decoder (layer or stack) with masks; decoders need -memory.",
+       {kModuleP,
+        {"input", Type::Tensor, nullptr, "src (encoder) or tgt (decoder)", "src tgt"},
+        {"memory", Type::OptTensor, kOptional, "encoder output (decoders)"},
+        {"mask", Type::OptTensor, kOptional, "self-attention mask [L, L]: bool true = blocked; float = added",
+         "src_mask tgt_mask"},
+        {"key_padding_mask", Type::OptTensor, kOptional, "[N, L]: true/nonzero = padding",
+         "src_key_padding_mask tgt_key_padding_mask"},
+        {"memory_mask", Type::OptTensor, kOptional, "cross-attention mask [L, S]"},
+        {"memory_key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = padding"},
+        {"is_causal", Type::Bool, "0", "add the causal mask (no attention to later positions)"}},
+       cmdTransformerForward});
+  out.push_back(
+      {"scaled_dot_product_attention",
+       "softmax(Q K^T * scale + mask) V over the last two dimensions (torch.nn.functional's rules).",
+       {{"query", Type::Tensor, nullptr, "[..., L, E]"},
+        {"key", Type::Tensor, nullptr, "[..., S, E]"},
+        {"value", Type::Tensor, nullptr, "[..., S, Ev]"},
+        {"attn_mask", Type::OptTensor, kOptional, "bool: true = may attend; float: added to the scores"},
+        {"dropout_p", Type::Double, "0", "dropout on the weights"},
+        {"is_causal", Type::Bool, "0", "block attention to later positions"},
+        {"scale", Type::Double, kOptional, "score scale (default 1/sqrt(E))"}},
+       cmdScaledDotProductAttention});
+  out.push_back({"generate_square_subsequent_mask",
+                 "Causal mask [size, size]: 0 on and below the diagonal, -inf above (nn.Transformer's).",
+                 {{"size", Type::Int, nullptr, "sequence length"}, {"dtype", Type::Dtype, "float32", "floating type"}},
+                 cmdSubsequentMask});
+  return out;
+}
+
+}  // namespace tcltorch
