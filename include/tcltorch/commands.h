@@ -11,4 +11,5 @@ std::vector<Command> nnCommands();        // layers (module handles), state dict
 std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
+std::vector<Command> dataCommands();     // IDX datasets, normalization, per-rank batches
 }  // namespace tcltorch

@@ -9,7 +9,7 @@ const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
-                       &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands})
+                       &nnCommands, &optimCommands, &dataParallelCommands, &shardingCommands, &dataCommands})
       for (auto& c : (*area)()) out.push_back(c);
     return out;
   }();
