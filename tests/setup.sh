@@ -3,7 +3,7 @@
 # Debian (idempotent, quiet when present), configure and build into build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs="cmake g++ make ccache tcl8.6 tcl8.6-dev libtorch-dev libgloo-dev libgtest-dev iproute2"
+pkgs="cmake g++ make ccache tcl8.6 tcl8.6-dev libtorch-dev libgloo-dev libgtest-dev iproute2 dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,4 +19,5 @@ std::vector<Command> tensorFftCommands();     // Fourier transforms, windows, sp
 void applyAliases(std::vector<Command>& all);
 std::vector<Command> ampRuntimeCommands();  // autocast, grad scaler, threads, profiler, benchmark
 std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summaries, other API's names
+std::vector<Command> dataCommands();     // IDX datasets, normalization, per-rank batches
 }  // namespace tcltorch

@@ -34,6 +34,10 @@ const Alias kAliases[] = {
     // linear algebra
     {"diagFlat", "diagflat"}, {"Outer", "outer"}, {"Trace", "trace"}, {"least_squares", "lstsq"},
     {"tensorDot", "tensordot"}, {"Einsum", "einsum"},
+    // layers: the other API's spellings of ours
+    {"batchnorm2d", "batch_norm2d"}, {"avgPool2d", "avgpool2d"}, {"maxPool2d", "maxpool2d"},
+    {"conv2d_layer", "conv2d"}, {"linear_layer", "linear"}, {"Embedding", "embedding"},
+    {"batch_norm_1d", "batch_norm1d"},
     // FFT and signal
     {"fftShift", "fftshift"}, {"ifftShift", "ifftshift"},
 };

@@ -1,0 +1,201 @@
+// Datasets: IDX files (MNIST, Fashion-MNIST) read straight into tensors, normalization,
+// and per-rank batches of sample indices (PyTorch's DistributedSampler + DataLoader).
+// See docs/data.md.
+#include "tcltorch/collective.h"
+#include "tcltorch/commands.h"
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace tcltorch {
+
+// ---- IDX ------------------------------------------------------------------
+// Header: 0 0 TYPE NDIM, then NDIM big-endian uint32 sizes, then the data,
+// big-endian, row-major. A gzip file (magic 1f 8b) is inflated first.
+
+static at::ScalarType idxType(unsigned char code, const std::string& path) {
+  switch (code) {
+    case 0x08: return at::kByte;
+    case 0x09: return at::kChar;
+    case 0x0B: return at::kShort;
+    case 0x0C: return at::kInt;
+    case 0x0D: return at::kFloat;
+    case 0x0E: return at::kDouble;
+  }
+  fail("\"" + path + "\" is not an IDX file: unknown type code " + std::to_string(code), {"IO", "FORMAT", path});
+}
+
+// The file's bytes (inflated when gzip), held by a Tcl byte array.
+static Tcl_Obj* readBytes(Call& c, const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot read \"" + path + "\": " + std::strerror(errno), {"IO", "READ", path});
+  std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Tcl_Obj* obj = Tcl_NewByteArrayObj(reinterpret_cast<const unsigned char*>(raw.data()), int(raw.size()));
+  Tcl_IncrRefCount(obj);
+  if (raw.size() >= 2 && (unsigned char)raw[0] == 0x1f && (unsigned char)raw[1] == 0x8b) {
+    if (Tcl_ZlibInflate(c.interp, TCL_ZLIB_FORMAT_GZIP, obj, 0, nullptr) != TCL_OK) {
+      std::string why = Tcl_GetStringResult(c.interp);
+      Tcl_DecrRefCount(obj);
+      fail("cannot inflate \"" + path + "\": " + why, {"IO", "FORMAT", path});
+    }
+    Tcl_Obj* inflated = Tcl_GetObjResult(c.interp);
+    Tcl_IncrRefCount(inflated);
+    Tcl_DecrRefCount(obj);
+    Tcl_ResetResult(c.interp);
+    obj = inflated;
+  }
+  return obj;
+}
+
+static at::Tensor parseIdx(const unsigned char* p, size_t size, const std::string& path, int64_t limit) {
+  auto bad = [&](const std::string& why) { fail("\"" + path + "\" is not an IDX file: " + why, {"IO", "FORMAT", path}); };
+  if (size < 4 || p[0] != 0 || p[1] != 0) bad("bad magic number");
+  at::ScalarType type = idxType(p[2], path);
+  int ndim = p[3];
+  if (ndim < 1 || size < 4 + 4 * size_t(ndim)) bad("truncated header");
+  std::vector<int64_t> shape(ndim);
+  size_t count = 1;
+  for (int d = 0; d < ndim; ++d) {
+    const unsigned char* q = p + 4 + 4 * d;
+    shape[d] = (int64_t(q[0]) << 24) | (int64_t(q[1]) << 16) | (int64_t(q[2]) << 8) | int64_t(q[3]);
+    count *= size_t(shape[d]);
+  }
+  size_t esize = c10::elementSize(type);
+  const unsigned char* data = p + 4 + 4 * ndim;
+  if (size - (4 + 4 * ndim) < count * esize)
+    bad("holds " + std::to_string(size - (4 + 4 * ndim)) + " data bytes, its header says " +
+        std::to_string(count * esize));
+  if (limit >= 0 && limit < shape[0]) {
+    count = count / size_t(shape[0]) * size_t(limit);
+    shape[0] = limit;
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
+  auto* out = static_cast<unsigned char*>(t.data_ptr());
+  if (esize == 1) {
+    std::memcpy(out, data, count);
+  } else {  // big-endian to host order (little-endian on every platform we build for)
+    for (size_t i = 0; i < count; ++i)
+      for (size_t b = 0; b < esize; ++b) out[i * esize + b] = data[i * esize + esize - 1 - b];
+  }
+  return t;
+}
+
+static Tcl_Obj* cmdIdxLoad(Call& c) {
+  std::string path = c.str("path");
+  int64_t limit = -1;
+  if (c.has("limit")) {
+    limit = c.integer("limit");
+    if (limit < 0) c.badValue("limit", "a non-negative integer");
+  }
+  Tcl_Obj* bytes = readBytes(c, path);
+  int size = 0;
+  const unsigned char* p = Tcl_GetByteArrayFromObj(bytes, &size);
+  at::Tensor t;
+  try {
+    t = parseIdx(p, size_t(size), path, limit);
+  } catch (...) {
+    Tcl_DecrRefCount(bytes);
+    throw;
+  }
+  Tcl_DecrRefCount(bytes);
+  if (c.has("dtype")) t = t.to(c.dtype("dtype"));
+  return c.result(std::move(t));
+}
+
+// ---- normalization ----------------------------------------------------------
+
+static Tcl_Obj* cmdNormalize(Call& c) {
+  double scale = c.number("scale");
+  if (!(scale != 0)) c.badValue("scale", "a non-zero number");
+  at::Tensor x = c.tensor("input").to(at::kFloat).div(scale);
+  at::Tensor mean = c.has("mean") ? at::scalar_tensor(c.number("mean")) : x.mean();
+  at::Tensor std = c.has("std") ? at::scalar_tensor(c.number("std")) : x.std();
+  if (c.has("std") && !(c.number("std") > 0)) c.badValue("std", "a positive number");
+  return c.result(x.sub_(mean).div_(std));
+}
+
+// ---- per-rank batches ---------------------------------------------------------
+
+static Tcl_Obj* cmdBatches(Call& c) {
+  int64_t n = c.integer("n");
+  if (n < 0) c.badValue("n", "a non-negative integer");
+  int64_t bs = c.integer("batch_size");
+  if (bs < 1) c.badValue("batch_size", "a positive integer");
+  int64_t rank, world;
+  if (c.has("rank") && c.has("world_size")) {
+    rank = c.integer("rank");
+    world = c.integer("world_size");
+  } else {
+    CommPtr comm = communicator(c.st, "");
+    rank = c.has("rank") ? c.integer("rank") : comm->rank();
+    world = c.has("world_size") ? c.integer("world_size") : comm->size();
+  }
+  if (world < 1) c.badValue("world_size", "a positive integer");
+  if (rank < 0 || rank >= world)
+    fail("Invalid -rank parameter. Must be between 0 and " + std::to_string(world - 1) + ".",
+         {"ARGS", "RANGE", "rank"});
+  bool dropLast = c.boolean("drop_last");
+  at::Tensor order;
+  auto longs = at::TensorOptions().dtype(at::kLong);
+  if (c.boolean("shuffle")) {
+    // The same permutation on every rank, a new one each epoch (seed + epoch).
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(c.integer("seed") + c.integer("epoch")));
+    order = at::randperm(n, gen, longs);
+  } else {
+    order = at::arange(n, longs);
+  }
+  // Equal shares on every rank, so every rank takes the same number of steps:
+  // drop the tail (drop_last) or wrap around to pad (each sample at least once).
+  int64_t per = dropLast ? n / world : (n + world - 1) / world;
+  int64_t total = per * world;
+  if (total < n) {
+    order = order.slice(0, 0, total);
+  } else if (total > n && n > 0) {  // (several times over when n < world_size)
+    std::vector<at::Tensor> parts{order};
+    for (int64_t have = n; have < total; have += n) parts.push_back(order.slice(0, 0, total - have));
+    order = at::cat(parts);
+  }
+  at::Tensor mine = order.slice(0, rank, std::max<int64_t>(total, rank), world);
+  std::vector<at::Tensor> batches;
+  for (int64_t i = 0; i < per; i += bs) {
+    int64_t len = std::min(bs, per - i);
+    if (len < bs && dropLast) break;
+    batches.push_back(mine.slice(0, i, i + len).clone());
+  }
+  return c.results(batches);
+}
+
+static const Param kDropLast{"drop_last", Type::Bool, "0",
+                             "drop the samples that do not fill equal shares and a last short batch"};
+
+std::vector<Command> dataCommands() {
+  return {
+      {"dataset_idx_load",
+       "Read an IDX file (MNIST/Fashion-MNIST format, plain or gzip) into a tensor of its shape and type.",
+       {{"path", Type::String, nullptr, "file name (.gz or not: detected from its bytes)"},
+        {"dtype", Type::Dtype, kOptional, "convert to this dtype (default: the file's, uint8 for images)"},
+        {"limit", Type::Int, kOptional, "read only the first N items"}},
+       cmdIdxLoad},
+      {"dataset_normalize", "Float32 (input / scale - mean) / std; mean and std default to the input's own.",
+       {{"input", Type::Tensor, nullptr, "tensor (e.g. uint8 images)"},
+        {"mean", Type::Double, kOptional, "subtracted after scaling (default: the mean of input / scale)"},
+        {"std", Type::Double, kOptional, "divisor after that (default: the standard deviation of input / scale)"},
+        {"scale", Type::Double, "1", "input is divided by this first (255 for uint8 pixels)"}},
+       cmdNormalize},
+      {"dataset_batches",
+       "This rank's batches of sample indices for one epoch: a list of int64 index tensors "
+       "(DistributedSampler + DataLoader: equal shares, disjoint with drop_last).",
+       {{"n", Type::Int, nullptr, "number of samples"},
+        {"batch_size", Type::Int, nullptr, "samples per batch on this rank"},
+        {"shuffle", Type::Bool, "0", "permute before splitting (the same permutation on every rank)"},
+        {"seed", Type::Int, "0", "shuffle seed (the same on every rank)"},
+        {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"},
+        kDropLast,
+        {"rank", Type::Int, kOptional, "this rank (default: the default group's)"},
+        {"world_size", Type::Int, kOptional, "number of ranks (default: the default group's)"}},
+       cmdBatches},
+  };
+}
+
+}  // namespace tcltorch
