@@ -194,17 +194,16 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
     for (auto& b : buckets_) {
       auto w = std::move(b.work);
       w->wait();
-      b.buf.mul_(scale);
       at::Tensor flags = b.buf.narrow(0, b.numel, int64_t(b.vars.size())).to(at::kCPU, at::kDouble);
       const double* f = flags.data_ptr<double>();
       for (size_t s = 0; s < b.vars.size(); ++s) {
         if (!(f[s] > 0)) continue;  // no rank had a gradient: leave .grad as it is
         at::Tensor& p = params_[b.vars[s]];
-        at::Tensor avg = b.buf.narrow(0, b.offsets[s], p.numel()).view(p.sizes());
-        if (p.grad().defined())
-          p.mutable_grad().copy_(avg);
+        at::Tensor sum = b.buf.narrow(0, b.offsets[s], p.numel()).view(p.sizes());
+        if (p.grad().defined() && p.grad().is_contiguous())
+          at::mul_out(p.mutable_grad(), sum, scale);  // the average, in one pass
         else
-          p.mutable_grad() = avg.clone();
+          p.mutable_grad() = sum.mul(scale);
       }
     }
     ++syncs;
