@@ -119,24 +119,39 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   const std::vector<Bucket>& buckets() const { return buckets_; }
   const std::vector<at::Tensor>& params() const { return params_; }
 
-  // Waits for a backward that failed half way (its final callback never ran).
+  // After a backward that failed half way (its final callback was dropped):
+  // waits for what it had started, so that its buffers are free again.
   void drain() {
+    stale_ = false;
+    active_ = false;
     for (auto& b : buckets_)
       if (b.work) {
         auto w = std::move(b.work);
         w->wait();
       }
-    active_ = false;
   }
 
  private:
   void onGradient(size_t i) {
     if (noSync || comm_->size() == 1) return;
-    if (active_ && ready_[i]) drain();  // a stale pass: start afresh
+    if (stale_) drain();
     if (!active_) begin();
+    if (ready_[i])
+      fail("distributed_data_parallel: a parameter got two gradients in one backward pass (reentrant backward?)",
+           {"DIST", "DDP", "READY"});
     at::NoGradGuard ng;
     markReady(i);
   }
+
+  // Owned by the callback queued on the engine: destroyed without having run
+  // when the backward pass fails, which marks the reducer stale.
+  struct Pass {
+    std::weak_ptr<Reducer> r;
+    bool ran = false;
+    ~Pass() {
+      if (auto x = r.lock(); x && !ran) x->stale_ = true;
+    }
+  };
 
   void begin() {
     active_ = true;
@@ -147,9 +162,11 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
     }
     next_ = 0;
     earlyLaunches = 0;
-    std::weak_ptr<Reducer> self = weak_from_this();
-    torch::autograd::Engine::get_default_engine().queue_callback([self] {
-      if (auto r = self.lock()) r->finalize();
+    auto pass = std::make_shared<Pass>();
+    pass->r = weak_from_this();
+    torch::autograd::Engine::get_default_engine().queue_callback([pass] {
+      pass->ran = true;
+      if (auto r = pass->r.lock()) r->finalize();
     });
   }
 
@@ -222,7 +239,7 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   std::vector<uintptr_t> keys_;
   std::vector<size_t> arrival_;  // gradient order of the first synchronised pass
   size_t next_ = 0, cap_ = 0, first_ = 0;
-  bool active_ = false, finalizing_ = false, rebuilt_ = false;
+  bool active_ = false, finalizing_ = false, rebuilt_ = false, stale_ = false;
 };
 
 // The handle: a module handle (same torch::nn module, same forward) that also
