@@ -24,6 +24,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 #include <algorithm>
+#include <chrono>
 
 namespace tcltorch {
 
@@ -70,17 +71,18 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
     }
   }
 
-  // Buckets over the parameters in `order`.
-  void assign(const std::vector<size_t>& order) {
+  // Buckets over the parameters in `order`; cut[i] starts a new bucket at order[i].
+  void assign(const std::vector<size_t>& order, const std::vector<char>& cut = {}) {
     buckets_.clear();
     where_.assign(params_.size(), {0, 0});
     size_t bytes = 0, cap = cap_, first = first_;
-    for (size_t k : order) {
+    for (size_t i = 0; i < order.size(); ++i) {
+      size_t k = order[i];
       const at::Tensor& p = params_[k];
       size_t n = size_t(p.numel()) * p.element_size();
       size_t limit = buckets_.size() <= 1 ? std::min(first, cap) : cap;
       if (buckets_.empty() || (!buckets_.back().vars.empty() &&
-                               (bytes + n > limit || params_[buckets_.back().vars[0]].scalar_type() != p.scalar_type() ||
+                               ((i < cut.size() && cut[i]) || bytes + n > limit || params_[buckets_.back().vars[0]].scalar_type() != p.scalar_type() ||
                                 params_[buckets_.back().vars[0]].device() != p.device()))) {
         buckets_.emplace_back();
         bytes = 0;
@@ -97,19 +99,29 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
     ready_.assign(params_.size(), 0);
   }
 
-  // After the first synchronised backward, as PyTorch's DDP: buckets follow
-  // the order in which gradients arrived (rank 0's, broadcast, so that all
-  // ranks agree), parameters without a gradient last.
+  // After the second synchronised backward (the first warm one), as
+  // PyTorch's DDP does after the first: buckets follow
+  // the order in which gradients arrived, parameters without a gradient last.
+  // Beyond DDP: a bucket also ends where backward computed for a while before
+  // the next gradient came (a layer boundary with real work after it), so
+  // its all_reduce runs during that work instead of waiting for a size limit.
+  // Rank 0's order and cuts are broadcast, so that all ranks agree.
   void rebuild() {
-    std::vector<int64_t> order(arrival_.begin(), arrival_.end());
-    for (size_t k = params_.size(); k-- > 0;)
-      if (std::find(arrival_.begin(), arrival_.end(), k) == arrival_.end()) order.push_back(int64_t(k));
-    at::Tensor t = at::tensor(order, at::kLong);
+    size_t np = params_.size();
+    std::vector<int64_t> plan(arrival_.begin(), arrival_.end());
+    for (size_t k = np; k-- > 0;)
+      if (std::find(arrival_.begin(), arrival_.end(), k) == arrival_.end()) plan.push_back(int64_t(k));
+    plan.resize(2 * np, 0);
+    for (size_t i = 1; i < arrivalAt_.size(); ++i)
+      plan[np + i] = arrivalAt_[i] - arrivalAt_[i - 1] > kCut ? 1 : 0;
+    at::Tensor t = at::tensor(plan, at::kLong);
     comm_->broadcast(t, 0)->wait();
     const int64_t* v = t.data_ptr<int64_t>();
-    std::vector<size_t> o(v, v + t.numel());
-    assign(o);
+    std::vector<size_t> order(v, v + np);
+    std::vector<char> cut(v + np, v + 2 * np);
+    assign(order, cut);
     arrival_.clear();
+    arrivalAt_.clear();
   }
 
   bool noSync = false;
@@ -181,7 +193,10 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
       dst.zero_();
     b.buf.narrow(0, b.numel + int64_t(slot), 1).fill_(g.defined() ? 1 : 0);
     ready_[i] = 1;
-    if (!finalizing_ && !rebuilt_) arrival_.push_back(i);
+    if (!finalizing_ && !rebuilt_ && syncs == 1) {  // the second pass: warm
+      arrival_.push_back(i);
+      arrivalAt_.push_back(std::chrono::steady_clock::now());
+    }
     if (--b.pending == 0) launchReady();
   }
 
@@ -224,7 +239,7 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
       }
     }
     ++syncs;
-    if (!rebuilt_) {
+    if (!rebuilt_ && syncs == 2) {
       rebuilt_ = true;
       rebuild();
     }
@@ -237,7 +252,12 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   std::vector<char> ready_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accs_;
   std::vector<uintptr_t> keys_;
-  std::vector<size_t> arrival_;  // gradient order of the first synchronised pass
+  // Gradient order and arrival times of the second synchronised pass.
+  std::vector<size_t> arrival_;
+  std::vector<std::chrono::steady_clock::time_point> arrivalAt_;
+  // A gap this long between two gradients ends a bucket (worth more than the
+  // latency of one more collective).
+  static constexpr std::chrono::microseconds kCut{150};
   size_t next_ = 0, cap_ = 0, first_ = 0;
   bool active_ = false, finalizing_ = false, rebuilt_ = false, stale_ = false;
 };
