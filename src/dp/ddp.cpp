@@ -82,7 +82,7 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
       size_t n = size_t(p.numel()) * p.element_size();
       size_t limit = buckets_.size() <= 1 ? std::min(first, cap) : cap;
       if (buckets_.empty() || (!buckets_.back().vars.empty() &&
-                               ((i < cut.size() && cut[i]) || bytes + n > limit || params_[buckets_.back().vars[0]].scalar_type() != p.scalar_type() ||
+                               ((i < cut.size() && cut[i] && bytes >= kMinCutBytes) || bytes + n > limit || params_[buckets_.back().vars[0]].scalar_type() != p.scalar_type() ||
                                 params_[buckets_.back().vars[0]].device() != p.device()))) {
         buckets_.emplace_back();
         bytes = 0;
@@ -258,6 +258,9 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   // A gap this long between two gradients ends a bucket (worth more than the
   // latency of one more collective).
   static constexpr std::chrono::microseconds kCut{150};
+  // ... unless the bucket so far is this small (its all_reduce would be all
+  // latency: it rides along with the next one instead).
+  static constexpr size_t kMinCutBytes = 32 * 1024;
   size_t next_ = 0, cap_ = 0, first_ = 0;
   bool active_ = false, finalizing_ = false, rebuilt_ = false, stale_ = false;
 };
