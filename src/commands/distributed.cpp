@@ -288,7 +288,7 @@ static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair 
 
 std::vector<Command> distributedCommands() {
   return {
-      {"distributed_init",
+      Command{"distributed_init",
        "Create the default process group (c10d TCPStore + Gloo/NCCL); missing values come from "
        "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK.",
        {{"rank", Type::Int, kOptional, "this process's rank (RANK)"},
@@ -304,7 +304,7 @@ std::vector<Command> distributedCommands() {
         {"debug", Type::Bool, "0",
          "check that all ranks call matching collectives (c10d ProcessGroupWrapper; also "
          "TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true}},
-       cmdInit},
+       cmdInit}.markUnsafe(),  // sockets and the environment
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
       {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},
