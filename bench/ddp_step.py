@@ -1,6 +1,7 @@
 # Python peer of bench/data_parallel.tcl: DistributedDataParallel on Gloo,
 # 2 processes on 127.0.0.1, the same models, shards and step.
-#   /usr/bin/python3 bench/ddp_step.py THREADS STEPS -> "NAME SECONDS" per step (rank 0)
+#   /usr/bin/python3 bench/ddp_step.py THREADS STEPS -> "NAME SECONDS FIRST" per step (rank 0):
+#   steady-state seconds per step, and the first step's seconds
 import os, socket, sys, time
 import torch
 import torch.distributed as dist
@@ -15,6 +16,10 @@ def models():
                       torch.randn(64, 20), torch.randint(4, (64,))),
         "mlp": (nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)),
                 torch.randn(64, 784), torch.randint(10, (64,))),
+        "cnn": (nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(32 * 7 * 7, 10)),
+                torch.randn(64, 1, 28, 28), torch.randint(10, (64,))),
     }
 
 def worker(rank, world, port, threads, steps):
@@ -34,6 +39,10 @@ def worker(rank, world, port, threads, steps):
             loss.backward()
             opt.step()
             return loss.item()
+        dist.barrier()
+        t0 = time.perf_counter()
+        step()
+        first = time.perf_counter() - t0
         for _ in range(10):
             step()
         dist.barrier()
@@ -42,7 +51,7 @@ def worker(rank, world, port, threads, steps):
             step()
         dist.barrier()
         if rank == 0:
-            print(name, (time.perf_counter() - t0) / n, flush=True)
+            print(name, (time.perf_counter() - t0) / n, first, flush=True)
     dist.destroy_process_group()
 
 if __name__ == "__main__":

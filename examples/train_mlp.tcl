@@ -6,9 +6,10 @@
 # The data (16 overlapping Gaussian clusters in 20 dimensions, four per class,
 # so no linear model separates the classes) is generated
 # here with a fixed seed, so every rank has the same set and takes its share
-# of each epoch with distributed_shard_indices. Gradients are averaged across
-# ranks (distributed_sync_gradients), which makes N ranks with batch B/N each
-# train exactly like one process with batch B.
+# of each epoch with distributed_shard_indices. The model is wrapped in
+# distributed_data_parallel: backward all-reduces the gradients in buckets while
+# it runs and returns with them averaged across ranks, which makes N ranks with
+# batch B/N each train exactly like one process with batch B.
 package require torch
 
 array set opt {-optimizer adam -epochs 10 -batch 64 -lr {} -checkpoint {}}
@@ -35,8 +36,9 @@ lassign [make $M] xtest ytest
 torch::manual_seed 1
 set model [torch::sequential [list [torch::linear $D 64] [torch::relu] [torch::linear 64 64] [torch::relu] \
                                  [torch::linear 64 $C]]]
-# Every rank starts from rank 0's weights (a no-op in one process).
-torch::distributed_broadcast_parameters $model
+# Every rank starts from rank 0's weights; gradients are averaged during
+# backward (in one process both are no-ops).
+set ddp [torch::distributed_data_parallel $model]
 switch -- $opt(-optimizer) {
   sgd  { set optim [torch::optimizer_sgd $model [expr {$opt(-lr) eq "" ? 0.05 : $opt(-lr)}] 0.9] }
   adam { set optim [torch::optimizer_adam $model [expr {$opt(-lr) eq "" ? 0.002 : $opt(-lr)}]] }
@@ -75,9 +77,8 @@ for {set epoch 1} {$epoch <= $opt(-epochs)} {incr epoch} {
       set x [torch::tensor_index_select $xtrain 0 $idx]
       set y [torch::tensor_index_select $ytrain 0 $idx]
       torch::optimizer_zero_grad $optim
-      set loss [torch::cross_entropy_loss [torch::layer_forward $model $x] $y]
-      torch::tensor_backward $loss
-      torch::distributed_sync_gradients $model
+      set loss [torch::cross_entropy_loss [torch::layer_forward $ddp $x] $y]
+      torch::tensor_backward $loss  ;# returns with averaged gradients
       torch::optimizer_step $optim
       torch::tensor_item $loss
     }]}]

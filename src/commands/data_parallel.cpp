@@ -4,6 +4,7 @@
 // runs the same script unchanged.
 #include "tcltorch/collective.h"
 #include "tcltorch/commands.h"
+#include "tcltorch/ddp.h"
 #include "tcltorch/nn.h"
 
 namespace tcltorch {
@@ -74,6 +75,17 @@ static void bucketed(const std::vector<at::Tensor>& ts, size_t cap, Start&& star
   }
 }
 
+void broadcastModule(Communicator& comm, torch::nn::Module& m, int root, size_t cap) {
+  if (comm.size() == 1) return;
+  // Parameters and buffers (e.g. batch-norm running statistics).
+  std::vector<at::Tensor> ts;
+  for (auto& p : m.parameters()) ts.push_back(p.detach());
+  for (auto& b : m.buffers()) ts.push_back(b.detach());
+  at::NoGradGuard ng;
+  bucketed(ts, cap, [&](const at::Tensor& flat) { return comm.broadcast(flat, root); },
+           [](const at::Tensor&) {});
+}
+
 static size_t bucketBytes(Call& c) {
   double mb = c.number("bucket_mb");
   if (!(mb > 0)) c.badValue("bucket_mb", "a positive number");
@@ -85,14 +97,7 @@ static Tcl_Obj* cmdBroadcastParameters(Call& c) {
   CommPtr comm = communicator(c.st, "");
   int64_t root = c.integer("root");
   root = checkRank(*comm, root, "root");
-  if (comm->size() == 1) return nullptr;
-  // Parameters and buffers (e.g. batch-norm running statistics).
-  std::vector<at::Tensor> ts;
-  for (auto& p : m->module->parameters()) ts.push_back(p.detach());
-  for (auto& b : m->module->buffers()) ts.push_back(b.detach());
-  at::NoGradGuard ng;
-  bucketed(ts, bucketBytes(c), [&](const at::Tensor& flat) { return comm->broadcast(flat, int(root)); },
-           [](const at::Tensor&) {});
+  broadcastModule(*comm, *m->module, int(root), bucketBytes(c));
   return nullptr;
 }
 
@@ -145,7 +150,7 @@ static const Param kModule{"module", Type::Module, nullptr, "module handle"};
 static const Param kBucket{"bucket_mb", Type::Double, "25", "bucket size in MiB (one collective per bucket)"};
 
 std::vector<Command> dataParallelCommands() {
-  return {
+  std::vector<Command> rows = {
       {"distributed_broadcast_parameters", "Give every rank root's parameters and buffers (call once before training).",
        {kModule, {"root", Type::Int, "0", "rank whose weights everyone takes"}, kBucket},
        cmdBroadcastParameters},
@@ -160,6 +165,9 @@ std::vector<Command> dataParallelCommands() {
         {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"}},
        cmdShardIndices},
   };
+  for (auto* more : {&ddpCommands, &zeroCommands})
+    for (auto& row : more()) rows.push_back(std::move(row));
+  return rows;
 }
 
 }  // namespace tcltorch
