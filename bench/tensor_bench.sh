@@ -16,7 +16,9 @@
 #   printed for information only);
 # - import is `package require torch` against `import torch`, each timed inside a
 #   fresh process (interpreter start-up excluded on both sides), best of 3;
-# - every figure is the best of several repetitions, and the Tcl and Python runs
+# - create_1M_first is the first call on a freshly built list (median of 5 fresh lists):
+#   what a script meets; create_1M_steady repeats calls on one list (best of 5);
+# - the other figures are the best of several repetitions, and the Tcl and Python runs
 #   alternate three times, because the machine is shared and noisy.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,6 +1,10 @@
-// The one dual-syntax parser and the command table.
+// The one dual-syntax parser and the command table: the typed contract.
+// Every argument is converted to its declared type (and checked against its
+// declared range or choices) before the handler runs; a handler only reads
+// typed values through Call's accessors.
 #pragma once
 #include "tcltorch/runtime.h"
+#include <limits>
 #include <optional>
 
 namespace tcltorch {
@@ -8,16 +12,28 @@ namespace tcltorch {
 enum class Type {
   Tensor,          // tensor handle
   TensorOrNumber,  // tensor handle or a number (scalar operand)
+  OptTensor,       // tensor handle, or none / "" for "no tensor"
   TensorList,      // list of tensor handles
+  TensorsOrModule, // list of tensor handles, or one module handle (its parameters)
+  TensorOrShard,   // tensor handle or shard handle
   Module, Optimizer, Work, Scheduler, Shard,  // object handles
+  ModuleList,      // list of module handles
+  Handles,         // one handle or a list of handles of any kind
   Int, Double, Bool, String,
+  PosInt,          // Int >= 1
+  NonNegInt,       // Int >= 0
+  Probability,     // Double in [0, 1]
+  RankOrAll,       // Int >= 0, or "all" (read as -1)
   Dtype,           // float32 float64 float16 bfloat16 int8 int16 int32 int64 uint8 bool
   Device,          // cpu, cuda, cuda:N
   ReduceOp,        // sum mean max min product
   Choice,          // one of Param::choices
   IntList, DoubleList,
+  Data,            // a number or a nested list of numbers (read by the handler)
+  Bytes,           // a byte array (never turned into a string)
+  Path,            // a file path (commands with one are left out of safe interpreters)
   Script,          // a Tcl script body
-  Any,             // any value, interpreted by the handler
+  CommandWords,    // a command as a list of words
 };
 const char* typeName(Type t);
 
@@ -25,14 +41,43 @@ enum class ReduceOp { Sum, Mean, Max, Min, Product };
 
 extern const char* const kOptional;  // Param::def for "optional, no default"
 
+// One allowed word of a Type::Choice parameter and the enum value it stands for.
+struct Choice {
+  const char* name;
+  int value;
+};
+// The choices of a parameter: one array for parsing, help and docs. A space
+// separated string is shorthand for values 0, 1, 2, ... in order.
+struct ChoiceSpec {
+  std::vector<Choice> items;
+  ChoiceSpec() = default;
+  ChoiceSpec(std::nullptr_t) {}
+  ChoiceSpec(const char* spaceSeparated);
+  ChoiceSpec(std::initializer_list<Choice> l) : items(l) {}
+  bool empty() const { return items.empty(); }
+};
+
 struct Param {
   const char* name;             // snake_case; -camelCase is derived
   Type type;
   const char* def;              // nullptr: required; kOptional; else the default literal
   const char* doc;
   const char* aliases = nullptr;  // extra spellings, space separated, without '-'
-  const char* choices = nullptr;  // Type::Choice: space separated
+  ChoiceSpec choices = {};        // Type::Choice
   bool named_only = false;  // only as -name value (e.g. -async): never taken positionally
+  // Inclusive bounds of a numeric value (each element of a list); NaN: none.
+  double lo = std::numeric_limits<double>::quiet_NaN();
+  double hi = std::numeric_limits<double>::quiet_NaN();
+  // Member of a run of consecutive optional positionals of pairwise disjoint
+  // types, matched by type in any order (tensor_create's shape/dtype/device).
+  bool by_type = false;
+
+  Param atLeast(double v) const { Param p = *this; p.lo = v; return p; }
+  Param within(double a, double b) const { Param p = *this; p.lo = a; p.hi = b; return p; }
+  Param byType() const { Param p = *this; p.by_type = true; return p; }
+  Param namedOnly() const { Param p = *this; p.named_only = true; return p; }
+  Param alias(const char* a) const { Param p = *this; p.aliases = a; return p; }
+  Param withDefault(const char* d) const { Param p = *this; p.def = d; return p; }
 };
 
 class Call;
@@ -43,22 +88,53 @@ struct Command {
   const char* doc;
   std::vector<Param> params;
   Handler handler;
+  const void* data = nullptr;  // family member data for a shared handler (Call::data)
+  const char* aliases = nullptr;  // other command names, space separated (other API's spellings)
+  // Touches sockets or the environment: left out of safe interpreters (so is
+  // every command with a Type::Path parameter).
+  bool unsafe = false;
+
+  Command withData(const void* d) const { Command c = *this; c.data = d; return c; }
+  Command withAliases(const char* a) const { Command c = *this; c.aliases = a; return c; }
+  Command markUnsafe() const { Command c = *this; c.unsafe = true; return c; }
+};
+
+// A converted argument. Which fields are set depends on the parameter's type.
+struct Value {
+  Tcl_Obj* obj = nullptr;        // the word as given (nullptr for a default)
+  int64_t i = 0;                 // Int family, Bool, Choice value, ReduceOp, RankOrAll (-1: all)
+  double d = 0;                  // Double family
+  at::Scalar s;                  // TensorOrNumber given as a number
+  const at::Tensor* t = nullptr; // Tensor family: the registry's tensor
+  std::shared_ptr<Object> o;     // object handles, TensorOrShard/TensorsOrModule given as an object
+  std::vector<int64_t> ints;
+  std::vector<double> dbls;
+  std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
+  std::vector<std::shared_ptr<Object>> objs;  // ModuleList
+  std::string str;               // String, Choice (the word), Device/Dtype word
+  at::ScalarType dtype = at::kFloat;
+  c10::Device dev = c10::Device(c10::kCPU);
 };
 
 // Derived once per command at load time.
 struct CommandInfo {
   const Command* cmd;
   std::string camel;
+  std::vector<std::string> aliases;  // other registered names (other API's spellings)
   std::string usage;  // "torch::name a ?b? ?c?"
   std::vector<std::pair<std::string, int>> spellings;  // "world_size" -> 1
+  std::vector<std::optional<Value>> defaults;  // converted default literals
   int lookup(const char* spelling) const;
 };
 
 std::string camelCase(const std::string& snake);
+// What a value of this parameter must be, for messages and docs ("an integer >= 0").
+std::string describe(const Param& p);
+std::string rangeText(const Param& p);  // " >= 1", " in [0, 1]", or ""
 
 constexpr int kMaxParams = 16;
 
-// One command invocation: the parsed arguments, typed accessors, result helpers.
+// One command invocation: the converted arguments, typed accessors, result helpers.
 class Call {
  public:
   Call(State& st, const CommandInfo& info, int objc, Tcl_Obj* const objv[]);
@@ -70,33 +146,37 @@ class Call {
   Tcl_Interp* interp;
   const CommandInfo& info;
 
+  template <class T>
+  const T& data() const { return *static_cast<const T*>(info.cmd->data); }
+
   bool declares(const char* name) const;  // the command has this parameter
   bool has(const char* name) const;    // given, or has a default
   bool given(const char* name) const;  // given by the caller
-  Tcl_Obj* obj(const char* name);      // given value or default; nullptr if neither
+  Tcl_Obj* obj(const char* name);      // given word or default; nullptr if neither
 
-  at::Tensor tensor(const char* name);
+  at::Tensor tensor(const char* name) { return *get(name).t; }
   // The registry's own reference: no reference-count traffic. Valid until that
   // handle is freed, so never across torch::free or a script evaluation.
-  const at::Tensor& tensorRef(const char* name);
-  std::vector<at::Tensor> tensors(const char* name);
-  bool isNumber(const char* name);     // TensorOrNumber: a number was given
-  at::Scalar scalar(const char* name);
+  const at::Tensor& tensorRef(const char* name) { return *get(name).t; }
+  const std::vector<at::Tensor>& tensors(const char* name) { return get(name).ts; }
+  bool isNumber(const char* name) { return get(name).t == nullptr && !get(name).o; }  // TensorOrNumber
+  const at::Scalar& scalar(const char* name) { return get(name).s; }
   template <class T>
   std::shared_ptr<T> object(const char* name) {
     return std::static_pointer_cast<T>(objectRaw(name));
   }
-  std::shared_ptr<Object> objectRaw(const char* name);
-  int64_t integer(const char* name);
+  const std::shared_ptr<Object>& objectRaw(const char* name) { return get(name).o; }
+  const std::vector<std::shared_ptr<Object>>& objects(const char* name) { return get(name).objs; }
+  int64_t integer(const char* name) { return get(name).i; }
   double number(const char* name);
-  bool boolean(const char* name);
+  bool boolean(const char* name) { return get(name).i != 0; }
   std::string str(const char* name);
-  at::ScalarType dtype(const char* name);
-  c10::Device device(const char* name);
-  ReduceOp op(const char* name);
-  int choice(const char* name);  // index into Param::choices
-  std::vector<int64_t> ints(const char* name);
-  std::vector<double> doubles(const char* name);
+  at::ScalarType dtype(const char* name) { return get(name).dtype; }
+  c10::Device device(const char* name) { return get(name).dev; }
+  ReduceOp op(const char* name) { return ReduceOp(get(name).i); }
+  int choice(const char* name) { return int(get(name).i); }  // the Choice's value
+  const std::vector<int64_t>& ints(const char* name) { return get(name).ints; }
+  const std::vector<double>& doubles(const char* name) { return get(name).dbls; }
 
   std::optional<int64_t> optInteger(const char* name) {
     return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;
@@ -111,29 +191,37 @@ class Call {
   Tcl_Obj* result(Kind k, std::shared_ptr<Object> o);
   Tcl_Obj* results(const std::vector<at::Tensor>& ts);  // list of new handles
 
+  // A value that is well typed but wrong for this call (e.g. a dim out of range):
+  // `bad NAME "VALUE": must be WHAT`, errorcode {TORCH ARGS VALUE name value}.
   [[noreturn]] void badValue(const char* name, const std::string& what);
 
  private:
   int index(const char* name) const;
-  // The default's literal text when the parameter was not given, else nullptr.
-  const char* defaultLiteral(const char* name, int* idx) const;
+  const Value& get(const char* name) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
-  // Only the first info.cmd->params.size() entries are used (and initialised).
-  Tcl_Obj* vals_[kMaxParams];
-  Tcl_Obj* defaults_[kMaxParams];  // created lazily, released in ~Call
+  void assign(int k, Tcl_Obj* word);
+  // Only the first info.cmd->params.size() entries are used.
+  const Value* v_[kMaxParams];        // given, default, or nullptr (absent)
+  std::optional<Value> own_[kMaxParams];  // converted given words
+  Tcl_Obj* defaults_[kMaxParams];     // default literals as objects, made on demand by obj()
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.
 const std::vector<Command>& allCommands();
 const std::vector<CommandInfo>& allCommandInfos();
-// Registers torch::snake and torch::camel for every command in `interp`.
-void registerCommands(Tcl_Interp* interp, State& st);
+// Registers torch::snake, torch::camel and the aliases of every command in `interp`;
+// `safe`: leave out the commands that touch files, sockets or the environment.
+void registerCommands(Tcl_Interp* interp, State& st, bool safe = false);
 
 // Parsing helpers shared by types and handlers.
 at::ScalarType parseDtype(const std::string& s, const char* param = "dtype");
 const char* dtypeName(at::ScalarType t);
 c10::Device parseDevice(const std::string& s, const char* param = "device");
+// A number, including NaN, Inf and their signed forms.
+bool parseNumber(Tcl_Obj* o, double* d);
 Tcl_Obj* newList(const std::vector<int64_t>& v);
 Tcl_Obj* newString(const std::string& s);
+// The `bad NAME "VALUE": must be WHAT` error with {TORCH ARGS VALUE name value}.
+[[noreturn]] void badValueError(const char* name, Tcl_Obj* value, const std::string& what);
 
 }  // namespace tcltorch

@@ -5,8 +5,12 @@
 namespace tcltorch {
 
 // Common parameters, declared once.
-inline const Param kDtypeParam{"dtype", Type::Dtype, "float32", "element type"};
-inline const Param kDeviceParam{"device", Type::Device, "cpu", "cpu, cuda or cuda:N"};
+// The input tensor of most commands (-tensor is the other API's spelling).
+inline const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
+// dtype and device may come in either order after a shape (both orders occur in
+// the other API's docs and tests): matched by type.
+inline const Param kDtypeParam = Param{"dtype", Type::Dtype, "float32", "element type"}.byType();
+inline const Param kDeviceParam = Param{"device", Type::Device, "cpu", "cpu, cuda or cuda:N"}.byType();
 inline const Param kRequiresGradParam{"requires_grad", Type::Bool, "0", "record operations for autograd"};
 
 // dtype and device from the standard parameters, where the command has them.

@@ -1,5 +1,6 @@
 // Autograd, functional activations that need parameters, and losses.
 #include "tcltorch/commands.h"
+#include "tcltorch/tensor_util.h"
 #include <sstream>
 #include <utility>
 
@@ -75,13 +76,10 @@ static int64_t reduction(Call& c) {
   return r[c.choice("reduction")];
 }
 
-// An optional tensor; "" also means none, so later positional arguments can
-// be given without it (cross_entropy_loss $x $y {} sum).
+// An optional tensor (Type::OptTensor: none or "" skip it positionally,
+// cross_entropy_loss $x $y none sum).
 static at::Tensor optTensor(Call& c, const char* name) {
-  if (!c.declares(name) || !c.has(name)) return at::Tensor();
-  int len;
-  Tcl_GetStringFromObj(c.obj(name), &len);
-  return len ? c.tensor(name) : at::Tensor();
+  return c.declares(name) && c.has(name) ? c.tensor(name) : at::Tensor();
 }
 
 // Losses comparing input and target element by element: the shapes must
@@ -125,7 +123,7 @@ struct LossSpec {
   at::Tensor (*fn)(Call&, const at::Tensor& input, int64_t reduction);
 };
 
-static const Param kWeight{"weight", Type::Tensor, kOptional, "per-class (or per-element) rescaling weights"};
+static const Param kWeight{"weight", Type::OptTensor, kOptional, "per-class (or per-element) rescaling weights"};
 
 static const std::vector<LossSpec>& lossSpecs() {
   static const std::vector<LossSpec> specs = {
@@ -156,7 +154,7 @@ static const std::vector<LossSpec>& lossSpecs() {
          return at::binary_cross_entropy(x, sameShapeTarget(c, x), optTensor(c, "weight"), r);
        }},
       {"bce_with_logits_loss", "Binary cross entropy on logits (sigmoid folded in, numerically stable).",
-       {kWeight, {"pos_weight", Type::Tensor, kOptional, "weight of positive examples, per class"}},
+       {kWeight, {"pos_weight", Type::OptTensor, kOptional, "weight of positive examples, per class"}},
        [](Call& c, const at::Tensor& x, int64_t r) {
          return at::binary_cross_entropy_with_logits(x, sameShapeTarget(c, x), optTensor(c, "weight"),
                                                      optTensor(c, "pos_weight"), r);
@@ -189,7 +187,6 @@ static void addLosses(std::vector<Command>& out, std::index_sequence<I...>) {
   }(), 0)...};
 }
 
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle"};
 
 std::vector<Command> autogradCommands() {
   std::vector<Command> out = {

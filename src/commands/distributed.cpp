@@ -430,7 +430,7 @@ static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair 
 
 std::vector<Command> distributedCommands() {
   return {
-      {"distributed_init",
+      Command{"distributed_init",
        "Create the default process group (c10d TCPStore + Gloo/NCCL); missing values come from "
        "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK.",
        {{"rank", Type::Int, kOptional, "this process's rank (RANK)"},
@@ -449,12 +449,12 @@ std::vector<Command> distributedCommands() {
         {"desync_check", Type::Bool, "1",
          "before every collective, ranks compare sequence number, op, dtype and shape and fail together "
          "on a mismatch (TCLTORCH_DESYNC_CHECK=0 turns it off)", nullptr, nullptr, true}},
-       cmdInit},
-      {"distributed_debug_dump",
+       cmdInit}.markUnsafe(),  // sockets and the environment
+      Command{"distributed_debug_dump",
        "Write this rank's flight recorder (its last collectives) to a file; returns the path.",
        {{"file", Type::String, kOptional,
          "path (default $TCLTORCH_DEBUG_DIR or the temp folder, tcltorch-flight-rank<R>-<pid>.txt)"}},
-       cmdDebugDump},
+       cmdDebugDump}.markUnsafe(),  // writes files
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
       {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},

@@ -27,70 +27,60 @@ static std::shared_ptr<ModuleObj> moduleArg(Call& c, const char* name = "module"
   return c.object<ModuleObj>(name);
 }
 
-// 1 or 2 integers -> 2 (square kernels, strides, paddings), each >= min:
-// caught here rather than as a libtorch error at the first forward.
-static torch::ExpandingArray<2> pair(Call& c, const char* name, int64_t min = 1) {
+// 1 or 2 integers -> 2 (square kernels, strides, paddings); their range is
+// declared in the table, so bad sizes fail here rather than at the first forward.
+static torch::ExpandingArray<2> pair(Call& c, const char* name) {
   auto v = c.ints(name);
   if (v.size() == 1) v.push_back(v[0]);
-  if (v.size() != 2 || v[0] < min || v[1] < min)
-    c.badValue(name, min > 0 ? "one or two positive integers" : "one or two integers >= 0");
+  if (v.size() != 2) c.badValue(name, "one or two integers");
   return torch::ExpandingArray<2>({v[0], v[1]});
-}
-
-static int64_t positive(Call& c, const char* name) {
-  int64_t v = c.integer(name);
-  if (v <= 0) c.badValue(name, "a positive integer");
-  return v;
 }
 
 // ---- layers ----
 
 static Tcl_Obj* cmdLinear(Call& c) {
-  return wrap(c, nn::Linear(nn::LinearOptions(positive(c, "in_features"), positive(c, "out_features"))
+  return wrap(c, nn::Linear(nn::LinearOptions(c.integer("in_features"), c.integer("out_features"))
                                 .bias(c.boolean("bias"))), "linear");
 }
 
 static Tcl_Obj* cmdConv2d(Call& c) {
-  return wrap(c, nn::Conv2d(nn::Conv2dOptions(positive(c, "in_channels"), positive(c, "out_channels"),
+  return wrap(c, nn::Conv2d(nn::Conv2dOptions(c.integer("in_channels"), c.integer("out_channels"),
                                               pair(c, "kernel_size"))
-                                .stride(pair(c, "stride")).padding(pair(c, "padding", 0))
+                                .stride(pair(c, "stride")).padding(pair(c, "padding"))
                                 .bias(c.boolean("bias")).dilation(pair(c, "dilation"))
-                                .groups(positive(c, "groups"))), "conv2d");
+                                .groups(c.integer("groups"))), "conv2d");
 }
 
 // Pooling: the stride defaults to the kernel size, as in PyTorch.
 template <class Holder, class Options>
 static Tcl_Obj* pool(Call& c, const char* type) {
   Options o(pair(c, "kernel_size"));
-  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding", 0));
+  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding"));
   return wrap(c, Holder(o), type);
 }
 static Tcl_Obj* cmdMaxPool2d(Call& c) { return pool<nn::MaxPool2d, nn::MaxPool2dOptions>(c, "maxpool2d"); }
 static Tcl_Obj* cmdAvgPool2d(Call& c) { return pool<nn::AvgPool2d, nn::AvgPool2dOptions>(c, "avgpool2d"); }
 
 static Tcl_Obj* cmdBatchNorm2d(Call& c) {
-  return wrap(c, nn::BatchNorm2d(nn::BatchNorm2dOptions(positive(c, "num_features"))
+  return wrap(c, nn::BatchNorm2d(nn::BatchNorm2dOptions(c.integer("num_features"))
                                      .eps(c.number("eps")).momentum(c.number("momentum"))
                                      .affine(c.boolean("affine"))), "batch_norm2d");
 }
 
 static Tcl_Obj* cmdLayerNorm(Call& c) {
   auto shape = c.ints("normalized_shape");
-  if (shape.empty() || *std::min_element(shape.begin(), shape.end()) <= 0)
-    c.badValue("normalized_shape", "a non-empty list of positive integers");
+  if (shape.empty()) c.badValue("normalized_shape", "a non-empty list of integers >= 1");
   return wrap(c, nn::LayerNorm(nn::LayerNormOptions(shape)
                                    .eps(c.number("eps")).elementwise_affine(c.boolean("elementwise_affine"))),
               "layer_norm");
 }
 
 static Tcl_Obj* cmdDropoutLayer(Call& c) {
-  double p = c.number("p");
-  if (p < 0 || p > 1) c.badValue("p", "a probability between 0 and 1");
-  return wrap(c, nn::Dropout(nn::DropoutOptions(p)), "dropout");
+  return wrap(c, nn::Dropout(nn::DropoutOptions(c.number("p"))), "dropout");
 }
 
 static Tcl_Obj* cmdEmbedding(Call& c) {
-  nn::EmbeddingOptions o(positive(c, "num_embeddings"), positive(c, "embedding_dim"));
+  nn::EmbeddingOptions o(c.integer("num_embeddings"), c.integer("embedding_dim"));
   if (c.has("padding_idx")) o.padding_idx(c.integer("padding_idx"));
   nn::Embedding m(o);
   auto obj = std::make_shared<ModuleObj>();
@@ -129,13 +119,8 @@ static const ActSpec kActivations[] = {
 // nn.Sequential ("0.weight"); train/eval/to recurse through them.
 static Tcl_Obj* cmdSequential(Call& c) {
   std::vector<std::shared_ptr<ModuleObj>> kids;
-  if (c.has("modules")) {
-    int n;
-    Tcl_Obj** elems;
-    if (Tcl_ListObjGetElements(nullptr, c.obj("modules"), &n, &elems) != TCL_OK)
-      c.badValue("modules", "a list of module handles");
-    for (int i = 0; i < n; ++i) kids.push_back(c.st.reg.get<ModuleObj>(Kind::Module, elems[i]));
-  }
+  if (c.has("modules"))
+    for (auto& m : c.objects("modules")) kids.push_back(std::static_pointer_cast<ModuleObj>(m));
   auto seq = std::make_shared<nn::Module>("Sequential");
   for (size_t i = 0; i < kids.size(); ++i) seq->register_module(std::to_string(i), kids[i]->module);
   auto o = std::make_shared<ModuleObj>();
@@ -205,17 +190,8 @@ static Tcl_Obj* cmdLayerZeroGrad(Call& c) {
 // ---- shared helpers (nn.h) ----
 
 std::vector<at::Tensor> parameterList(Call& c, const char* name) {
-  Tcl_Obj* v = c.obj(name);
-  int n;
-  Tcl_Obj** elems;
-  if (Tcl_ListObjGetElements(nullptr, v, &n, &elems) != TCL_OK)
-    c.badValue(name, "a module handle or a list of tensor handles");
-  if (n == 1) {
-    Entry* e = c.st.reg.find(elems[0]);
-    if (e && e->kind == Kind::Module) return std::static_pointer_cast<ModuleObj>(e->object)->module->parameters();
-  }
-  std::vector<at::Tensor> out;
-  for (int i = 0; i < n; ++i) out.push_back(c.st.reg.tensor(elems[i]));
+  if (auto& m = c.objectRaw(name)) return std::static_pointer_cast<ModuleObj>(m)->module->parameters();
+  std::vector<at::Tensor> out = c.tensors(name);
   if (out.empty()) fail("no parameters: -" + std::string(name) + " is empty", {"ARGS", "EMPTY", name});
   return out;
 }
@@ -330,29 +306,30 @@ static Tcl_Obj* cmdTensorLoad(Call& c) {
   return c.result(v.toTensor());
 }
 
-static const Param kModule{"module", Type::Module, nullptr, "module handle"};
-static const Param kFile{"file", Type::String, nullptr, "file path"};
+// -layer and -model, -filename: the other API's spellings.
+static const Param kModule{"module", Type::Module, nullptr, "module handle", "layer model"};
+static const Param kFile{"file", Type::Path, nullptr, "file path", "filename"};
 
 std::vector<Command> nnCommands() {
   const std::vector<Param> poolParams = {
-      {"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"},
-      {"stride", Type::IntList, kOptional, "stride (default: the kernel size)"},
-      {"padding", Type::IntList, "0", "implicit padding"}};
+      Param{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"}.atLeast(1),
+      Param{"stride", Type::IntList, kOptional, "stride (default: the kernel size)"}.atLeast(1),
+      Param{"padding", Type::IntList, "0", "implicit padding"}.atLeast(0)};
   std::vector<Command> out = {
       {"linear", "Fully connected layer y = x W^T + b.",
-       {{"in_features", Type::Int, nullptr, "size of each input sample"},
-        {"out_features", Type::Int, nullptr, "size of each output sample"},
+       {{"in_features", Type::PosInt, nullptr, "size of each input sample"},
+        {"out_features", Type::PosInt, nullptr, "size of each output sample"},
         {"bias", Type::Bool, "1", "learn an additive bias"}},
        cmdLinear},
       {"conv2d", "2-D convolution over [N, C, H, W] input.",
-       {{"in_channels", Type::Int, nullptr, "input channels"},
-        {"out_channels", Type::Int, nullptr, "output channels"},
-        {"kernel_size", Type::IntList, nullptr, "kernel size: k or {kh kw}"},
-        {"stride", Type::IntList, "1", "stride: s or {sh sw}"},
-        {"padding", Type::IntList, "0", "zero padding: p or {ph pw}"},
+       {{"in_channels", Type::PosInt, nullptr, "input channels"},
+        {"out_channels", Type::PosInt, nullptr, "output channels"},
+        Param{"kernel_size", Type::IntList, nullptr, "kernel size: k or {kh kw}"}.atLeast(1),
+        Param{"stride", Type::IntList, "1", "stride: s or {sh sw}"}.atLeast(1),
+        Param{"padding", Type::IntList, "0", "zero padding: p or {ph pw}"}.atLeast(0),
         {"bias", Type::Bool, "1", "learn an additive bias"},
-        {"dilation", Type::IntList, "1", "spacing between kernel elements"},
-        {"groups", Type::Int, "1", "blocked connections from input to output channels"}},
+        Param{"dilation", Type::IntList, "1", "spacing between kernel elements"}.atLeast(1),
+        {"groups", Type::PosInt, "1", "blocked connections from input to output channels"}},
        cmdConv2d},
       {"maxpool2d", "2-D max pooling.",
        poolParams,
@@ -361,21 +338,21 @@ std::vector<Command> nnCommands() {
        poolParams,
        cmdAvgPool2d},
       {"batch_norm2d", "Batch normalisation over [N, C, H, W] (running statistics used in eval mode).",
-       {{"num_features", Type::Int, nullptr, "channels C"},
+       {{"num_features", Type::PosInt, nullptr, "channels C"},
         {"eps", Type::Double, "1e-5", "added to the variance"},
         {"momentum", Type::Double, "0.1", "running statistics update factor"},
         {"affine", Type::Bool, "1", "learn scale and shift"}},
        cmdBatchNorm2d},
       {"layer_norm", "Layer normalisation over the trailing dimensions.",
-       {{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"},
+       {Param{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"}.atLeast(1),
         {"eps", Type::Double, "1e-5", "added to the variance"},
         {"elementwise_affine", Type::Bool, "1", "learn scale and shift"}},
        cmdLayerNorm},
       {"dropout", "Dropout layer (active in train mode only).",
-       {{"p", Type::Double, "0.5", "probability of zeroing an element"}}, cmdDropoutLayer},
+       {{"p", Type::Probability, "0.5", "probability of zeroing an element"}}, cmdDropoutLayer},
       {"embedding", "Lookup table of num_embeddings vectors of size embedding_dim.",
-       {{"num_embeddings", Type::Int, nullptr, "number of rows"},
-        {"embedding_dim", Type::Int, nullptr, "size of each vector"},
+       {{"num_embeddings", Type::PosInt, nullptr, "number of rows"},
+        {"embedding_dim", Type::PosInt, nullptr, "size of each vector"},
         {"padding_idx", Type::Int, kOptional, "row that stays zero and gets no gradient"}},
        cmdEmbedding},
       {"flatten", "Flatten a range of dimensions into one.",
@@ -385,7 +362,7 @@ std::vector<Command> nnCommands() {
       {"softmax", "Softmax layer along a dimension.",
        {{"dim", Type::Int, "-1", "dimension that sums to one"}}, cmdSoftmaxLayer},
       {"sequential", "Chain modules: the output of each is the input of the next.",
-       {{"modules", Type::Any, kOptional, "list of module handles"}}, cmdSequential},
+       {{"modules", Type::ModuleList, kOptional, "list of module handles"}}, cmdSequential},
       {"layer_forward", "Run a module on an input tensor.",
        {kModule, {"input", Type::Tensor, nullptr, "input tensor"}}, cmdForward},
       {"layer_parameters", "Handles of a module's parameters (they alias the module's tensors).",

@@ -171,7 +171,7 @@ static Tcl_Obj* cmdOptLoad(Call& c) {
 }
 
 static const Param kOpt{"optimizer", Type::Optimizer, nullptr, "optimizer handle"};
-static const Param kParams{"params", Type::Any, nullptr, "list of parameter handles, or a module handle"};
+static const Param kParams{"params", Type::TensorsOrModule, nullptr, "list of parameter handles, or a module handle"};
 static const Param kWd{"weight_decay", Type::Double, "0", "L2 penalty"};
 // Adam and AdamW share everything but the weight decay's meaning and default.
 static const Param kAdamLr{"lr", Type::Double, "0.001", "learning rate"};
@@ -223,9 +223,9 @@ std::vector<Command> optimCommands() {
       {"lr_scheduler_step_update", "Advance a scheduler by one epoch, set the optimizer's lr and return it.",
        {{"scheduler", Type::Scheduler, nullptr, "scheduler handle"}}, cmdSchedulerStep},
       {"optimizer_save", "Save an optimizer's state (moments, step counts, options) to a file.",
-       {kOpt, {"file", Type::String, nullptr, "file path"}}, cmdOptSave},
+       {kOpt, {"file", Type::Path, nullptr, "file path"}}, cmdOptSave},
       {"optimizer_load", "Load optimizer state saved by optimizer_save for the same parameters.",
-       {kOpt, {"file", Type::String, nullptr, "file path"}}, cmdOptLoad},
+       {kOpt, {"file", Type::Path, nullptr, "file path"}}, cmdOptLoad},
   };
 }
 

@@ -1,6 +1,7 @@
 // Handles, scopes, grad mode, help and package info.
 #include "tcltorch/commands.h"
 #include "tcltorch/compat.h"
+#include <cmath>
 #include <sstream>
 
 namespace tcltorch {
@@ -22,7 +23,7 @@ static Tcl_Obj* cmdFree(Call& c) {
     }
     return nullptr;
   }
-  if (Tcl_ListObjGetElements(nullptr, handles, &n, &elems) != TCL_OK) c.badValue("handles", "a list of handles");
+  Tcl_ListObjGetElements(nullptr, handles, &n, &elems);  // a list: checked by the parser
   // Check all first, so a bad name frees nothing.
   for (int i = 0; i < n; ++i)
     if (!c.st.reg.find(elems[i])) {
@@ -37,7 +38,7 @@ static Tcl_Obj* cmdKeep(Call& c) {
   int n;
   Tcl_Obj** elems;
   Tcl_Obj* handles = c.obj("handles");
-  if (Tcl_ListObjGetElements(nullptr, handles, &n, &elems) != TCL_OK) c.badValue("handles", "a list of handles");
+  Tcl_ListObjGetElements(nullptr, handles, &n, &elems);  // a list: checked by the parser
   for (int i = 0; i < n; ++i) {
     if (!c.st.reg.find(elems[i])) {
       const char* s = Tcl_GetString(elems[i]);
@@ -85,7 +86,8 @@ static const CommandInfo* findInfo(const std::string& name) {
   std::string n = name.rfind("torch::", 0) == 0 ? name.substr(7) : name;
   if (n.rfind("::torch::", 0) == 0) n = n.substr(9);
   for (auto& i : allCommandInfos())
-    if (n == i.cmd->name || n == i.camel) return &i;
+    if (n == i.cmd->name || n == i.camel || std::find(i.aliases.begin(), i.aliases.end(), n) != i.aliases.end())
+      return &i;
   return nullptr;
 }
 
@@ -107,19 +109,28 @@ static std::string defaultText(const Param& p) {
   return std::string("default ") + (*p.def ? p.def : "\"\"");
 }
 
+// Choices and ranges as words: "one of: a, b, or c", "int >= 1" (no '|', which
+// would split a Markdown table cell).
 static std::string typeText(const Param& p) {
-  if (p.type == Type::Choice) {
-    std::string s = p.choices;
-    std::replace(s.begin(), s.end(), ' ', '|');
-    return s;
-  }
-  if (p.type == Type::ReduceOp) return "sum|mean|max|min|product";
-  return typeName(p.type);
+  std::string t = p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype
+                      ? "one of: " + describe(p)
+                  : !std::isnan(p.lo) || !std::isnan(p.hi) ? typeName(p.type) + rangeText(p)
+                                                           : std::string(typeName(p.type));
+  return p.by_type ? t + " (any order)" : t;
+}
+
+// The other names a command answers to: camelCase, then the declared aliases.
+static std::string otherNames(const CommandInfo& i, const char* sep, const char* quote) {
+  std::string s;
+  auto add = [&](const std::string& n) { s += (s.empty() ? "" : sep) + std::string(quote) + "torch::" + n + quote; };
+  if (i.camel != i.cmd->name) add(i.camel);
+  for (auto& a : i.aliases) add(a);
+  return s;
 }
 
 static std::string helpText(const CommandInfo& i) {
   std::string s = i.usage + "\n";
-  if (i.camel != i.cmd->name) s += "  alias: torch::" + i.camel + "\n";
+  if (!otherNames(i, "", "").empty()) s += "  alias: " + otherNames(i, " ", "") + "\n";
   s += std::string("  ") + i.cmd->doc + "\n";
   for (auto& p : i.cmd->params)
     s += "  " + paramLine(p) + " (" + typeText(p) + ", " + defaultText(p) + "): " + p.doc + "\n";
@@ -131,19 +142,33 @@ static std::string markdown() {
       "# Command reference\n\n"
       "Generated from the command table by `docs/generate.tcl` (`cmake --build build --target docs`);\n"
       "do not edit by hand. Every command takes its parameters positionally in the order listed,\n"
-      "as `-name value` pairs (snake_case or camelCase spelling), or positional first and then named.\n"
-      "Every command also exists under its camelCase name.\n\n";
+      "as `-name value` pairs (snake_case or camelCase spelling, or a listed alias), or positional\n"
+      "first and then named. Every command also exists under its camelCase name and its aliases.\n\n"
+      "Word rules (one parser for every command):\n\n"
+      "- A word is an option only if it is a declared spelling of the command: `-1`, `-1e3`, `-Inf`,\n"
+      "  `-nan` are values. `--` ends the options; every word after it is positional.\n"
+      "- Optional positionals may be left off from the right. Consecutive optional parameters marked\n"
+      "  *any order* have pairwise disjoint types and are matched by type, each at most once:\n"
+      "  `tensor_create {1 2 3 4} {2 2} float32`, `randn {2 3} cpu float32` and `randn {2 3} float32 cpu`.\n"
+      "- Every value is converted to its type (and checked against its range or choices) before the\n"
+      "  command acts. A bad one is `bad NAME \"VALUE\": must be ...` with errorcode\n"
+      "  `TORCH ARGS VALUE name value`; a bad handle is `Invalid tensor handle \"x\"` with `TORCH HANDLE x`.\n"
+      "- A parameter of type *tensor or none* takes `none` or an empty word for \"no tensor\".\n\n";
   for (auto& i : allCommandInfos()) {
     s += std::string("## torch::") + i.cmd->name + "\n\n";
     s += "```tcl\n" + i.usage + "\n```\n\n";
-    if (i.camel != i.cmd->name) s += "Alias: `torch::" + i.camel + "`\n\n";
+    if (!otherNames(i, "", "").empty()) s += "Alias: " + otherNames(i, ", ", "`") + "\n\n";
     s += std::string(i.cmd->doc) + "\n\n";
     if (!i.cmd->params.empty()) {
       s += "| parameter | type | default | description |\n|---|---|---|---|\n";
-      for (auto& p : i.cmd->params) {
-        std::string t = typeText(p), d = defaultText(p), sp = paramLine(p);
-        s += "| `" + sp + "` | " + t + " | " + d + " | " + p.doc + " |\n";
-      }
+      // A '|' inside a cell would split it: escape it.
+      auto cell = [](std::string v) {
+        for (size_t k = 0; (k = v.find('|', k)) != std::string::npos; k += 2) v.insert(k, "\\");
+        return v;
+      };
+      for (auto& p : i.cmd->params)
+        s += "| `" + cell(paramLine(p)) + "` | " + cell(typeText(p)) + " | " + cell(defaultText(p)) + " | " +
+             cell(p.doc) + " |\n";
       s += "\n";
     }
   }
@@ -176,9 +201,9 @@ static Tcl_Obj* cmdCudaCount(Call&) { return Tcl_NewWideIntObj(Tcl_WideInt(torch
 std::vector<Command> runtimeCommands() {
   return {
       {"free", "Release handles (tensors, modules, optimizers, work, ...). Using a freed handle is an error.",
-       {{"handles", Type::Any, nullptr, "one handle or a list of handles"}}, cmdFree},
+       {{"handles", Type::Handles, nullptr, "one handle or a list of handles"}}, cmdFree},
       {"keep", "Exempt handles from every enclosing torch::scope; returns them.",
-       {{"handles", Type::Any, nullptr, "one handle or a list of handles"}}, cmdKeep},
+       {{"handles", Type::Handles, nullptr, "one handle or a list of handles"}}, cmdKeep},
       {"scope", "Run a script; free every handle it created except those named in its result or kept.",
        {{"script", Type::Script, nullptr, "the script to run"}}, cmdScope},
       {"no_grad", "Run a script with gradient recording off; the previous mode is restored on every exit.",

@@ -9,30 +9,16 @@
 
 namespace tcltorch {
 
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
-static const Param kShape{"shape", Type::IntList, nullptr, "shape (list of sizes)"};
+static const Param kShape = Param{"shape", Type::IntList, nullptr, "shape (list of sizes)"}.atLeast(0);
 
 // ---- Tcl data -> tensor ----
-
-// A number, including NaN, which Tcl_GetDouble refuses but tensor_to_list writes.
-static bool leafNumber(Tcl_Obj* o, double* d) {
-  if (Tcl_GetDoubleFromObj(nullptr, o, d) == TCL_OK) return true;
-  int len;
-  const char* s = Tcl_GetStringFromObj(o, &len);
-  if (len && (*s == '-' || *s == '+')) ++s, --len;
-  if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
-    *d = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  return false;
-}
 
 // Shape of a nested list from the first element at each depth; a number is a leaf.
 static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
   std::vector<int64_t> shape;
   for (;;) {
     double d;
-    if (leafNumber(o, &d)) return shape;
+    if (parseNumber(o, &d)) return shape;  // a list of n != 1 is never asked for its string
     int n;
     Tcl_Obj** elems;
     if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
@@ -71,7 +57,7 @@ static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
       }
     }
     double d;
-    if (Tcl_GetDoubleFromObj(nullptr, objs[i], &d) != TCL_OK && !leafNumber(objs[i], &d))
+    if (!parseNumber(objs[i], &d))
       c.badValue("data", "a rectangular (nested) list of numbers");
     out[i] = T(d);
   }
@@ -236,10 +222,8 @@ static Tcl_Obj* cmdFromBytes(Call& c) {
   int64_t esize = int64_t(c10::elementSize(dt));
   std::vector<int64_t> shape = c.has("shape") ? c.ints("shape") : std::vector<int64_t>{len / esize};
   int64_t need = esize;
-  for (auto s : shape) {
-    if (s < 0) c.badValue("shape", "a list of non-negative integers");
+  for (auto s : shape)
     if (__builtin_mul_overflow(need, s, &need)) fail("Shape is too large for any byte array", {"SHAPE"});
-  }
   if (need != len)
     fail("Byte array has " + std::to_string(len) + " bytes, but shape {" +
              (c.has("shape") ? std::string(Tcl_GetString(c.obj("shape"))) : std::to_string(shape[0])) + "} of " +
@@ -354,9 +338,10 @@ std::vector<Command> tensorCommands() {
   const Param deviceOpt{"device", Type::Device, kOptional, "cpu, cuda or cuda:N (default: the input's)"};
   const Param value{"value", Type::Double, nullptr, "fill value"};
   std::vector<Command> out = {
-      {"tensor_create", "Create a tensor from a (nested) Tcl list of numbers.",
-       {{"data", Type::Any, nullptr, "number or nested list of numbers; nesting gives the shape"},
-        {"shape", Type::IntList, kOptional, "shape; its product must equal the number of elements"},
+      {"tensor_create", "Create a tensor from a (nested) Tcl list of numbers; shape, dtype and device in any order.",
+       {{"data", Type::Data, nullptr, "number or nested list of numbers; nesting gives the shape", "values"},
+        Param{"shape", Type::IntList, kOptional, "shape; its product must equal the number of elements"}
+            .atLeast(0).byType(),
         kDtypeParam, kDeviceParam, kRequiresGradParam},
        cmdTensorCreate},
       {"zeros", "Tensor filled with zeros.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdZeros},
@@ -369,9 +354,10 @@ std::vector<Command> tensorCommands() {
        cmdEye},
       {"arange", "Values from start (default 0) up to end, exclusive, by step: `arange end` or `arange start end ?step?`.",
        {{"start", Type::Double, kOptional, "first value, or the end when it is the only bound"},
-        {"end", Type::Double, kOptional, "end, exclusive"},
-        {"step", Type::Double, "1", "step"},
-        {"dtype", Type::Dtype, kOptional, "element type (default int64 for integer bounds, else float32)"},
+        // end, step, dtype and device by type: `arange 5 float32`, `arange 0 10 2 float64 cpu`
+        Param{"end", Type::Double, kOptional, "end, exclusive"}.byType(),
+        Param{"step", Type::Double, "1", "step"}.byType(),
+        Param{"dtype", Type::Dtype, kOptional, "element type (default int64 for integer bounds, else float32)"}.byType(),
         kDeviceParam, kRequiresGradParam},
        cmdArange},
       {"linspace", "steps values evenly spaced from start to end, inclusive.",
@@ -397,8 +383,8 @@ std::vector<Command> tensorCommands() {
       {"manual_seed", "Seed the random generators (CPU and CUDA).", {{"seed", Type::Int, nullptr, "seed"}},
        cmdManualSeed},
       {"tensor_from_bytes", "Tensor from a Tcl byte array (e.g. `binary format f*`), native byte order, copied once.",
-       {{"bytes", Type::Any, nullptr, "byte array"},
-        {"shape", Type::IntList, kOptional, "shape (default: 1-D, all the bytes)"}, kDtypeParam, kDeviceParam,
+       {{"bytes", Type::Bytes, nullptr, "byte array"},
+        Param{"shape", Type::IntList, kOptional, "shape (default: 1-D, all the bytes)"}.atLeast(0), kDtypeParam, kDeviceParam,
         kRequiresGradParam},
        cmdFromBytes},
       {"tensor_to_bytes", "The tensor's elements as a Tcl byte array (row-major, native byte order).", {kInput},

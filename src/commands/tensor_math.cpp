@@ -8,7 +8,6 @@
 namespace tcltorch {
 
 using at::Tensor;
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
 
 // A TensorOrNumber operand: either `t` or `s` is set.
 struct Operand {

@@ -4,7 +4,6 @@
 
 namespace tcltorch {
 
-static const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
 static const Param kTensors{"tensors", Type::TensorList, nullptr, "list of tensor handles"};
 static Param dimParam(const char* def, const char* doc = "dimension (negative counts from the end)") {
   return {"dim", Type::Int, def, doc};
@@ -107,8 +106,10 @@ std::vector<Command> tensorShapeCommands() {
       {"tensor_clone", "A copy with its own memory (keeps autograd history).", {kInput}, cmdClone},
       {"tensor_detach", "The same data without autograd history.", {kInput}, cmdDetach},
       {"tensor_to", "Convert to another dtype and/or device.",
-       {kInput, {"dtype", Type::Dtype, kOptional, "target element type"},
-        {"device", Type::Device, kOptional, "target device"}, {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
+       // The other API's order is `tensor device ?dtype?`; ours was dtype first: by type, both work.
+       {kInput, Param{"dtype", Type::Dtype, kOptional, "target element type"}.byType(),
+        Param{"device", Type::Device, kOptional, "target device"}.byType(),
+        {"copy", Type::Bool, "0", "1 to copy even when nothing changes"}},
        cmdTo},
   };
 }

@@ -322,28 +322,60 @@ void Registry::pushScope() {
   }
 }
 
+// Appends the keys of the handle names found in `o` (see popScope).
+static void collectNames(Tcl_Obj* o, std::vector<uint64_t>& out) {
+  static const Tcl_ObjType* const kList = Tcl_GetObjType("list");
+  static const Tcl_ObjType* const kDict = Tcl_GetObjType("dict");
+  static const Tcl_ObjType* const kInt = Tcl_GetObjType("int");
+  static const Tcl_ObjType* const kDouble = Tcl_GetObjType("double");
+  static const Tcl_ObjType* const kBytes = Tcl_GetObjType("bytearray");
+  const Tcl_ObjType* t = o->typePtr;
+  if (t == &kHandleType) {
+    out.push_back(uint64_t(uintptr_t(o->internalRep.twoPtrValue.ptr1)));
+    return;
+  }
+  if (t && (t == kInt || t == kDouble || t == kBytes)) return;
+  if (t && !o->bytes && t == kList) {
+    int n;
+    Tcl_Obj** elems;
+    Tcl_ListObjGetElements(nullptr, o, &n, &elems);
+    for (int i = 0; i < n; ++i) collectNames(elems[i], out);
+    return;
+  }
+  if (t && !o->bytes && t == kDict) {
+    Tcl_DictSearch search;
+    Tcl_Obj *k, *v;
+    int done;
+    Tcl_DictObjFirst(nullptr, o, &search, &k, &v, &done);
+    for (; !done; Tcl_DictObjNext(&search, &k, &v, &done)) {
+      collectNames(k, out);
+      collectNames(v, out);
+    }
+    Tcl_DictObjDone(&search);
+    return;
+  }
+  int len;
+  const char* s = Tcl_GetStringFromObj(o, &len);
+  for (int i = 0; i < len;) {
+    while (i < len && !isalnum((unsigned char)s[i])) ++i;
+    int j = i;
+    while (j < len && isalnum((unsigned char)s[j])) ++j;
+    uint64_t key;
+    if (j > i && parseName(s + i, size_t(j - i), &key)) out.push_back(key);
+    i = j;
+  }
+}
+
 void Registry::popScope(Tcl_Obj* result) {
   std::vector<ScopeItem> mine = std::move(scopes_.back());
   scopes_.pop_back();
   // Handle names in the result survive, wherever they sit in nested lists or
-  // dicts: split the result text on characters that cannot be in a name.
+  // dicts. Values without a string are walked by structure (a big list of
+  // numbers is never turned into text); any other value is scanned as text.
   std::vector<uint64_t> survivors;
   if (result && !mine.empty()) {
-    if (result->typePtr == &kHandleType) {
-      survivors.push_back(uint64_t(uintptr_t(result->internalRep.twoPtrValue.ptr1)));
-    } else {
-      int len;
-      const char* s = Tcl_GetStringFromObj(result, &len);
-      for (int i = 0; i < len;) {
-        while (i < len && !isalnum((unsigned char)s[i])) ++i;
-        int j = i;
-        while (j < len && isalnum((unsigned char)s[j])) ++j;
-        uint64_t key;
-        if (j > i && parseName(s + i, size_t(j - i), &key)) survivors.push_back(key);
-        i = j;
-      }
-      std::sort(survivors.begin(), survivors.end());
-    }
+    collectNames(result, survivors);
+    std::sort(survivors.begin(), survivors.end());
   }
   // Newest first: the allocator gets its most recent blocks back first.
   for (auto p = mine.rbegin(); p != mine.rend(); ++p) {

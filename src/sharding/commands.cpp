@@ -6,12 +6,8 @@ namespace tcltorch {
 
 // A tensor handle (whole, the same on every rank) or a shard handle.
 static Operand operand(Call& c, const char* name) {
-  Tcl_Obj* o = c.obj(name);
-  Entry* e = c.st.reg.find(o);
-  if (e && e->kind == Kind::Tensor) return {e->tensor, nullptr};
-  if (e && e->kind == Kind::Shard) return {at::Tensor(), std::static_pointer_cast<ShardedTensor>(e->object)};
-  const char* s = Tcl_GetString(o);
-  fail(std::string("Invalid tensor or shard handle \"") + s + "\"", {"HANDLE", s});
+  if (auto& o = c.objectRaw(name)) return {at::Tensor(), std::static_pointer_cast<ShardedTensor>(o)};
+  return {c.tensor(name), nullptr};
 }
 
 static Tcl_Obj* result(Call& c, const Operand& r) {
@@ -48,14 +44,7 @@ static Tcl_Obj* cmdShardLocalTensor(Call& c) { return c.result(c.object<ShardedT
 
 static Tcl_Obj* cmdUnshard(Call& c) {
   auto s = c.object<ShardedTensor>("shard");
-  int dst = -1;
-  if (c.str("dst") != "all") {
-    Tcl_WideInt w;
-    if (Tcl_GetWideIntFromObj(nullptr, c.obj("dst"), &w) != TCL_OK) c.badValue("dst", "a non-negative rank or all");
-    if (w < 0 || w > INT32_MAX) c.badValue("dst", "a non-negative rank or all");
-    dst = int(w);
-  }
-  at::Tensor t = unshard(c.st, *s, dst);
+  at::Tensor t = unshard(c.st, *s, int(c.integer("dst")));  // -1: all
   return t.defined() ? c.result(t) : nullptr;
 }
 
@@ -91,8 +80,8 @@ static Tcl_Obj* cmdShardMap(Call& c) {
   Tcl_Obj* cmd = c.obj("command");
   int n;
   Tcl_Obj** words;
-  if (Tcl_ListObjGetElements(nullptr, cmd, &n, &words) != TCL_OK || n == 0)
-    c.badValue("command", "a list {command arg ...}");
+  Tcl_ListObjGetElements(nullptr, cmd, &n, &words);  // a list: checked by the parser
+  if (n == 0) c.badValue("command", "a non-empty list {command arg ...}");
   std::vector<Tcl_Obj*> objv(words, words + n), orig = objv;
   // Bare names mean torch commands: {tensor_add $a $b}.
   std::string head = Tcl_GetString(objv[0]);
@@ -156,7 +145,7 @@ static const Param kGroupParam{"group", Type::String, "", "process group name (\
 
 std::vector<Command> shardingCommands() {
   const std::vector<Param> reduceParams = {
-      {"input", Type::Any, nullptr, "shard or tensor handle"},
+      {"input", Type::TensorOrShard, nullptr, "shard or tensor handle"},
       {"dim", Type::Int, kOptional, "dim to reduce; all elements if left off"},
       {"keepdim", Type::Bool, "0", "keep the reduced dim with size 1"}};
   return {
@@ -177,13 +166,14 @@ std::vector<Command> shardingCommands() {
        {{"shard", Type::Shard, nullptr, "shard handle"}}, cmdShardLocalTensor},
       {"unshard", "Gather a shard back into the whole tensor on dst (or on every rank); empty on other ranks.",
        {{"shard", Type::Shard, nullptr, "shard handle"},
-        {"dst", Type::Any, "all", "rank that gets the tensor, or all"}},
+        {"dst", Type::RankOrAll, "all", "rank that gets the tensor, or all"}},
        cmdUnshard},
       {"distributed_matmul", "a @ b over sharded and/or whole operands with the row, column, inner or replicate strategy.",
-       {{"a", Type::Any, nullptr, "tensor or shard handle (1-D or 2-D)"},
-        {"b", Type::Any, nullptr, "tensor or shard handle (1-D or 2-D)"},
+       {{"a", Type::TensorOrShard, nullptr, "tensor or shard handle (1-D or 2-D)"},
+        {"b", Type::TensorOrShard, nullptr, "tensor or shard handle (1-D or 2-D)"},
         {"strategy", Type::Choice, "auto", "auto picks the feasible strategy moving the fewest bytes", nullptr,
-         "auto row column inner replicate"},
+         {{"auto", int(Strategy::Auto)}, {"row", int(Strategy::Row)}, {"column", int(Strategy::Column)},
+          {"inner", int(Strategy::Inner)}, {"replicate", int(Strategy::Replicate)}}},
         {"gather", Type::Bool, "0", "all-gather a sharded result into a whole tensor"},
         {"explain", Type::Bool, "0", "return {strategy s bytes n candidates {s n ...}} instead of computing"},
         {"src", Type::Int, "-1", "rank owning a whole b, broadcast first; -1: every rank holds b"}},
@@ -195,7 +185,7 @@ std::vector<Command> shardingCommands() {
        reduceParams,
        cmdMean},
       {"shard_map", "Run {cmd arg ...} on the local pieces of the shard handles among the args; a tensor result is sharded alike.",
-       {{"command", Type::Any, nullptr, "command list; a bare name means torch::name"}}, cmdShardMap},
+       {{"command", Type::CommandWords, nullptr, "command list; a bare name means torch::name"}}, cmdShardMap},
   };
 }
 
