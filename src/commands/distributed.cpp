@@ -454,7 +454,7 @@ std::vector<Command> distributedCommands() {
        "Write this rank's flight recorder (its last collectives) to a file; returns the path.",
        {{"file", Type::Path, kOptional,
          "path (default $TCLTORCH_DEBUG_DIR or the temp folder, tcltorch-flight-rank<R>-<pid>.txt)"}},
-       cmdDebugDump},
+       cmdDebugDump}.markUnsafe(),  // writes files
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
       {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},

@@ -20,6 +20,18 @@ if {![info exists ::env(TCLLIBPATH)]} {
   set ::env(TCLLIBPATH) [list [file join $::distTest::source build]]
 }
 
+# TCLTORCH_DEBUG_DIR for the ranks of one run (next to its script), and back.
+proc debug_dir_begin {script} {
+  set dir $script.dumps
+  file mkdir $dir
+  set ::env(TCLTORCH_DEBUG_DIR) $dir
+  return $dir
+}
+proc debug_dir_end {dir} {
+  unset -nocomplain ::env(TCLTORCH_DEBUG_DIR)
+  file delete -force $dir
+}
+
 proc run_ranks {nproc script {maxSeconds 120}} {
   set dir [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
   set file [file join $dir tcltorch-dist-[pid]-[incr ::distTest::counter].tcl]
@@ -28,11 +40,14 @@ proc run_ranks {nproc script {maxSeconds 120}} {
   puts $f $script
   close $f
   set code 0
+  # Flight-recorder dumps of failing ranks go to a folder removed afterwards.
+  set dumps [debug_dir_begin $file]
   if {[catch {exec [info nameofexecutable] $::distTest::launcher -nproc $nproc -max_time $maxSeconds \
                   $file 2>@1} out opts]} {
     set ec [dict get $opts -errorcode]
     set code [expr {[lindex $ec 0] eq "CHILDSTATUS" ? [lindex $ec 2] : 1}]
   }
+  debug_dir_end $dumps
   file delete $file
   return [list $code $out]
 }
