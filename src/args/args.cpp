@@ -4,6 +4,7 @@
 // become Tcl errors.
 #include "tcltorch/args.h"
 #include <c10/util/Exception.h>
+#include <torch/cuda.h>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -171,9 +172,11 @@ int CommandInfo::lookup(const char* s) const {
 // ---- words ----
 
 // Tcl's object types, looked up once (Tcl_GetObjType takes a lock).
+namespace {
 struct ObjTypes {
   const Tcl_ObjType *list, *integer, *dbl, *bytes, *dict;
 };
+}  // namespace
 static const ObjTypes& objTypes() {
   static const ObjTypes t{Tcl_GetObjType("list"), Tcl_GetObjType("int"), Tcl_GetObjType("double"),
                           Tcl_GetObjType("bytearray"), Tcl_GetObjType("dict")};

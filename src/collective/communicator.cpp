@@ -389,6 +389,7 @@ static std::shared_ptr<::gloo::transport::Device> glooDevice(const DistOptions& 
 }
 
 // A process group plus what the communicator needs next to it.
+namespace {
 struct Group {
   compat::PgPtr pg;
   // The desync check's all-gathers: the group itself (Gloo), or a helper Gloo
@@ -397,7 +398,9 @@ struct Group {
   c10::intrusive_ptr<c10d::Store> store;          // the group's store (mismatch details)
   bool callSites = false;                         // record every call site (-debug 1)
 };
+}  // namespace
 
+namespace {
 class C10dCommunicator : public Communicator {
  public:
   C10dCommunicator(Group g, std::string backend, std::vector<int> globalRanks, ms timeout,
@@ -729,6 +732,7 @@ class C10dCommunicator : public Communicator {
  public:
   const RecorderPtr& recorder() const { return rec_; }
 };
+}  // namespace
 
 // ---- per-interpreter state -------------------------------------------------
 

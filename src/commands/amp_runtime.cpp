@@ -80,12 +80,14 @@ static Tcl_Obj* cmdAutocastGetDtype(Call& c) {
 
 // Scaler handles use the scheduler kind (the runtime has no kind of its own for
 // them); every command checks the object's type.
+namespace {
 struct GradScalerObj : Object {
   double scale, growth, backoff;
   int64_t interval, tracker = 0;
   bool enabled;
   bool foundInf = false, unscaled = false;
 };
+}  // namespace
 static std::shared_ptr<GradScalerObj> scalerArg(Call& c) { return typedObject<GradScalerObj>(c, "scaler", "grad scaler"); }
 
 static Tcl_Obj* cmdScalerNew(Call& c) {

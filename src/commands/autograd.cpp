@@ -57,12 +57,14 @@ static Tcl_Obj* cmdAutogradGrad(Call& c) {
 
 // ---- functional activations: one table, one handler template ----
 
+namespace {
 struct ActSpec {
   const char* name;
   const char* doc;
   std::vector<Param> extra;  // after input
   at::Tensor (*fn)(Call&, const at::Tensor& input);
 };
+}  // namespace
 
 static double probability(Call& c, const char* name) {
   double p = c.number(name);
@@ -342,6 +344,7 @@ static at::Tensor classTarget(Call& c, const at::Tensor& in, bool probsOk) {
   return t.scalar_type() == at::kLong ? t : t.to(at::kLong);
 }
 
+namespace {
 struct LossSpec {
   const char* name;
   const char* doc;
@@ -350,6 +353,7 @@ struct LossSpec {
   std::vector<Param> tensors = {};  // the leading tensor parameters; empty: input, target
   bool reductionFirst = false;  // reduction right after the tensors (PyTorch's huber, kl_div, smooth_l1)
 };
+}  // namespace
 
 // Reduction of an elementwise loss computed here (losses libtorch has no kernel for).
 static at::Tensor reduce(const at::Tensor& l, int64_t r) {

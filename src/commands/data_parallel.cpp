@@ -35,6 +35,7 @@ static void forEachBucket(const std::vector<at::Tensor>& ts, size_t cap, Fn&& fn
 
 // A bucket flattened into one buffer (or the tensor itself when it is alone
 // and contiguous), its collective in flight, and the copy back.
+namespace {
 struct Flat {
   std::vector<at::Tensor> parts;
   at::Tensor buf;
@@ -58,6 +59,7 @@ struct Flat {
     }
   }
 };
+}  // namespace
 
 // Starts one collective per bucket, all before waiting on any, so the
 // backend works on several buckets at once; then waits and copies back.

@@ -15,6 +15,7 @@ using ms = std::chrono::milliseconds;
 // ---- work handles ----------------------------------------------------------
 
 // What a workN handle owns: the operation plus how to name its result.
+namespace {
 struct PendingWork : Work {
   WorkPtr w;
   std::string inputHandle;  // in-place: the result is this handle
@@ -24,6 +25,7 @@ struct PendingWork : Work {
   void wait(ms t) override { w->wait(t); }
   at::Tensor result() override { return w->result(); }
 };
+}  // namespace
 
 // The result of a finished work as a Tcl value: the input handle (in place),
 // a new handle, or empty (send, barrier, gather off dst).
@@ -44,6 +46,7 @@ static Tcl_Obj* resultObj(Call& c, PendingWork& p) { return resultObj(c.st, p); 
 // Works started with -command, polled by a timer handler only while some are
 // pending. Owned by the interpreter's State: deleting the interpreter deletes
 // the timer, so no callback runs afterwards.
+namespace {
 class Completions {
  public:
   explicit Completions(State& st) : st_(st) {}
@@ -122,6 +125,7 @@ class Completions {
   std::list<Entry> pending_;
   Tcl_TimerToken timer_ = nullptr;
 };
+}  // namespace
 
 static Completions& completions(State& st) {
   auto& slot = st.ext["dist_completions"];
@@ -161,6 +165,7 @@ enum class Out { InPlace, New };  // does the Communicator op write into its inp
 // A work that failed while it was being started (the desync check found a
 // mismatch, a peer was gone): with -async or -command the failure belongs to
 // the work, so it comes from distributed_wait/test or the -command script.
+namespace {
 class FailedWork : public Work {
  public:
   explicit FailedWork(Error e) : e_(std::move(e)) {}
@@ -171,6 +176,7 @@ class FailedWork : public Work {
  private:
   Error e_;
 };
+}  // namespace
 
 static bool deferred(Call& c) {
   return (c.declares("command") && c.has("command")) || (c.declares("async") && c.boolean("async"));

@@ -103,11 +103,13 @@ static Tcl_Obj* cmdSoftmaxLayer(Call& c) {
 }
 
 // Activations without options: one table, one handler template.
+namespace {
 struct ActSpec {
   const char* name;
   const char* doc;
   Tcl_Obj* (*make)(Call&);
 };
+}  // namespace
 static const ActSpec kActivations[] = {
     {"relu", "ReLU activation layer: max(x, 0).", [](Call& c) { return wrap(c, nn::ReLU(), "relu"); }},
     {"gelu", "GELU activation layer.", [](Call& c) { return wrap(c, nn::GELU(), "gelu"); }},

@@ -46,10 +46,12 @@ static at::Tensor optTensor(Call& c, const char* name) { return c.has(name) ? c.
 // ---- recurrent layers ----
 
 // A recurrent module: run(input, h0, c0) -> {output, h_n, c_n (LSTM only)}.
+namespace {
 struct RnnObj : ModuleObj {
   bool lstm = false;
   std::function<std::vector<at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&)> run;
 };
+}  // namespace
 
 // {output {h_n c_n}} for LSTM, {output h_n} for the others (PyTorch's tuples).
 static Tcl_Obj* rnnResult(Call& c, const RnnObj& m, const std::vector<at::Tensor>& r) {
@@ -162,9 +164,11 @@ static at::Tensor additiveMask(const at::Tensor& m, at::ScalarType dt) {
   return m.to(dt);
 }
 
+namespace {
 struct Masks {
   at::Tensor attn, kpm;  // ready for libtorch: attn floating, kpm boolean
 };
+}  // namespace
 
 // n: batch, h: heads, l: query length, s: key length.
 static Masks attentionMasks(at::Tensor attn, at::Tensor kpm, int64_t n, int64_t h, int64_t l, int64_t s,
@@ -191,6 +195,7 @@ static at::Tensor causalMask(int64_t n, at::ScalarType dt) {
 
 // ---- multi-head attention ----
 
+namespace {
 struct AttentionObj : ModuleObj {
   nn::MultiheadAttention mha{nullptr};
   bool batch_first = false;
@@ -217,6 +222,7 @@ struct AttentionObj : ModuleObj {
     return {out, w};
   }
 };
+}  // namespace
 
 static Tcl_Obj* cmdMultiheadAttention(Call& c) {
   int64_t e = atLeast(c, "embed_dim"), h = atLeast(c, "num_heads");
@@ -288,6 +294,7 @@ static Tcl_Obj* cmdSubsequentMask(Call& c) {
 
 // ---- transformer layers and stacks ----
 
+namespace {
 struct TransformerObj : ModuleObj {
   bool decoder = false, batch_first = false;
   int64_t nhead = 1;
@@ -321,6 +328,7 @@ struct TransformerObj : ModuleObj {
     return batch_first ? y.transpose(0, 1) : y;
   }
 };
+}  // namespace
 
 enum class TfKind { EncoderLayer, Encoder, DecoderLayer, Decoder };
 using TfSpec = FamilyRow<TfKind>;

@@ -146,6 +146,7 @@ static Tcl_Obj* cmdClipGradNorm(Call& c) {
 
 // ---- schedulers: epoch -> lr as a closed form of the base lr ----
 
+namespace {
 struct SchedulerObj : Object {
   std::shared_ptr<OptimizerObj> opt;
   double base;
@@ -154,6 +155,7 @@ struct SchedulerObj : Object {
   // Metric-driven schedulers (reduce on plateau): the next lr from a metric.
   std::function<double(double metric)> onMetric;
 };
+}  // namespace
 
 static double currentLr(const SchedulerObj& s) { return s.opt->opt->param_groups().at(0).options().get_lr(); }
 
@@ -482,12 +484,14 @@ static const Param kWarmup{"num_warmup_steps", Type::Int, nullptr, "epochs of li
 
 // Epoch-driven schedulers: one row each (a maker of the epoch -> lr function),
 // one handler.
+namespace {
 struct SchedSpec {
   const char* name;
   const char* doc;
   std::vector<Param> params;
   LrFn (*make)(Call&);
 };
+}  // namespace
 
 static const Param kOneCycle[] = {
     kOpt, {"max_lr", Type::Double, nullptr, "peak learning rate"},

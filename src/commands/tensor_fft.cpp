@@ -19,12 +19,14 @@ static c10::string_view normOf(Call& c) {
 
 // ---- 1-D transforms ----
 
+namespace {
 struct Fft1Op {
   const char* name;
   const char* doc;
   Tensor (*fn)(const Tensor&, c10::optional<int64_t> n, int64_t dim, c10::optional<c10::string_view> norm);
   bool nFirst;  // the other API's order: rfft/irfft `input ?n? ?dim?`, fft/ifft `input ?dim? ?n?`
 };
+}  // namespace
 static const Fft1Op kFft1[] = {
     {"tensor_fft", "Discrete Fourier transform along dim (complex result).",
      [](const Tensor& t, c10::optional<int64_t> n, int64_t d, c10::optional<c10::string_view> m) { return at::fft_fft(t, n, d, m); },
@@ -241,11 +243,13 @@ static Tcl_Obj* cmdPitchShift(Call& c) {
 
 // ---- windows: window_length ?dtype? ?device? ?periodic? ----
 
+namespace {
 struct WindowOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(Call&, int64_t, bool, const at::TensorOptions&);
 };
+}  // namespace
 static const WindowOp kWindow[] = {
     {"hann_window", "Hann window 0.5 - 0.5 cos(2 pi n / N).",
      [](Call&, int64_t n, bool p, const at::TensorOptions& o) { return at::hann_window(n, p, o); }},

@@ -10,11 +10,13 @@ using at::Tensor;
 
 // ---- products of two tensors: input other ----
 
+namespace {
 struct ProductOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(const Tensor&, const Tensor&);
 };
+}  // namespace
 static const ProductOp kProduct[] = {
     {"dot", "Inner product of two 1-D tensors (0-d result).", [](const Tensor& a, const Tensor& b) { return at::dot(a, b); }},
     {"outer", "Outer product of two 1-D tensors: out[i][j] = input[i] * other[j].",
@@ -28,6 +30,7 @@ static Tcl_Obj* cmdProduct(Call& c) {
 
 // ---- one matrix and one integer: input ?k? ----
 
+namespace {
 struct DiagonalOp {
   const char* name;
   const char* doc;
@@ -36,6 +39,7 @@ struct DiagonalOp {
   const char* aliases;
   Tensor (*fn)(const Tensor&, int64_t);
 };
+}  // namespace
 static const DiagonalOp kDiagonal[] = {
     {"tril", "Lower triangle: elements on and below the diagonal-th diagonal, zeros above.", "diagonal", "0", "k",
      [](const Tensor& t, int64_t k) { return at::tril(t, k); }},
@@ -55,11 +59,13 @@ static Tcl_Obj* cmdDiagonal(Call& c) {
 
 // ---- one matrix: input ----
 
+namespace {
 struct MatrixOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(const Tensor&);
 };
+}  // namespace
 static const MatrixOp kMatrix[] = {
     {"trace", "Sum of the main diagonal of a matrix (0-d).", [](const Tensor& t) { return at::trace(t); }},
     {"tensor_matrix_exp", "Matrix exponential of a square matrix (or a batch).",

@@ -18,11 +18,13 @@ static Tensor wrapped(const at::Scalar& s) {
 }
 
 // A TensorOrNumber operand: either `t` or `s` is set.
+namespace {
 struct Operand {
   Tensor t;
   at::Scalar s;
   bool isTensor;
 };
+}  // namespace
 static Operand operand(Call& c, const char* name) {
   if (c.isNumber(name)) return {Tensor(), c.scalar(name), false};
   return {c.tensorRef(name), at::Scalar(), true};
@@ -35,12 +37,14 @@ static Operand operand(Call& c, const char* name) {
 static inline bool plain(const Tensor& t) {
   return !t.unsafeGetTensorImpl()->autograd_meta() || (!t.requires_grad() && !t._fw_grad(0).defined());
 }
+namespace {
 struct BelowAutograd {
   c10::optional<at::AutoDispatchBelowADInplaceOrView> guard;
   BelowAutograd(const Tensor& a, const Operand* b = nullptr) {
     if (plain(a) && (!b || !b->isTensor || plain(b->t))) guard.emplace();
   }
 };
+}  // namespace
 
 // A dense CPU tensor with exactly the dispatch keys of a fresh one (no sparse,
 // quantized, mkldnn, conjugate or inference tensor), so the CPU kernel is the
@@ -85,6 +89,7 @@ static Tcl_Obj* cmdAddSub(Call& c) {
 
 // ---- binary ops: tensor op (tensor | number) ----
 
+namespace {
 struct BinaryOp {
   const char* name;
   const char* doc;
@@ -96,6 +101,7 @@ struct BinaryOp {
   const char* inAliases = "tensor tensor1 input1";  // the other API's spellings
   const char* otherAliases = "tensor2 input2";
 };
+}  // namespace
 
 // An op without a Scalar overload: the number becomes a wrapped-number tensor.
 #define TCLTORCH_BINARY(name, op, doc)                                          \
@@ -176,11 +182,13 @@ static Tcl_Obj* cmdBinary(Call& c) {
 
 // ---- unary ops ----
 
+namespace {
 struct UnaryOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(const Tensor&);
 };
+}  // namespace
 
 #define TCLTORCH_UNARY(op, doc) {"tensor_" #op, doc, [](const Tensor& t) { return at::op(t); }}
 static const UnaryOp kUnary[] = {
@@ -243,6 +251,7 @@ static Tcl_Obj* cmdUnary(Call& c) {
 // ---- reductions: input ?dim? ?keepdim? ----
 
 // dim absent: reduce everything (keepdim keeps every dimension as size 1).
+namespace {
 struct Reduce {
   Call& c;
   Tensor t;
@@ -259,7 +268,9 @@ struct Reduce {
     return d;
   }
 };
+}  // namespace
 
+namespace {
 struct ReductionOp {
   const char* name;
   const char* doc;
@@ -267,6 +278,7 @@ struct ReductionOp {
   std::vector<Param> extra;  // between dim and keepdim (the other API's order)...
   bool extraFirst = false;   // ...or right after the input (tensor_norm: input ?p? ?dim?)
 };
+}  // namespace
 
 // (values, indices) results: the values, or both with -with_indices 1.
 static Tcl_Obj* valuesIndices(Call& c, const std::tuple<Tensor, Tensor>& r) {
@@ -332,11 +344,13 @@ static Tcl_Obj* cmdReduce(Call& c) {
 
 // ---- scans: input dim (cumulative along dim) ----
 
+namespace {
 struct ScanOp {
   const char* name;
   const char* doc;
   std::tuple<Tensor, Tensor> (*fn)(const Tensor&, int64_t, c10::optional<at::ScalarType>);
 };
+}  // namespace
 static const ScanOp kScan[] = {
     {"cumsum", "Cumulative sum along dim.",
      [](const Tensor& t, int64_t d, c10::optional<at::ScalarType> dt) { return std::make_tuple(at::cumsum(t, d, dt), Tensor()); }},

@@ -44,6 +44,7 @@ static Tcl_Obj* cmdSetRngState(Call& c) {
 
 // ---- samplers with a shape: size ... ?dtype? ?device? ----
 
+namespace {
 struct Sampler {
   const char* name;
   const char* doc;
@@ -51,6 +52,7 @@ struct Sampler {
   Tensor (*fn)(Call&, at::IntArrayRef size, const at::TensorOptions&);
   bool sizeLast = false;  // normal: mean std ?size?
 };
+}  // namespace
 
 static const std::vector<Sampler>& samplers() {
   static const std::vector<Sampler> s = {

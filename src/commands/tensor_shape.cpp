@@ -123,11 +123,13 @@ static Tcl_Obj* cmdCombinations(Call& c) {
 }
 
 // Joins of a list of tensors: one row per member.
+namespace {
 struct JoinOp {
   const char* name;
   const char* doc;
   at::Tensor (*fn)(at::TensorList);
 };
+}  // namespace
 static const JoinOp kJoins[] = {
     {"hstack", "Concatenate along dimension 1 (dimension 0 for 1-D tensors).",
      [](at::TensorList ts) { return at::hstack(ts); }},
@@ -143,12 +145,14 @@ static Tcl_Obj* cmdJoin(Call& c) { return c.result(c.data<JoinOp>().fn(c.tensors
 
 // hsplit, vsplit, dsplit: one integer is a number of equal sections, a list the
 // indices to split before.
+namespace {
 struct DirSplit {
   const char* name;
   const char* doc;
   std::vector<at::Tensor> (*sections)(const at::Tensor&, int64_t);
   std::vector<at::Tensor> (*indices)(const at::Tensor&, at::IntArrayRef);
 };
+}  // namespace
 static const DirSplit kDirSplits[] = {
     {"hsplit", "Split along dimension 1 (0 for 1-D) into equal sections or before the listed indices.",
      [](const at::Tensor& t, int64_t n) { return at::hsplit(t, n); },

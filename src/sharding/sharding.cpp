@@ -70,10 +70,12 @@ static at::Tensor metaOf(const at::Tensor& t) {
   return m.to(t.device());
 }
 
+namespace {
 struct Meta {
   at::ScalarType dtype;
   std::vector<int64_t> shape;
 };
+}  // namespace
 static Meta readMeta(const at::Tensor& row) {
   at::Tensor m = row.cpu();
   auto a = m.accessor<int64_t, 1>();
