@@ -64,7 +64,8 @@ static Tcl_Obj* cmdAvgPool2d(Call& c) { return pool<nn::AvgPool2d, nn::AvgPool2d
 static Tcl_Obj* cmdBatchNorm2d(Call& c) {
   return wrap(c, nn::BatchNorm2d(nn::BatchNorm2dOptions(c.integer("num_features"))
                                      .eps(c.number("eps")).momentum(c.number("momentum"))
-                                     .affine(c.boolean("affine"))), "batch_norm2d");
+                                     .affine(c.boolean("affine"))
+                                     .track_running_stats(c.boolean("track_running_stats"))), "batch_norm2d");
 }
 
 static Tcl_Obj* cmdLayerNorm(Call& c) {
@@ -76,7 +77,9 @@ static Tcl_Obj* cmdLayerNorm(Call& c) {
 }
 
 static Tcl_Obj* cmdDropoutLayer(Call& c) {
-  return wrap(c, nn::Dropout(nn::DropoutOptions(c.number("p"))), "dropout");
+  nn::Dropout m(nn::DropoutOptions(c.number("p")).inplace(c.boolean("inplace")));
+  if (!c.boolean("training")) m->eval();
+  return wrap(c, m, "dropout");
 }
 
 static Tcl_Obj* cmdEmbedding(Call& c) {
@@ -344,7 +347,8 @@ std::vector<Command> nnCommands() {
        {{"num_features", Type::PosInt, nullptr, "channels C"},
         {"eps", Type::Double, "1e-5", "added to the variance"},
         {"momentum", Type::Double, "0.1", "running statistics update factor"},
-        {"affine", Type::Bool, "1", "learn scale and shift"}},
+        {"affine", Type::Bool, "1", "learn scale and shift"},
+        {"track_running_stats", Type::Bool, "1", "keep running mean and variance for eval mode"}},
        cmdBatchNorm2d},
       {"layer_norm", "Layer normalisation over the trailing dimensions.",
        {Param{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"}.atLeast(1),
@@ -352,7 +356,10 @@ std::vector<Command> nnCommands() {
         {"elementwise_affine", Type::Bool, "1", "learn scale and shift"}},
        cmdLayerNorm},
       {"dropout", "Dropout layer (active in train mode only).",
-       {{"p", Type::Probability, "0.5", "probability of zeroing an element"}}, cmdDropoutLayer},
+       {{"p", Type::Probability, "0.5", "probability of zeroing an element"},
+        {"training", Type::Bool, "1", "start in training mode (0: evaluation, dropout off)"},
+        {"inplace", Type::Bool, "0", "zero the input's elements in place"}},
+       cmdDropoutLayer},
       {"embedding", "Lookup table of num_embeddings vectors of size embedding_dim.",
        {{"num_embeddings", Type::PosInt, nullptr, "number of rows"},
         {"embedding_dim", Type::PosInt, nullptr, "size of each vector"},

@@ -485,8 +485,11 @@ std::vector<Command> tensorMathCommands() {
   const Param alpha{"alpha", Type::Double, "1", "multiplier of other"};
   const Param tensorOther{"other", Type::Tensor, nullptr, "tensor handle"};
   std::vector<Command> out = {
-      {"tensor_add", "input + alpha * other (other: tensor or number).", {kInput, other, alpha}, cmdAddSub<false>},
-      {"tensor_sub", "input - alpha * other (other: tensor or number).", {kInput, other, alpha}, cmdAddSub<true>},
+      // -input1/-input2: the other API's spellings.
+      {"tensor_add", "input + alpha * other (other: tensor or number).",
+       {kInput.alias("tensor input1"), other.alias("input2"), alpha}, cmdAddSub<false>},
+      {"tensor_sub", "input - alpha * other (other: tensor or number).",
+       {kInput.alias("tensor input1"), other.alias("input2"), alpha}, cmdAddSub<true>},
       {"tensor_matmul", "Matrix product with broadcasting (torch.matmul).", {kInput, tensorOther}, cmdMatmul},
       {"tensor_bmm", "Batched matrix product of [b,n,m] and [b,m,p].",
        {kInput, {"other", Type::Tensor, nullptr, "tensor handle", "mat2"}}, cmdBmm},
@@ -500,8 +503,8 @@ std::vector<Command> tensorMathCommands() {
        {kInput, {"dim", Type::Int, "-1", "dimension"}, {"dtype", Type::Dtype, kOptional, "compute in this dtype"}},
        cmdSoftmax<true>},
       {"tensor_where", "Elementwise condition ? input : other (input/other: tensors or numbers).",
-       {{"condition", Type::Tensor, nullptr, "bool tensor"}, {"input", Type::TensorOrNumber, nullptr, "value where true"},
-        {"other", Type::TensorOrNumber, nullptr, "value where false"}},
+       {{"condition", Type::Tensor, nullptr, "bool tensor"}, {"input", Type::TensorOrNumber, nullptr, "value where true", "x"},
+        {"other", Type::TensorOrNumber, nullptr, "value where false", "y"}},
        cmdWhere},
       {"allclose", "1 when |input - other| <= atol + rtol * |other| everywhere.",
        {kInput, tensorOther, {"rtol", Type::Double, "1e-05", "relative tolerance"},
