@@ -207,7 +207,15 @@ class Call {
   void assign(int k, Tcl_Obj* word);
   // Only the first info.cmd->params.size() entries are used.
   const Value* v_[kMaxParams];        // given, default, or nullptr (absent)
-  std::optional<Value> own_[kMaxParams];  // converted given words
+  // Converted given words, constructed on demand (a bit per slot in ownMask_):
+  // an array of std::optional<Value> would zero kMaxParams Values on every call.
+  alignas(Value) unsigned char own_[kMaxParams][sizeof(Value)];
+  uint32_t ownMask_ = 0;
+  Value& own(int k) { return *reinterpret_cast<Value*>(own_[k]); }
+  const Value* ownPtr(int k) const { return ownMask_ >> k & 1 ? reinterpret_cast<const Value*>(own_[k]) : nullptr; }
+  Value& emplaceOwn(int k);
+  Value& emplaceOwn(int k, Value&& v);
+  void resetOwn(int k);
   Tcl_Obj* defaults_[kMaxParams];     // default literals as objects, made on demand by obj()
 };
 

@@ -1,6 +1,8 @@
 // Command areas. Each returns its slice of the command table (see table.cpp).
 #pragma once
 #include "tcltorch/args.h"
+// The commands use libtorch's C++ frontend (nn, optim, autograd) throughout.
+#include <torch/torch.h>
 
 namespace tcltorch {
 std::vector<Command> runtimeCommands();  // handles, scopes, help, version

@@ -451,11 +451,11 @@ static bool noneWord(Tcl_Obj* o) {
 void Call::assign(int k, Tcl_Obj* word) {
   const Param& p = param(k);
   if (p.type == Type::OptTensor && noneWord(word)) {
-    own_[k].reset();
+    resetOwn(k);
     v_[k] = nullptr;  // "no tensor", even where the row has a default
     return;
   }
-  Value& v = own_[k].emplace();
+  Value& v = emplaceOwn(k);
   v.obj = word;
   if (!convert(&st, p, word, v)) badValueError(p.name, word, describe(p));
   v_[k] = &v;
@@ -493,7 +493,7 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       if (idx >= 0) {
         if (i + 1 >= objc)
           fail(std::string("Missing value for parameter ") + Tcl_GetString(w), {"ARGS", "MISSING", param(idx).name});
-        if (given[idx] && !words[idx]) own_[idx].reset();  // a by-type match, now named
+        if (given[idx] && !words[idx]) resetOwn(idx);  // a by-type match, now named
         words[idx] = objv[++i];
         given[idx] = true;
         named = true;
@@ -516,9 +516,8 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
         if (given[k]) continue;
         Value probe;
         if (convert(&st, param(k), w, probe)) {
-          own_[k].emplace(std::move(probe));
-          own_[k]->obj = w;
-          v_[k] = &*own_[k];
+          emplaceOwn(k, std::move(probe)).obj = w;
+          v_[k] = &own(k);
           hit = k;
         }
       }
@@ -553,8 +552,30 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
 }
 
 Call::~Call() {
-  for (size_t k = 0; k < info.cmd->params.size(); ++k)
+  for (size_t k = 0; k < info.cmd->params.size(); ++k) {
     if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
+    resetOwn(int(k));
+  }
+}
+
+Value& Call::emplaceOwn(int k) {
+  resetOwn(k);
+  Value* p = new (own_[k]) Value();
+  ownMask_ |= 1u << k;
+  return *p;
+}
+
+Value& Call::emplaceOwn(int k, Value&& v) {
+  resetOwn(k);
+  Value* p = new (own_[k]) Value(std::move(v));
+  ownMask_ |= 1u << k;
+  return *p;
+}
+
+void Call::resetOwn(int k) {
+  if (!(ownMask_ >> k & 1)) return;
+  own(k).~Value();
+  ownMask_ &= ~(1u << k);
 }
 
 int Call::index(const char* name) const {
@@ -578,7 +599,7 @@ bool Call::declares(const char* name) const {
 
 bool Call::given(const char* name) const {
   int i = index(name);
-  return own_[i] && v_[i] == &*own_[i];
+  return ownPtr(i) && v_[i] == ownPtr(i);
 }
 
 bool Call::has(const char* name) const { return v_[index(name)] != nullptr; }
