@@ -149,7 +149,7 @@ proc torchrun::summary {attempt maxRestarts} {
   # exit was seen first (they end within the same milliseconds).
   foreach f $failures {
     set r [lindex $f 0]
-    if {![regexp {Connection closed by peer|Connection reset by peer|Broken pipe|TORCH DIST|timed out} \
+    if {![regexp -nocase {Connection closed by peer|Connection reset by peer|Connection refused|Broken pipe|TORCH DIST|timed out|flight recorder|gloo} \
               [join [dict get $tails $r] \n]]} {
       set failed $f
       break
