@@ -77,9 +77,7 @@ struct Param {
   Param atLeast(double v) const { Param p = *this; p.lo = v; return p; }
   Param within(double a, double b) const { Param p = *this; p.lo = a; p.hi = b; return p; }
   Param byType() const { Param p = *this; p.by_type = true; return p; }
-  Param namedOnly() const { Param p = *this; p.named_only = true; return p; }
   Param alias(const char* a) const { Param p = *this; p.aliases = a; return p; }
-  Param withDefault(const char* d) const { Param p = *this; p.def = d; return p; }
 };
 
 class Call;
