@@ -1,52 +1,54 @@
 # The cost of the default desync check: all_reduce -inplace 1 of float32
-# tensors on 2 ranks with the check on and off, in the same run (the process
-# group is made again for each setting, alternating, best of -rounds).
+# tensors on 2 ranks, check on and off, side by side in one run. Two groups
+# over the same ranks, one with the check and one without
+# (distributed_new_group -desync_check), are used in alternating blocks, so
+# that both see the same machine at the same moments: on a shared 2-core
+# machine the time of one all_reduce swings by 2x between runs, far more than
+# the check costs.
 #
-#   tclsh tcl/torchrun.tcl -nproc 2 bench/allreduce_desync.tcl ?rounds?
+#   tclsh tcl/torchrun.tcl -nproc 2 bench/allreduce_desync.tcl ?blocks?
 #
-# Rank 0 prints one line per size:
-#   desync <bytes> on <us per call> off <us per call> ratio <on/off>
-#
-# Measured 2026-11-30 on the shared 2-core development machine, three runs
-# (load 8-11 with other builds and suites running; the third at load 4):
-#   4 KiB   ratio 4.63 (1284 vs 278 us), 4.25 (1266 vs 298 us), 2.14 (662 vs 310 us)
-#   1 MiB   ratio 1.42 (1778 vs 1251 us), 1.32 (1245 vs 944 us), 1.41 (1085 vs 769 us)
-# The check is one more (small) collective per call: its cost is a
-# collective's latency, mostly thread wake-ups inside Gloo, which a loaded
-# machine inflates. It misses the aim (<= 5% at 4 KiB, nothing measurable at
-# 1 MiB); see docs/distributed.md, "When things go wrong".
+# Rank 0 prints, per size, medians over the blocks of: the first call on a
+# fresh tensor, and the steady time per call; the ratio is the median of the
+# blocks' on/off ratios (each block pairs an on and an off run made one after
+# the other, which cancels the machine's slow swings); and the time to make
+# each group.
+#   desync <bytes> first on <us> off <us> ratio <r> steady on <us> off <us> ratio <r>
+#   group creation on <ms> off <ms>
 package require torch
-set rounds [expr {[llength $argv] ? [lindex $argv 0] : 3}]
-set sizes {1024 262144}   ;# 4 KiB and 1 MiB
-set base $::env(MASTER_PORT)
-set best {}
-set k 0
-for {set round 0} {$round < $rounds} {incr round} {
-  foreach check {1 0} {
-    # A fresh rendezvous per group: the next port (the environment must agree).
-    set ::env(MASTER_PORT) [expr {$base + [incr k]}]
-    torch::distributed_init -timeout 120 -desync_check $check
-    foreach numel $sizes {
-      set iters [expr {$numel >= 262144 ? 100 : 1000}]
+set blocks [expr {[llength $argv] ? [lindex $argv 0] : 40}]
+proc median {l} { set l [lsort -real $l]; lindex $l [expr {[llength $l] / 2}] }
+torch::distributed_init -timeout 120
+set made(on) [lindex [time {set group(on) [torch::distributed_new_group -ranks {0 1} -desync_check 1]}] 0]
+set made(off) [lindex [time {set group(off) [torch::distributed_new_group -ranks {0 1} -desync_check 0]}] 0]
+foreach numel {1024 262144} {
+  set iters [expr {$numel >= 262144 ? 10 : 50}]
+  foreach k {on off} {
+    set t [torch::ones [list $numel] -dtype float32]
+    for {set i 0} {$i < 20} {incr i} { torch::distributed_all_reduce $t -inplace 1 -group $group($k) }
+    torch::free $t
+  }
+  for {set b 0} {$b < $blocks} {incr b} {
+    foreach k [expr {$b % 2 ? {off on} : {on off}}] {
       set t [torch::ones [list $numel] -dtype float32]
-      for {set i 0} {$i < 20} {incr i} { torch::distributed_all_reduce $t -inplace 1 }
-      for {set block 0} {$block < 5} {incr block} {
-        torch::distributed_barrier
-        set us [lindex [time {torch::distributed_all_reduce $t -inplace 1} $iters] 0]
-        if {![dict exists $best $numel $check] || $us < [dict get $best $numel $check]} {
-          dict set best $numel $check $us
-        }
-      }
+      torch::distributed_barrier
+      lappend first($numel,$k) [lindex [time {torch::distributed_all_reduce $t -inplace 1 -group $group($k)}] 0]
+      lappend steady($numel,$k) [lindex [time {torch::distributed_all_reduce $t -inplace 1 -group $group($k)} $iters] 0]
       torch::free $t
     }
-    torch::distributed_barrier
-    torch::distributed_destroy
   }
 }
 if {$::env(RANK) == 0} {
-  foreach numel $sizes {
-    set on [dict get $best $numel 1]
-    set off [dict get $best $numel 0]
-    puts [format "desync %d on %.1f off %.1f ratio %.3f" [expr {$numel * 4}] $on $off [expr {$on / $off}]]
+  foreach numel {1024 262144} {
+    set line [format "desync %d" [expr {$numel * 4}]]
+    foreach what {first steady} {
+      upvar 0 $what v
+      set ratios [lmap on $v($numel,on) off $v($numel,off) {expr {double($on) / $off}}]
+      append line [format " %s on %.1f off %.1f ratio %.3f" $what [median $v($numel,on)] [median $v($numel,off)] \
+                       [median $ratios]]
+    }
+    puts $line
   }
+  puts [format "group creation on %.1f ms off %.1f ms" [expr {$made(on) / 1000.0}] [expr {$made(off) / 1000.0}]]
 }
+torch::distributed_destroy

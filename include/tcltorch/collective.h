@@ -6,6 +6,7 @@
 #include "tcltorch/compat.h"
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace tcltorch {
 
@@ -192,6 +193,9 @@ struct DistOptions {
   // Before every collective, ranks exchange a fingerprint (sequence number,
   // op, dtype, shape, root) and fail together on a mismatch, naming both sides.
   bool desyncCheck = true;
+  // The check goes through shared memory when every rank of a group is on
+  // this host (TCLTORCH_DESYNC_SHM=0: always over the network).
+  bool desyncShm = true;
   size_t flightRecorder = 64;  // collectives kept per rank for distributed_debug_dump
 };
 
@@ -202,8 +206,14 @@ void distDestroy(State& st);  // shuts the groups down; no-op when not initialis
 bool distInitialized(State& st);
 const DistOptions* distOptions(State& st);  // nullptr when not initialised
 // Called by every rank in the same order, as torch.distributed.new_group;
-// returns the group's name ("" picks one).
-std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name);
+// returns the group's name ("" picks one). The desync check defaults to the
+// default group's setting.
+std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name,
+                         std::optional<bool> desyncCheck = std::nullopt);
+
+// The name of the local network interface whose address routes to `host`
+// ("lo" for a loopback host); "" when there is none. NCCL groups bind to it.
+std::string interfaceTowards(const std::string& host, int port);
 
 // A communicator on a new Gloo group over `store` (the C++ tests run N ranks
 // as threads on one HashStore this way).

@@ -4,6 +4,7 @@
 // Nothing here moves bytes itself: TCPStore does the rendezvous, the process
 // group does every transfer.
 #include "tcltorch/collective.h"
+#include "tcltorch/shm_exchange.h"
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -12,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/cuda.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -379,6 +381,23 @@ static std::string localAddressTowards(const std::string& host, int port) {
   return r;
 }
 
+std::string interfaceTowards(const std::string& host, int port) {
+  std::string local = isLoopback(host) ? "127.0.0.1" : localAddressTowards(host, port);
+  if (local.empty()) return "";
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string name;
+  for (ifaddrs* i = all; i && name.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
+    char buf[NI_MAXHOST];
+    socklen_t len = i->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (::getnameinfo(i->ifa_addr, len, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) == 0 && local == buf)
+      name = i->ifa_name;
+  }
+  freeifaddrs(all);
+  return name;
+}
+
 static std::shared_ptr<::gloo::transport::Device> glooDevice(const DistOptions& o, int size) {
   if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"))
     if (*ifname) return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
@@ -392,8 +411,11 @@ static std::shared_ptr<::gloo::transport::Device> glooDevice(const DistOptions& 
 namespace {
 struct Group {
   compat::PgPtr pg;
-  // The desync check's all-gathers: the group itself (Gloo), or a helper Gloo
-  // group next to NCCL; null when the check is off or the group has one rank.
+  // The desync check's exchange: shared memory when every rank is on this
+  // host; otherwise all-gathers on the group itself (Gloo) or on a helper
+  // Gloo group next to NCCL. Both null when the check is off or the group
+  // has one rank.
+  std::shared_ptr<ShmExchange> shm;
   compat::PgPtr fingerprints;
   c10::intrusive_ptr<c10d::Store> store;          // the group's store (mismatch details)
   bool callSites = false;                         // record every call site (-debug 1)
@@ -406,7 +428,7 @@ class C10dCommunicator : public Communicator {
   C10dCommunicator(Group g, std::string backend, std::vector<int> globalRanks, ms timeout,
                    RecorderPtr rec = nullptr, std::string name = "default")
       : pg_(std::move(g.pg)), backend_(std::move(backend)), ranks_(std::move(globalRanks)),
-        timeout_(timeout), fp_(std::move(g.fingerprints)), store_(std::move(g.store)), rec_(std::move(rec)),
+        timeout_(timeout), shm_(std::move(g.shm)), fp_(std::move(g.fingerprints)), store_(std::move(g.store)), rec_(std::move(rec)),
         name_(std::move(name)), callSites_(g.callSites) {
     if (!rec_) rec_ = std::make_shared<FlightRecorder>(pg_->getRank(), pg_->getSize(), 64);
   }
@@ -576,13 +598,12 @@ class C10dCommunicator : public Communicator {
   bool nccl() const { return backend_ == "nccl"; }
 
   // Starts the flight-recorder entry of a collective and, unless off, runs
-  // the desync check: every rank all-gathers a fingerprint (sequence number,
-  // op, dtype, shape, root, reduction) on the group, so that a mismatch fails
+  // the desync check: every rank exchanges a fingerprint (call number, op,
+  // dtype, shape, root, reduction) with the others, so that a mismatch fails
   // on every rank before any data moves.
   void begin(const char* op, const at::Tensor* t, int root, int reduce, bool check = true) {
     uint64_t seq = ++seq_;
     std::array<int64_t, kFp> f{};
-    f[0] = int64_t(seq);
     f[1] = opCode(op);
     f[2] = t ? int64_t(t->scalar_type()) : -1;
     f[3] = root;
@@ -600,17 +621,20 @@ class C10dCommunicator : public Communicator {
     std::string what = describeRow(f.data());
     what = what.size() > std::strlen(op) ? what.substr(std::strlen(op) + 1) : "";
     pending_ = rec_->add(seq, name_, op, what, site);
-    if (!check || !fp_ || size() < 2) return;
+    if (!check || (!shm_ && !fp_) || size() < 2) return;
+    uint64_t call = ++checkSeq_;
+    f[0] = int64_t(call);
     std::vector<int64_t> all(size_t(kFp) * size_t(size()));
     try {
       guarded(op, [&] {
+        if (shm_) return shm_->exchange(call, f.data(), all.data(), timeout_);
         at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
         at::Tensor out = at::empty({size(), kFp}, at::kLong);
         std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
         std::vector<at::Tensor> ins{in};
         fp_->allgather(outs, ins)->wait(timeout_);
         std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
-      }, " (waiting for every rank to start call " + std::to_string(seq) + ")");
+      }, " (waiting for every rank to start call " + std::to_string(call) + ")");
     } catch (const Error& e) {
       throw recordFailure(rec_, pending_, e);
     }
@@ -619,7 +643,7 @@ class C10dCommunicator : public Communicator {
       same = std::equal(f.begin(), f.end(), all.begin() + ptrdiff_t(r) * kFp);
     if (same) return;
     if (site.empty()) pending_->callSite = site = currentCallSite();
-    throw recordFailure(rec_, pending_, mismatch(op, seq, site, all));
+    throw recordFailure(rec_, pending_, mismatch(op, call, site, all));
   }
 
   // Names every distinct side: "rank 0: all_reduce float32 [4] at a.tcl:12;
@@ -721,11 +745,13 @@ class C10dCommunicator : public Communicator {
   std::vector<int> ranks_;
   ms timeout_;
   std::vector<std::weak_ptr<C10dWork>> p2p_;
+  std::shared_ptr<ShmExchange> shm_;
   compat::PgPtr fp_;
   c10::intrusive_ptr<c10d::Store> store_;
   RecorderPtr rec_;
   std::string name_;
-  uint64_t seq_ = 0;
+  uint64_t seq_ = 0;       // every call (the flight recorder's numbers)
+  uint64_t checkSeq_ = 0;  // checked calls only: point-to-point calls involve only some ranks
   std::shared_ptr<FlightEntry> pending_;
   bool callSites_ = false;  // every entry's call site (-debug 1)
 
@@ -832,6 +858,13 @@ static Group makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, i
   g.callSites = o.debug;
   if (backend == "nccl") {
 #ifdef TCLTORCH_WITH_NCCL
+    // NCCL's bootstrap, like Gloo, picks its own interface; the one that
+    // routes to the master is the one every host can use ("=" matches it
+    // exactly). NCCL_SOCKET_IFNAME still wins.
+    if (!std::getenv("NCCL_SOCKET_IFNAME") && size > 1) {
+      std::string ifname = interfaceTowards(o.masterAddr, o.masterPort);
+      if (!ifname.empty()) setenv("NCCL_SOCKET_IFNAME", ("=" + ifname).c_str(), 0);
+    }
     g.pg = makeNcclGroup(c10::make_intrusive<c10d::PrefixStore>("nccl", store), rank, size, o.timeout,
                          o.localRank);
 #else
@@ -849,12 +882,15 @@ static Group makeGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, i
     g.pg = c10::make_intrusive<c10d::ProcessGroupWrapper>(g.pg, helper);
   }
   if (o.desyncCheck && size > 1) {
-    // On the group itself: the fingerprints take the path the data takes
-    // (measured faster than a Gloo context of their own, whose extra threads
-    // cost more wake-ups than the exchange). NCCL needs a CPU group beside it.
-    g.fingerprints = backend == "nccl"
-                         ? makeGloo(c10::make_intrusive<c10d::PrefixStore>("desync", store), rank, size, o)
-                         : g.pg;
+    // Shared memory where every rank is on this host: no network round trip
+    // per call. Otherwise on the group itself: the fingerprints take the path
+    // the data takes (measured faster than a Gloo context of their own, whose
+    // extra threads cost more wake-ups). NCCL needs a CPU group beside it.
+    g.shm = ShmExchange::open(*store, rank, size, kFp, o.desyncShm);
+    if (!g.shm)
+      g.fingerprints = backend == "nccl"
+                           ? makeGloo(c10::make_intrusive<c10d::PrefixStore>("desync", store), rank, size, o)
+                           : g.pg;
   }
   return g;
 }
@@ -870,15 +906,15 @@ CommPtr makeGlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int r
 // A rank with the check and a rank without it would pair a fingerprint with
 // data (and Gloo would kill one of them): every rank compares its setting
 // with rank 0's, rank 0 with everyone's, once, through the store.
-static void agreeOnDesyncCheck(c10d::Store& store, const DistOptions& o) {
+static void agreeOnDesyncCheck(c10d::Store& store, int rank, int size, bool check) {
   auto key = [](const char* what, int r) { return std::string("tcltorch/desync_check/") + what + std::to_string(r); };
   auto text = [](const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); };
-  std::string mine = o.desyncCheck ? "1" : "0";
+  std::string mine = check ? "1" : "0";
   std::string verdict = "ok";
-  if (o.rank == 0) {
+  if (rank == 0) {
     // Rank 0 compares everyone's setting with its own and says the verdict;
     // it serves the store, so it leaves only once everyone has read it.
-    for (int r = 1; r < o.worldSize && verdict == "ok"; ++r) {
+    for (int r = 1; r < size && verdict == "ok"; ++r) {
       std::string theirs = text(store.get(key("", r)));
       if (theirs != mine)
         verdict = "-desync_check differs between ranks: rank 0 has " + mine + ", rank " + std::to_string(r) +
@@ -886,12 +922,12 @@ static void agreeOnDesyncCheck(c10d::Store& store, const DistOptions& o) {
     }
     store.set(key("verdict", 0), std::vector<uint8_t>(verdict.begin(), verdict.end()));
     std::vector<std::string> all;
-    for (int r = 1; r < o.worldSize; ++r) all.push_back(key("read", r));
+    for (int r = 1; r < size; ++r) all.push_back(key("read", r));
     store.wait(all);
   } else {
-    store.set(key("", o.rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+    store.set(key("", rank), std::vector<uint8_t>(mine.begin(), mine.end()));
     verdict = text(store.get(key("verdict", 0)));
-    store.set(key("read", o.rank), std::vector<uint8_t>{1});
+    store.set(key("read", rank), std::vector<uint8_t>{1});
   }
   if (verdict != "ok") fail(verdict, {"DIST", "CONFIG", "desync_check"});
 }
@@ -942,9 +978,10 @@ std::string distInit(State& st, const DistOptions& o) {
     d->store = store;
     std::vector<int> all(size_t(o.worldSize));
     for (int i = 0; i < o.worldSize; ++i) all[size_t(i)] = i;
+    // makeGroup's check set-up relies on the ranks agreeing.
+    if (o.worldSize > 1) agreeOnDesyncCheck(*store, o.rank, o.worldSize, o.desyncCheck);
     auto g = makeGroup(c10::make_intrusive<c10d::PrefixStore>("default", store), o.rank, o.worldSize, backend, o);
     d->world = std::make_shared<C10dCommunicator>(g, backend, all, o.timeout, d->recorder, "default");
-    if (o.worldSize > 1) agreeOnDesyncCheck(*store, o);
   }, o.worldSize == 1 || o.initMethod.rfind("file://", 0) == 0
          ? std::string()
          : " (rank " + std::to_string(o.rank) + " of " + std::to_string(o.worldSize) + ", rendezvous at " +
@@ -963,7 +1000,8 @@ void distDestroy(State& st) {
   st.ext.erase(it);
 }
 
-std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name) {
+std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name,
+                         std::optional<bool> desyncCheck) {
   DistState* d = dist(st);
   if (!d) fail("distributed_new_group needs torch::distributed_init first", {"DIST", "NOTINIT"});
   if (ranks.empty()) fail("Invalid -ranks parameter. Must be a non-empty list of ranks.", {"ARGS", "TYPE", "ranks"});
@@ -987,7 +1025,10 @@ std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string n
     int grank = int(pos - ranks.begin());
     guarded("distributed_new_group", [&] {
       auto store = c10::make_intrusive<c10d::PrefixStore>("group" + std::to_string(id), d->store);
-      auto g = makeGroup(store, grank, int(ranks.size()), d->backend, d->opts);
+      DistOptions o = d->opts;
+      if (desyncCheck) o.desyncCheck = *desyncCheck;
+      if (ranks.size() > 1) agreeOnDesyncCheck(*store, grank, int(ranks.size()), o.desyncCheck);
+      auto g = makeGroup(store, grank, int(ranks.size()), d->backend, o);
       comm = std::make_shared<C10dCommunicator>(g, d->backend, ranks, d->opts.timeout, d->recorder, name);
     });
   }

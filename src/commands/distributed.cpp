@@ -377,6 +377,7 @@ static Tcl_Obj* cmdInit(Call& c) {
   } else if (const char* e = envValue("TCLTORCH_DESYNC_CHECK")) {
     o.desyncCheck = std::string(e) != "0";
   }
+  if (const char* e = envValue("TCLTORCH_DESYNC_SHM")) o.desyncShm = std::string(e) != "0";
   std::string backend = distInit(c.st, o);
   return newString("Distributed training initialized: rank=" + std::to_string(o.rank) +
                    ", world_size=" + std::to_string(o.worldSize) + ", backend=" + backend);
@@ -417,7 +418,9 @@ static Tcl_Obj* cmdNewGroup(Call& c) {
     if (r < 0) c.badValue("ranks", "a list of non-negative ranks");
     ranks.push_back(int(r));
   }
-  return newString(distNewGroup(c.st, ranks, c.has("name") ? c.str("name") : ""));
+  std::optional<bool> check;
+  if (c.has("desync_check")) check = c.boolean("desync_check");
+  return newString(distNewGroup(c.st, ranks, c.has("name") ? c.str("name") : "", check));
 }
 
 // ---- the table ---------------------------------------------------------------
@@ -513,7 +516,10 @@ std::vector<Command> distributedCommands() {
       {"distributed_new_group",
        "Make a subgroup; every rank calls it in the same order. Returns the group name.",
        {{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"},
-        {"name", Type::String, kOptional, "group name (default groupN)"}},
+        {"name", Type::String, kOptional, "group name (default groupN)"},
+        {"desync_check", Type::Bool, kOptional,
+         "the desync check on this group (default: as distributed_init set it); every member must agree",
+         nullptr, nullptr, true}},
        cmdNewGroup},
   };
 }

@@ -173,3 +173,8 @@ TEST(Collective, LocalIsTheWorldOfOne) {
 }
 
 }  // namespace
+
+TEST(InterfaceTowards, TheLoopbackMasterIsReachedThroughLo) {
+  EXPECT_EQ(interfaceTowards("127.0.0.1", 29500), "lo");
+  EXPECT_EQ(interfaceTowards("localhost", 29500), "lo");
+}
