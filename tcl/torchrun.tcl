@@ -36,6 +36,7 @@ namespace eval torchrun {
   variable done 0
   variable timedOut 0
   variable killTimer ""
+  variable graceTimer ""
 }
 
 # A free TCP port on 127.0.0.1, as chosen by the kernel.
@@ -136,7 +137,9 @@ proc torchrun::rank_ended {rank status how} {
   if {![llength $failed]} {
     set failed [list $rank $status $how]
     puts stderr "torchrun: rank $rank exited with status $status; ending the other ranks"
-    end_others
+    # After a grace second: a rank already on its way out (often the one that
+    # failed first, while its peers saw it leave) ends with its own status.
+    variable graceTimer [after 1000 torchrun::end_others]
   }
 }
 
@@ -227,7 +230,11 @@ proc torchrun::main {argv} {
     set done 0
     start $opts $prog $attempt $port
     vwait torchrun::done
-    if {$killTimer ne ""} { after cancel $killTimer; set killTimer "" }
+    # Timers of this attempt must not reach the next one's ranks.
+    foreach timer {killTimer graceTimer} {
+      after cancel [set torchrun::$timer]
+      set torchrun::$timer ""
+    }
     if {![llength $failed]} { exit 0 }
     if {$timedOut} { exit 124 }
     summary $attempt $maxRestarts
