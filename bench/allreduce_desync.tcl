@@ -16,13 +16,13 @@
 #   desync <bytes> first on <us> off <us> ratio <r> steady on <us> off <us> ratio <r>
 #   group creation on <ms> off <ms>
 package require torch
-set blocks [expr {[llength $argv] ? [lindex $argv 0] : 40}]
+set blocks [expr {[llength $argv] ? [lindex $argv 0] : 200}]
 proc median {l} { set l [lsort -real $l]; lindex $l [expr {[llength $l] / 2}] }
 torch::distributed_init -timeout 120
 set made(on) [lindex [time {set group(on) [torch::distributed_new_group -ranks {0 1} -desync_check 1]}] 0]
 set made(off) [lindex [time {set group(off) [torch::distributed_new_group -ranks {0 1} -desync_check 0]}] 0]
 foreach numel {1024 262144} {
-  set iters [expr {$numel >= 262144 ? 10 : 50}]
+  set iters [expr {$numel >= 262144 ? 5 : 10}]
   foreach k {on off} {
     set t [torch::ones [list $numel] -dtype float32]
     for {set i 0} {$i < 20} {incr i} { torch::distributed_all_reduce $t -inplace 1 -group $group($k) }
