@@ -22,25 +22,50 @@ class ShmExchange {
   ShmExchange(const ShmExchange&) = delete;
   ShmExchange& operator=(const ShmExchange&) = delete;
 
-  // Publishes `row` (width values) as call `seq` (1, 2, ...) and fills `all`
-  // (size rows) with every rank's row of that call. Throws
-  // std::runtime_error naming the rank it waited for: "timed out" after
-  // `timeout`, or at once when that rank exited, left the group or is
-  // already past this call.
-  void exchange(uint64_t seq, const int64_t* row, int64_t* all, std::chrono::milliseconds timeout);
+  // Calls are numbered 1, 2, ... Every wait below throws std::runtime_error
+  // naming the rank it waited for: "timed out" after `timeout`, or at once
+  // when that rank exited or left the group.
+
+  // Publishes `row` (width values) as this rank's row of call `seq` (first
+  // waiting, rarely, until every rank has resolved call seq - ring size).
+  void publish(uint64_t seq, const int64_t* row, std::chrono::milliseconds timeout);
+  // The first rank to reach call `seq` makes its row the call's; every rank
+  // gets that row in `out` without waiting for the others; true for the first.
+  bool first(uint64_t seq, const int64_t* row, int64_t* out, std::chrono::milliseconds timeout);
+  // This rank is done comparing call `seq` (and recording it, if it differed).
+  void resolve(uint64_t seq);
+  // Every rank's row of call `seq` (size rows) into `all`.
+  void gather(uint64_t seq, int64_t* all, std::chrono::milliseconds timeout);
+  // Keeps `all` as the rows of call `seq`, which differed.
+  void recordMismatch(uint64_t seq, const int64_t* all);
+  // Once every rank has resolved call `seq`: true, with its rows in `all`,
+  // when a rank recorded it as differing.
+  bool mismatch(uint64_t seq, int64_t* all, std::chrono::milliseconds timeout);
+  // publish, then gather: every rank waits for all (the check of groups
+  // where data cannot wait, NCCL).
+  void exchange(uint64_t seq, const int64_t* row, int64_t* all, std::chrono::milliseconds timeout) {
+    publish(seq, row, timeout);
+    gather(seq, all, timeout);
+    resolve(seq);
+  }
 
  private:
   ShmExchange(void* base, size_t bytes, int rank, int size, int width);
   struct Block;
   Block& block(int r) const;
   int64_t* slot(int r, uint64_t seq) const;
-  void waitFor(int r, uint64_t seq, int64_t* out, std::chrono::steady_clock::time_point deadline);
+  int64_t* callSlot(uint64_t seq) const;
+  int64_t* record(uint64_t seq) const;
+  void changed(Block& b);
+  void awaitResolved(uint64_t seq, std::chrono::steady_clock::time_point deadline);
+  template <class Ready>
+  void awaitRank(int r, std::chrono::steady_clock::time_point deadline, const std::string& what, Ready ready);
   bool exited(int r) const;
 
   void* base_;
   size_t bytes_;
   int rank_, size_, width_;
-  size_t slotBytes_, blockBytes_;
+  size_t slotBytes_, blockBytes_, callBytes_, recordBytes_;
   bool pidsVisible_ = false;  // peers' pids can be checked (same pid namespace)
 };
 

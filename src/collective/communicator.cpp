@@ -213,9 +213,10 @@ static Error recordFailure(const RecorderPtr& rec, const std::shared_ptr<FlightE
 class C10dWork : public Work {
  public:
   C10dWork(compat::C10dWorkPtr w, std::string op, ms timeout, std::function<at::Tensor()> then,
-           bool pollThread, RecorderPtr rec = nullptr, std::shared_ptr<FlightEntry> entry = nullptr)
+           bool pollThread, RecorderPtr rec = nullptr, std::shared_ptr<FlightEntry> entry = nullptr,
+           std::function<void()> verify = nullptr)
       : w_(std::move(w)), op_(std::move(op)), timeout_(timeout), then_(std::move(then)),
-        rec_(std::move(rec)), entry_(std::move(entry)) {
+        rec_(std::move(rec)), entry_(std::move(entry)), verify_(std::move(verify)) {
     // Gloo's send/recv works only complete inside wait(), and a short wait
     // poisons the whole Gloo context; so point-to-point works are waited on by
     // a helper thread, and test() asks that thread.
@@ -274,6 +275,7 @@ class C10dWork : public Work {
   }
   void finish() {
     if (poll_.valid()) recorded([&] { poll_.get(); });
+    if (verify_) recorded(verify_);  // the desync check, after the data moved
     FlightRecorder::finish(entry_, "completed");
     r_ = then_ ? then_() : at::Tensor();
     done_ = true;
@@ -284,6 +286,7 @@ class C10dWork : public Work {
   std::function<at::Tensor()> then_;
   RecorderPtr rec_;
   std::shared_ptr<FlightEntry> entry_;
+  std::function<void()> verify_;
   std::future<void> poll_;
   at::Tensor r_;
   bool done_ = false;
@@ -331,7 +334,7 @@ static const char* const kOpNames[] = {"all_reduce", "broadcast", "reduce", "all
                                        "scatter", "reduce_scatter", "all_to_all", "barrier", "send", "recv"};
 static const char* const kReduceNames[] = {"sum", "mean", "max", "min", "product"};
 constexpr int kFpDims = 10;
-constexpr int kFp = 6 + kFpDims;  // seq, op, dtype, root, reduction, ndim, dims
+constexpr int kFp = 7 + kFpDims;  // seq, op, dtype, root, reduction, ndim, dims, numel
 
 static int opCode(const char* op) {
   for (int i = 0; i < int(sizeof kOpNames / sizeof *kOpNames); ++i)
@@ -423,7 +426,7 @@ struct Group {
 }  // namespace
 
 namespace {
-class C10dCommunicator : public Communicator {
+class C10dCommunicator : public Communicator, public std::enable_shared_from_this<C10dCommunicator> {
  public:
   C10dCommunicator(Group g, std::string backend, std::vector<int> globalRanks, ms timeout,
                    RecorderPtr rec = nullptr, std::string name = "default")
@@ -598,10 +601,24 @@ class C10dCommunicator : public Communicator {
   bool nccl() const { return backend_ == "nccl"; }
 
   // Starts the flight-recorder entry of a collective and, unless off, runs
-  // the desync check: every rank exchanges a fingerprint (call number, op,
-  // dtype, shape, root, reduction) with the others, so that a mismatch fails
-  // on every rank before any data moves.
+  // the desync check on its fingerprint (call number, op, dtype, shape,
+  // root, reduction, size).
+  //
+  // Ranks on one host (shared memory): the first rank to reach a call makes
+  // its fingerprint the call's; the others compare theirs with it and go on
+  // at once, so the check never holds data back. A rank that differs first
+  // completes the call as the first rank made it, with a scratch tensor (no
+  // rank then waits for it, nor receives more bytes than it posted, which
+  // Gloo punishes by ending the process), then fails naming every side; the
+  // ranks that matched compare all fingerprints when their work completes
+  // (finish()) and fail the same way. The call's tensors then hold
+  // undefined values, and the group goes on.
+  //
+  // Otherwise (ranks on several hosts, or NCCL) every rank all-gathers the
+  // fingerprints before any data moves.
   void begin(const char* op, const at::Tensor* t, int root, int reduce, bool check = true) {
+    if (replaying_) return;  // a scratch completion is part of the failing call
+    toVerify_ = {};           // a call that failed before its work was made
     uint64_t seq = ++seq_;
     std::array<int64_t, kFp> f{};
     f[1] = opCode(op);
@@ -614,6 +631,7 @@ class C10dCommunicator : public Communicator {
         if (i < kFpDims - 1 || t->dim() == kFpDims) f[6 + i] = t->size(i);
         else f[6 + kFpDims - 1] = f[6 + kFpDims - 1] * 1000003 + t->size(i);  // the rest, folded
       }
+      f[kFp - 1] = t->numel();
     }
     // The call site costs an `info frame` walk (~5-15 us): taken for every
     // collective only under -debug 1, otherwise only when a call fails.
@@ -624,26 +642,109 @@ class C10dCommunicator : public Communicator {
     if (!check || (!shm_ && !fp_) || size() < 2) return;
     uint64_t call = ++checkSeq_;
     f[0] = int64_t(call);
+    std::string context = " (waiting for every rank to start call " + std::to_string(call) + ")";
+    if (shm_ && !nccl()) {
+      // Resolved on every way out: later calls of the others wait for it.
+      struct Resolve {
+        ShmExchange& x;
+        uint64_t call;
+        ~Resolve() { x.resolve(call); }
+      } resolve{*shm_, call};
+      std::array<int64_t, kFp> lead{};
+      checked(op, context, [&] {
+        shm_->publish(call, f.data(), timeout_);
+        shm_->first(call, f.data(), lead.data(), timeout_);
+      });
+      if (lead == f) {
+        toVerify_ = Fingerprint{call, f};
+        return;
+      }
+      checked(op, context, [&] {
+        replay(lead.data());
+        // Every rank published the call before it took part in it.
+        std::vector<int64_t> all(size_t(kFp) * size_t(size()));
+        shm_->gather(call, all.data(), timeout_);
+        shm_->recordMismatch(call, all.data());
+        shm_->resolve(call);  // before the call sites are swapped in the store
+        compare(op, call, f, site, all);  // throws: this rank differs
+      });
+      return;
+    }
     std::vector<int64_t> all(size_t(kFp) * size_t(size()));
+    checked(op, context, [&] {
+      if (shm_) return shm_->exchange(call, f.data(), all.data(), timeout_);
+      at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
+      at::Tensor out = at::empty({size(), kFp}, at::kLong);
+      std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
+      std::vector<at::Tensor> ins{in};
+      fp_->allgather(outs, ins)->wait(timeout_);
+      std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
+    });
+    checked(op, context, [&] { compare(op, call, f, site, all); });
+  }
+
+  struct Fingerprint {
+    uint64_t call = 0;
+    std::array<int64_t, kFp> row{};
+  };
+
+  // Runs a step of the check (which throws DIST errors unrecorded); a
+  // failure is recorded and points to the dump.
+  template <class F>
+  void checked(const char* op, const std::string& context, F&& f) {
     try {
-      guarded(op, [&] {
-        if (shm_) return shm_->exchange(call, f.data(), all.data(), timeout_);
-        at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
-        at::Tensor out = at::empty({size(), kFp}, at::kLong);
-        std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
-        std::vector<at::Tensor> ins{in};
-        fp_->allgather(outs, ins)->wait(timeout_);
-        std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
-      }, " (waiting for every rank to start call " + std::to_string(call) + ")");
+      guarded(op, f, context);
     } catch (const Error& e) {
       throw recordFailure(rec_, pending_, e);
     }
+  }
+
+  // After the data of `call` moved: whether a rank recorded it as differing
+  // (shared memory).
+  void verify(const char* op, uint64_t call, const std::array<int64_t, kFp>& f, const std::string& site) {
+    std::vector<int64_t> all(size_t(kFp) * size_t(size()));
+    bool differed = guarded(op, [&] { return shm_->mismatch(call, all.data(), timeout_); },
+                            " (waiting for every rank to check call " + std::to_string(call) + ")");
+    if (differed) compare(op, call, f, site, all);
+  }
+
+  // Throws the mismatch, if any (its call site: the command running now).
+  void compare(const char* op, uint64_t call, const std::array<int64_t, kFp>& f, std::string site,
+               const std::vector<int64_t>& all) {
     bool same = true;
     for (int r = 0; r < size() && same; ++r)
       same = std::equal(f.begin(), f.end(), all.begin() + ptrdiff_t(r) * kFp);
     if (same) return;
-    if (site.empty()) pending_->callSite = site = currentCallSite();
-    throw recordFailure(rec_, pending_, mismatch(op, call, site, all));
+    if (site.empty()) site = currentCallSite();
+    throw mismatch(op, call, site, all);
+  }
+
+  // Completes a call as the fingerprint `row` describes it, on a scratch
+  // tensor of its dtype and size (flat: Gloo sees only bytes).
+  void replay(const int64_t* row) {
+    replaying_ = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{replaying_};
+    at::Tensor t;
+    if (row[2] >= 0) t = at::zeros({row[kFp - 1]}, at::TensorOptions(static_cast<at::ScalarType>(row[2])));
+    int root = int(row[3]);
+    auto rop = static_cast<ReduceOp>(row[4] >= 0 ? row[4] : 0);
+    WorkPtr w;
+    switch (row[1]) {
+      case 0: w = allReduce(t, rop); break;
+      case 1: w = broadcast(t, root); break;
+      case 2: w = reduce(t, root, rop); break;
+      case 3: w = allGather(t); break;
+      case 4: w = gather(t, root); break;
+      case 5: w = scatter(t, root); break;
+      case 6: w = reduceScatter(t, rop); break;
+      case 7: w = allToAll(t); break;
+      case 8: w = barrier(); break;
+      default: return;
+    }
+    w->wait(timeout_);
   }
 
   // Names every distinct side: "rank 0: all_reduce float32 [4] at a.tcl:12;
@@ -706,7 +807,16 @@ class C10dCommunicator : public Communicator {
   }
 
   WorkPtr work(compat::C10dWorkPtr w, const char* op, std::function<at::Tensor()> then) {
-    return std::make_shared<C10dWork>(std::move(w), op, timeout_, std::move(then), false, rec_, pending_);
+    std::function<void()> check;
+    if (toVerify_.call) {
+      std::weak_ptr<C10dCommunicator> self = weak_from_this();
+      check = [self, op, fp = toVerify_, site = std::string()] {
+        if (auto c = self.lock()) c->verify(op, fp.call, fp.row, site);
+      };
+      toVerify_ = {};
+    }
+    return std::make_shared<C10dWork>(std::move(w), op, timeout_, std::move(then), false, rec_, pending_,
+                                      std::move(check));
   }
 
   // Runs an in-place op on t (through a contiguous buffer when t is not),
@@ -754,6 +864,8 @@ class C10dCommunicator : public Communicator {
   uint64_t checkSeq_ = 0;  // checked calls only: point-to-point calls involve only some ranks
   std::shared_ptr<FlightEntry> pending_;
   bool callSites_ = false;  // every entry's call site (-debug 1)
+  bool replaying_ = false;  // completing a call that differed (see begin())
+  Fingerprint toVerify_;    // begin()'s call, checked when its work completes
 
  public:
   const RecorderPtr& recorder() const { return rec_; }

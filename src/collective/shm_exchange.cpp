@@ -1,17 +1,20 @@
-// The desync check's same-host path. Each rank owns a block of the segment:
-// a ring of slots (a row and the call it belongs to) and a futex word bumped
-// on every publish. A rank publishes its row, then reads every peer's slot of
-// the same call: it spins briefly (a peer in step arrives within
-// microseconds, and a sleep would put a wake-up on the collective's critical
-// path), then yields, then sleeps on the peer's futex word, waking every
-// 50 ms to look for a timeout or a peer that is gone.
+// The desync check's same-host path. The segment holds, after a header:
+// - a block per rank: a futex word bumped on every change, the last call the
+//   rank has resolved (compared with the call's first row), and a ring of its
+//   rows (each with its call number);
+// - a ring of call slots: the row of the first rank to reach each call;
+// - a ring of mismatch records: every rank's row of a call that differed.
+// Waiting for a peer spins briefly (a peer in step arrives within
+// microseconds), then yields, then sleeps on the peer's futex word, waking
+// every 50 ms to look for a timeout or a peer that is gone. The spin is short:
+// on a machine with fewer cores than busy threads (2 ranks, each with Gloo's
+// threads, on 2 cores) a longer one takes the core the late peer needs.
 //
-// A ring of 4 is enough: no rank can publish call k+2 before every peer has
-// published call k+1, which each does only after reading call k.
-//
-// The spin is short: on a machine with fewer cores than busy threads (2
-// ranks, each with Gloo's threads, on 2 cores) a longer one takes the core
-// the late peer needs; measured in bench/allreduce_desync.tcl.
+// Rings are reused safely because publish() of call k waits until every rank
+// has resolved call k - kRing, and every read of a ring slot of call j
+// happens before the reader resolves j. Only mismatch records are read later
+// (when an asynchronous work completes): one is lost if kRing more calls
+// differ before that work is waited on.
 #include "tcltorch/shm_exchange.h"
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -33,7 +36,7 @@ namespace tcltorch {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr int kRing = 4;
+constexpr int kRing = 64;
 constexpr size_t kLine = 64;
 constexpr uint64_t kMagic = 0x686372746c746374ull;  // "tcltorch"
 constexpr auto kSpin = std::chrono::microseconds(5);
@@ -69,10 +72,11 @@ void futexWakeAll(std::atomic<uint32_t>* w) {
 }  // namespace
 
 struct ShmExchange::Block {
-  std::atomic<uint32_t> gen;      // bumped on every publish: the futex word
-  std::atomic<uint32_t> waiters;  // peers sleeping on gen (a publish wakes them only then)
+  std::atomic<uint32_t> gen;      // bumped on every change: the futex word
+  std::atomic<uint32_t> waiters;  // peers sleeping on gen (a change wakes them only then)
   std::atomic<uint32_t> closed;   // this rank left the group
   int32_t pid;
+  std::atomic<uint64_t> resolved;  // the last call this rank compared with the call's first row
 };
 static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_always_lock_free &&
                   std::atomic<uint64_t>::is_always_lock_free,
@@ -81,21 +85,39 @@ static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_al
 ShmExchange::ShmExchange(void* base, size_t bytes, int rank, int size, int width)
     : base_(base), bytes_(bytes), rank_(rank), size_(size), width_(width),
       slotBytes_(roundUp(sizeof(uint64_t) * size_t(1 + width))),
-      blockBytes_(kLine + kRing * roundUp(sizeof(uint64_t) * size_t(1 + width))) {}
+      blockBytes_(kLine + kRing * slotBytes_),
+      callBytes_(roundUp(sizeof(uint64_t) * size_t(2 + width))),
+      recordBytes_(roundUp(sizeof(uint64_t) * (2 + size_t(size) * size_t(width)))) {}
 
 static size_t segmentBytes(int size, int width) {
-  return kLine + size_t(size) * (kLine + kRing * roundUp(sizeof(uint64_t) * size_t(1 + width)));
+  size_t slot = roundUp(sizeof(uint64_t) * size_t(1 + width));
+  size_t call = roundUp(sizeof(uint64_t) * size_t(2 + width));
+  size_t record = roundUp(sizeof(uint64_t) * (2 + size_t(size) * size_t(width)));
+  return kLine + size_t(size) * (kLine + kRing * slot) + kRing * (call + record);
 }
 
 ShmExchange::Block& ShmExchange::block(int r) const {
   return *reinterpret_cast<Block*>(static_cast<char*>(base_) + kLine + size_t(r) * blockBytes_);
 }
 
-// A slot: the call number (atomic), then the row.
+static std::atomic<uint64_t>& word(int64_t* s) { return *reinterpret_cast<std::atomic<uint64_t>*>(s); }
+
+// A rank's row of a call: the call number, then the row.
 int64_t* ShmExchange::slot(int r, uint64_t seq) const {
   return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(&block(r)) + kLine + (seq % kRing) * slotBytes_);
 }
-static std::atomic<uint64_t>& slotSeq(int64_t* s) { return *reinterpret_cast<std::atomic<uint64_t>*>(s); }
+
+// A call's first row: claimed (call number), ready (call number), the row.
+int64_t* ShmExchange::callSlot(uint64_t seq) const {
+  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * blockBytes_ +
+                                    (seq % kRing) * callBytes_);
+}
+
+// A mismatch record: claimed, ready, every rank's row.
+int64_t* ShmExchange::record(uint64_t seq) const {
+  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * blockBytes_ +
+                                    kRing * callBytes_ + (seq % kRing) * recordBytes_);
+}
 
 std::unique_ptr<ShmExchange> ShmExchange::open(c10d::Store& store, int rank, int size, int width, bool allowed) {
   const size_t n = segmentBytes(size, width);
@@ -191,33 +213,100 @@ bool ShmExchange::exited(int r) const {
          stat[paren + 2] == 'X';
 }
 
-void ShmExchange::exchange(uint64_t seq, const int64_t* row, int64_t* all, std::chrono::milliseconds timeout) {
-  int64_t* mine = slot(rank_, seq);
-  std::memcpy(mine + 1, row, sizeof(int64_t) * size_t(width_));
-  slotSeq(mine).store(seq, std::memory_order_release);
-  Block& b = block(rank_);
+void ShmExchange::changed(Block& b) {
   b.gen.fetch_add(1);
   if (b.waiters.load() > 0) futexWakeAll(&b.gen);
-  auto deadline = Clock::now() + timeout;
-  for (int r = 0; r < size_; ++r) waitFor(r, seq, all + ptrdiff_t(r) * width_, deadline);
 }
 
-void ShmExchange::waitFor(int r, uint64_t seq, int64_t* out, Clock::time_point deadline) {
+void ShmExchange::publish(uint64_t seq, const int64_t* row, std::chrono::milliseconds timeout) {
+  if (seq > uint64_t(kRing)) awaitResolved(seq - kRing, Clock::now() + timeout);
+  int64_t* mine = slot(rank_, seq);
+  std::memcpy(mine + 1, row, sizeof(int64_t) * size_t(width_));
+  word(mine).store(seq, std::memory_order_release);
+  changed(block(rank_));
+}
+
+void ShmExchange::resolve(uint64_t seq) {
+  Block& b = block(rank_);
+  if (b.resolved.load() < seq) b.resolved.store(seq);
+  changed(b);
+}
+
+bool ShmExchange::first(uint64_t seq, const int64_t* row, int64_t* out, std::chrono::milliseconds timeout) {
+  int64_t* s = callSlot(seq);
+  const size_t n = sizeof(int64_t) * size_t(width_);
+  uint64_t c = word(s).load();
+  while (c < seq) {
+    if (word(s).compare_exchange_weak(c, seq)) {
+      std::memcpy(s + 2, row, n);
+      word(s + 1).store(seq, std::memory_order_release);
+      std::memcpy(out, row, n);
+      return true;
+    }
+  }
+  if (c > seq) throw std::runtime_error("another rank is already past call " + std::to_string(seq));
+  // The first rank writes its row right after its claim: a short wait.
+  auto deadline = Clock::now() + timeout;
+  for (unsigned i = 0; word(s + 1).load(std::memory_order_acquire) != seq; ++i) {
+    if (i % 64) {
+      relax();
+      continue;
+    }
+    if (Clock::now() >= deadline)
+      throw std::runtime_error("timed out: the first rank of call " + std::to_string(seq) + " did not write it");
+    sched_yield();
+  }
+  std::memcpy(out, s + 2, n);
+  return false;
+}
+
+void ShmExchange::gather(uint64_t seq, int64_t* all, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (int r = 0; r < size_; ++r) {
+    int64_t* s = slot(r, seq);
+    awaitRank(r, deadline, "reached call " + std::to_string(seq), [&] {
+      uint64_t at = word(s).load(std::memory_order_acquire);
+      if (at > seq) throw std::runtime_error("rank " + std::to_string(r) + " is already past call " + std::to_string(seq));
+      return at == seq;
+    });
+    std::memcpy(all + ptrdiff_t(r) * width_, s + 1, sizeof(int64_t) * size_t(width_));
+  }
+}
+
+void ShmExchange::recordMismatch(uint64_t seq, const int64_t* all) {
+  int64_t* s = record(seq);
+  uint64_t c = word(s).load();
+  while (c < seq)
+    if (word(s).compare_exchange_weak(c, seq)) {
+      std::memcpy(s + 2, all, sizeof(int64_t) * size_t(size_) * size_t(width_));
+      word(s + 1).store(seq, std::memory_order_release);
+      return;
+    }
+  // Another rank that differs records the same rows.
+}
+
+bool ShmExchange::mismatch(uint64_t seq, int64_t* all, std::chrono::milliseconds timeout) {
+  awaitResolved(seq, Clock::now() + timeout);
+  int64_t* s = record(seq);
+  if (word(s + 1).load(std::memory_order_acquire) != seq) return false;
+  std::memcpy(all, s + 2, sizeof(int64_t) * size_t(size_) * size_t(width_));
+  return true;
+}
+
+void ShmExchange::awaitResolved(uint64_t seq, Clock::time_point deadline) {
+  for (int r = 0; r < size_; ++r)
+    awaitRank(r, deadline, "compared call " + std::to_string(seq), [&] { return block(r).resolved.load() >= seq; });
+}
+
+template <class Ready>
+void ShmExchange::awaitRank(int r, Clock::time_point deadline, const std::string& what, Ready ready) {
   Block& b = block(r);
-  int64_t* s = slot(r, seq);
   auto start = Clock::now();
   auto who = [&] { return "rank " + std::to_string(r) + " (pid " + std::to_string(b.pid) + ")"; };
   for (unsigned i = 0;; ++i) {
     uint32_t gen = b.gen.load();
-    uint64_t at = slotSeq(s).load(std::memory_order_acquire);
-    if (at == seq) {
-      std::memcpy(out, s + 1, sizeof(int64_t) * size_t(width_));
-      return;
-    }
-    if (at > seq)
-      throw std::runtime_error(who() + " is already past call " + std::to_string(seq) +
-                               " (at call " + std::to_string(at) + ")");
-    if (b.closed.load()) throw std::runtime_error(who() + " left the group before call " + std::to_string(seq));
+    if (ready()) return;
+    if (b.closed.load()) throw std::runtime_error(who() + " left the group before it " + what);
     if (i % 64) {
       relax();
       continue;
@@ -228,11 +317,10 @@ void ShmExchange::waitFor(int r, uint64_t seq, int64_t* out, Clock::time_point d
       sched_yield();
       continue;
     }
-    if (now >= deadline)
-      throw std::runtime_error("timed out: " + who() + " has not reached call " + std::to_string(seq));
-    if (exited(r)) throw std::runtime_error(who() + " exited before call " + std::to_string(seq));
+    if (now >= deadline) throw std::runtime_error("timed out: " + who() + " has not " + what);
+    if (exited(r)) throw std::runtime_error(who() + " exited before it " + what);
     b.waiters.fetch_add(1);
-    if (slotSeq(s).load() != seq && !b.closed.load())
+    if (!ready() && !b.closed.load())
       futexWait(&b.gen, gen, std::min<Clock::duration>(kSleepSlice, deadline - now));
     b.waiters.fetch_sub(1);
   }

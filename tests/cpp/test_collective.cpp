@@ -178,3 +178,40 @@ TEST(InterfaceTowards, TheLoopbackMasterIsReachedThroughLo) {
   EXPECT_EQ(interfaceTowards("127.0.0.1", 29500), "lo");
   EXPECT_EQ(interfaceTowards("localhost", 29500), "lo");
 }
+
+// The desync check on one host: whichever collective the first rank starts,
+// a rank that calls something else completes it with a scratch tensor, both
+// fail with {DIST DESYNC op}, and the next matching collective works.
+TEST(DesyncCheck, ARankThatDiffersFromTheFirstCompletesItsCallAndBothFail) {
+  using Op = std::function<WorkPtr(Communicator&)>;
+  const std::vector<std::pair<std::string, Op>> firsts = {
+      {"all_reduce", [](Communicator& c) { return c.allReduce(at::ones({4, 3}), ReduceOp::Max); }},
+      {"broadcast", [](Communicator& c) { return c.broadcast(at::ones({4, 3}), 1); }},
+      {"reduce", [](Communicator& c) { return c.reduce(at::ones({4, 3}), 1, ReduceOp::Sum); }},
+      {"all_gather", [](Communicator& c) { return c.allGather(at::ones({4, 3})); }},
+      {"gather", [](Communicator& c) { return c.gather(at::ones({4, 3}), 1); }},
+      {"scatter", [](Communicator& c) { return c.scatter(at::ones({4, 3}), 1); }},
+      {"reduce_scatter", [](Communicator& c) { return c.reduceScatter(at::ones({4, 3}), ReduceOp::Sum); }},
+      {"all_to_all", [](Communicator& c) { return c.allToAll(at::ones({4, 3}, at::kDouble)); }},
+      {"barrier", [](Communicator& c) { return c.barrier(); }},
+  };
+  for (auto& [name, first] : firsts) {
+    std::vector<std::string> codes(2);
+    onRanks(2, [&, name = name, first = first](Communicator& c, int r) {
+      try {
+        if (r == 0) {
+          run(first(c));
+        } else {
+          std::this_thread::sleep_for(200ms);  // rank 0 is first
+          run(c.allReduce(at::ones({7}), ReduceOp::Sum));
+        }
+      } catch (const Error& e) {
+        codes[size_t(r)] = c10::Join(" ", e.code);
+        EXPECT_NE(std::string(e.what()).find("collective mismatch in group"), std::string::npos) << e.what();
+      }
+      EXPECT_TRUE(at::equal(run(c.allReduce(at::ones({2}), ReduceOp::Sum)), at::full({2}, 2.0f))) << name;
+    });
+    EXPECT_EQ(codes[0], "DIST DESYNC " + name);
+    EXPECT_EQ(codes[1], "DIST DESYNC all_reduce");
+  }
+}

@@ -92,22 +92,59 @@ TEST(ShmExchange, ARankThatLeavesEndsItsPeersWaitAtOnce) {
     }
   });
   EXPECT_NE(errors[0].find("rank 1 (pid "), std::string::npos) << errors[0];
-  EXPECT_NE(errors[0].find(") left the group before call 1"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find(") left the group before it reached call 1"), std::string::npos) << errors[0];
 }
 
-TEST(ShmExchange, ARankThatIsAheadIsAnError) {
-  auto errors = onThreads(2, [](ShmExchange& x, int r) {
+TEST(ShmExchange, ARankCannotGetARingAheadOfTheOthersResolving) {
+  std::chrono::steady_clock::duration waited{};
+  auto errors = onThreads(2, [&](ShmExchange& x, int r) {
     std::vector<int64_t> all(2 * kWidth);
-    if (r == 1) {
-      // Publishes call 5, the slot rank 0 reads for call 1.
-      try { x.exchange(5, row(1, 5).data(), all.data(), 300ms); } catch (...) {}
-      std::this_thread::sleep_for(500ms);
+    if (r == 0) {
+      std::this_thread::sleep_for(300ms);
+      x.exchange(1, row(0, 1).data(), all.data(), 10s);
       return;
     }
-    std::this_thread::sleep_for(100ms);
-    x.exchange(1, row(0, 1).data(), all.data(), 10s);
+    // Calls started without waiting (asynchronous works): 64 fit the ring,
+    // the 65th reuses call 1's slots and waits until rank 0 has resolved it.
+    for (uint64_t seq = 1; seq <= 64; ++seq) {
+      x.publish(seq, row(1, seq).data(), 10s);
+      x.resolve(seq);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    x.publish(65, row(1, 65).data(), 10s);
+    waited = std::chrono::steady_clock::now() - t0;
   });
-  EXPECT_NE(errors[0].find(") is already past call 1 (at call 5)"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_GT(waited, 200ms);
+}
+
+TEST(ShmExchange, TheFirstRowOfACallAndItsMismatchRecord) {
+  std::vector<int> firsts(2);
+  std::vector<int> differed(2);
+  auto errors = onThreads(2, [&](ShmExchange& x, int r) {
+    std::vector<int64_t> all(2 * kWidth), lead(kWidth);
+    for (uint64_t seq = 1; seq <= 2; ++seq) {
+      if (r == 1) std::this_thread::sleep_for(100ms);  // rank 0 is first
+      // Call 1: the ranks' rows differ; call 2: they are the same.
+      auto mine = row(seq == 1 ? r : 0, seq);
+      x.publish(seq, mine.data(), 10s);
+      firsts[size_t(r)] += x.first(seq, mine.data(), lead.data(), 10s);
+      EXPECT_EQ(lead, row(0, seq));
+      if (lead != mine) {
+        x.gather(seq, all.data(), 10s);
+        x.recordMismatch(seq, all.data());
+      }
+      x.resolve(seq);
+      if (x.mismatch(seq, all.data(), 10s)) {
+        ++differed[size_t(r)];
+        EXPECT_TRUE(std::equal(all.begin() + kWidth, all.end(), row(1, seq).begin()));
+      }
+    }
+  });
+  EXPECT_EQ(errors[0] + errors[1], "");
+  EXPECT_EQ(firsts, (std::vector<int>{2, 0}));
+  EXPECT_EQ(differed, (std::vector<int>{1, 1}));
 }
 
 TEST(ShmExchange, AProcessThatDiesIsSeenBeforeTheTimeout) {
@@ -133,7 +170,7 @@ TEST(ShmExchange, AProcessThatDiesIsSeenBeforeTheTimeout) {
     error = e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
-  EXPECT_EQ(error, "rank 1 (pid " + std::to_string(child) + ") exited before call 1");
+  EXPECT_EQ(error, "rank 1 (pid " + std::to_string(child) + ") exited before it reached call 1");
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
