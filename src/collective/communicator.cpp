@@ -651,15 +651,15 @@ class C10dCommunicator : public Communicator, public std::enable_shared_from_thi
         ~Resolve() { x.resolve(call); }
       } resolve{*shm_, call};
       std::array<int64_t, kFp> lead{};
-      checked(op, context, [&] {
+      issue(op, [&] {
         shm_->publish(call, f.data(), timeout_);
         shm_->first(call, f.data(), lead.data(), timeout_);
-      });
+      }, context);
       if (lead == f) {
         toVerify_ = Fingerprint{call, f};
         return;
       }
-      checked(op, context, [&] {
+      issue(op, [&] {
         replay(lead.data());
         // Every rank published the call before it took part in it.
         std::vector<int64_t> all(size_t(kFp) * size_t(size()));
@@ -667,20 +667,23 @@ class C10dCommunicator : public Communicator, public std::enable_shared_from_thi
         shm_->recordMismatch(call, all.data());
         shm_->resolve(call);  // before the call sites are swapped in the store
         compare(op, call, f, site, all);  // throws: this rank differs
-      });
+      }, context);
       return;
     }
-    std::vector<int64_t> all(size_t(kFp) * size_t(size()));
-    checked(op, context, [&] {
-      if (shm_) return shm_->exchange(call, f.data(), all.data(), timeout_);
-      at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
-      at::Tensor out = at::empty({size(), kFp}, at::kLong);
-      std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
-      std::vector<at::Tensor> ins{in};
-      fp_->allgather(outs, ins)->wait(timeout_);
-      std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
-    });
-    checked(op, context, [&] { compare(op, call, f, site, all); });
+    issue(op, [&] {
+      std::vector<int64_t> all(size_t(kFp) * size_t(size()));
+      if (shm_) {
+        shm_->exchange(call, f.data(), all.data(), timeout_);
+      } else {
+        at::Tensor in = at::from_blob(f.data(), {kFp}, at::kLong).clone();
+        at::Tensor out = at::empty({size(), kFp}, at::kLong);
+        std::vector<std::vector<at::Tensor>> outs{out.unbind(0)};
+        std::vector<at::Tensor> ins{in};
+        fp_->allgather(outs, ins)->wait(timeout_);
+        std::memcpy(all.data(), out.data_ptr(), all.size() * sizeof(int64_t));
+      }
+      compare(op, call, f, site, all);
+    }, context);
   }
 
   struct Fingerprint {
@@ -688,16 +691,6 @@ class C10dCommunicator : public Communicator, public std::enable_shared_from_thi
     std::array<int64_t, kFp> row{};
   };
 
-  // Runs a step of the check (which throws DIST errors unrecorded); a
-  // failure is recorded and points to the dump.
-  template <class F>
-  void checked(const char* op, const std::string& context, F&& f) {
-    try {
-      guarded(op, f, context);
-    } catch (const Error& e) {
-      throw recordFailure(rec_, pending_, e);
-    }
-  }
 
   // After the data of `call` moved: whether a rank recorded it as differing
   // (shared memory).
@@ -789,11 +782,12 @@ class C10dCommunicator : public Communicator, public std::enable_shared_from_thi
                  {"DIST", "DESYNC", op});
   }
 
-  // Issues a c10d call; a failure is recorded and points to the dump.
+  // Issues a c10d call (or a step of the desync check); a failure is
+  // recorded and points to the dump.
   template <class F>
-  auto issue(const char* op, F&& f) -> decltype(f()) {
+  auto issue(const char* op, F&& f, const std::string& context = "") -> decltype(f()) {
     try {
-      return guarded(op, f);
+      return guarded(op, f, context);
     } catch (const Error& e) {
       throw recordFailure(rec_, pending_, e);
     }
