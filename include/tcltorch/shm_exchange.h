@@ -50,7 +50,12 @@ class ShmExchange {
   }
 
  private:
-  ShmExchange(void* base, size_t bytes, int rank, int size, int width);
+  // Byte sizes of the segment's parts (shm_exchange.cpp says what each holds).
+  struct Layout {
+    size_t slot, block, call, record, total;
+  };
+  static Layout layoutFor(int size, int width);
+  ShmExchange(void* base, int rank, int size, int width);
   struct Block;
   Block& block(int r) const;
   int64_t* slot(int r, uint64_t seq) const;
@@ -58,14 +63,15 @@ class ShmExchange {
   int64_t* record(uint64_t seq) const;
   void changed(Block& b);
   void awaitResolved(uint64_t seq, std::chrono::steady_clock::time_point deadline);
+  // Waits until ready(); `verb` and `seq` name what the rank has not done
+  // yet in errors ("reached", 3: "... has not reached call 3").
   template <class Ready>
-  void awaitRank(int r, std::chrono::steady_clock::time_point deadline, const std::string& what, Ready ready);
+  void awaitRank(int r, std::chrono::steady_clock::time_point deadline, const char* verb, uint64_t seq, Ready ready);
   bool exited(int r) const;
 
   void* base_;
-  size_t bytes_;
   int rank_, size_, width_;
-  size_t slotBytes_, blockBytes_, callBytes_, recordBytes_;
+  Layout layout_;
   bool pidsVisible_ = false;  // peers' pids can be checked (same pid namespace)
 };
 

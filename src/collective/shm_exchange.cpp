@@ -82,45 +82,44 @@ static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_al
                   std::atomic<uint64_t>::is_always_lock_free,
               "the segment's atomics must be address-free");
 
-ShmExchange::ShmExchange(void* base, size_t bytes, int rank, int size, int width)
-    : base_(base), bytes_(bytes), rank_(rank), size_(size), width_(width),
-      slotBytes_(roundUp(sizeof(uint64_t) * size_t(1 + width))),
-      blockBytes_(kLine + kRing * slotBytes_),
-      callBytes_(roundUp(sizeof(uint64_t) * size_t(2 + width))),
-      recordBytes_(roundUp(sizeof(uint64_t) * (2 + size_t(size) * size_t(width)))) {}
-
-static size_t segmentBytes(int size, int width) {
-  size_t slot = roundUp(sizeof(uint64_t) * size_t(1 + width));
-  size_t call = roundUp(sizeof(uint64_t) * size_t(2 + width));
-  size_t record = roundUp(sizeof(uint64_t) * (2 + size_t(size) * size_t(width)));
-  return kLine + size_t(size) * (kLine + kRing * slot) + kRing * (call + record);
+ShmExchange::Layout ShmExchange::layoutFor(int size, int width) {
+  Layout l;
+  l.slot = roundUp(sizeof(uint64_t) * size_t(1 + width));
+  l.block = kLine + kRing * l.slot;
+  l.call = roundUp(sizeof(uint64_t) * size_t(2 + width));
+  l.record = roundUp(sizeof(uint64_t) * (2 + size_t(size) * size_t(width)));
+  l.total = kLine + size_t(size) * l.block + kRing * (l.call + l.record);
+  return l;
 }
 
+ShmExchange::ShmExchange(void* base, int rank, int size, int width)
+    : base_(base), rank_(rank), size_(size), width_(width), layout_(layoutFor(size, width)) {}
+
 ShmExchange::Block& ShmExchange::block(int r) const {
-  return *reinterpret_cast<Block*>(static_cast<char*>(base_) + kLine + size_t(r) * blockBytes_);
+  return *reinterpret_cast<Block*>(static_cast<char*>(base_) + kLine + size_t(r) * layout_.block);
 }
 
 static std::atomic<uint64_t>& word(int64_t* s) { return *reinterpret_cast<std::atomic<uint64_t>*>(s); }
 
 // A rank's row of a call: the call number, then the row.
 int64_t* ShmExchange::slot(int r, uint64_t seq) const {
-  return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(&block(r)) + kLine + (seq % kRing) * slotBytes_);
+  return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(&block(r)) + kLine + (seq % kRing) * layout_.slot);
 }
 
 // A call's first row: claimed (call number), ready (call number), the row.
 int64_t* ShmExchange::callSlot(uint64_t seq) const {
-  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * blockBytes_ +
-                                    (seq % kRing) * callBytes_);
+  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * layout_.block +
+                                    (seq % kRing) * layout_.call);
 }
 
 // A mismatch record: claimed, ready, every rank's row.
 int64_t* ShmExchange::record(uint64_t seq) const {
-  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * blockBytes_ +
-                                    kRing * callBytes_ + (seq % kRing) * recordBytes_);
+  return reinterpret_cast<int64_t*>(static_cast<char*>(base_) + kLine + size_t(size_) * layout_.block +
+                                    kRing * layout_.call + (seq % kRing) * layout_.record);
 }
 
 std::unique_ptr<ShmExchange> ShmExchange::open(c10d::Store& store, int rank, int size, int width, bool allowed) {
-  const size_t n = segmentBytes(size, width);
+  const size_t n = layoutFor(size, width).total;
   std::string name;
   uint64_t nonce = 0;
   void* base = MAP_FAILED;
@@ -171,7 +170,7 @@ std::unique_ptr<ShmExchange> ShmExchange::open(c10d::Store& store, int rank, int
   }
   std::unique_ptr<ShmExchange> x;
   if (base != MAP_FAILED) {
-    x.reset(new ShmExchange(base, n, rank, size, width));
+    x.reset(new ShmExchange(base, rank, size, width));
     x->block(rank).pid = int32_t(getpid());
   }
   // Rank 0 gathers the answers, unlinks the name and says the verdict.
@@ -199,7 +198,7 @@ ShmExchange::~ShmExchange() {
   b.closed.store(1);
   b.gen.fetch_add(1);
   futexWakeAll(&b.gen);
-  munmap(base_, bytes_);
+  munmap(base_, layout_.total);
 }
 
 // A peer is gone when its process no longer exists or is a zombie.
@@ -264,7 +263,7 @@ void ShmExchange::gather(uint64_t seq, int64_t* all, std::chrono::milliseconds t
   auto deadline = Clock::now() + timeout;
   for (int r = 0; r < size_; ++r) {
     int64_t* s = slot(r, seq);
-    awaitRank(r, deadline, "reached call " + std::to_string(seq), [&] {
+    awaitRank(r, deadline, "reached", seq, [&] {
       uint64_t at = word(s).load(std::memory_order_acquire);
       if (at > seq) throw std::runtime_error("rank " + std::to_string(r) + " is already past call " + std::to_string(seq));
       return at == seq;
@@ -295,18 +294,19 @@ bool ShmExchange::mismatch(uint64_t seq, int64_t* all, std::chrono::milliseconds
 
 void ShmExchange::awaitResolved(uint64_t seq, Clock::time_point deadline) {
   for (int r = 0; r < size_; ++r)
-    awaitRank(r, deadline, "compared call " + std::to_string(seq), [&] { return block(r).resolved.load() >= seq; });
+    awaitRank(r, deadline, "compared", seq, [&] { return block(r).resolved.load() >= seq; });
 }
 
 template <class Ready>
-void ShmExchange::awaitRank(int r, Clock::time_point deadline, const std::string& what, Ready ready) {
+void ShmExchange::awaitRank(int r, Clock::time_point deadline, const char* verb, uint64_t seq, Ready ready) {
   Block& b = block(r);
   auto start = Clock::now();
   auto who = [&] { return "rank " + std::to_string(r) + " (pid " + std::to_string(b.pid) + ")"; };
+  auto what = [&] { return std::string(verb) + " call " + std::to_string(seq); };
   for (unsigned i = 0;; ++i) {
     uint32_t gen = b.gen.load();
     if (ready()) return;
-    if (b.closed.load()) throw std::runtime_error(who() + " left the group before it " + what);
+    if (b.closed.load()) throw std::runtime_error(who() + " left the group before it " + what());
     if (i % 64) {
       relax();
       continue;
@@ -317,8 +317,8 @@ void ShmExchange::awaitRank(int r, Clock::time_point deadline, const std::string
       sched_yield();
       continue;
     }
-    if (now >= deadline) throw std::runtime_error("timed out: " + who() + " has not " + what);
-    if (exited(r)) throw std::runtime_error(who() + " exited before it " + what);
+    if (now >= deadline) throw std::runtime_error("timed out: " + who() + " has not " + what());
+    if (exited(r)) throw std::runtime_error(who() + " exited before it " + what());
     b.waiters.fetch_add(1);
     if (!ready() && !b.closed.load())
       futexWait(&b.gen, gen, std::min<Clock::duration>(kSleepSlice, deadline - now));
