@@ -351,43 +351,41 @@ static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
   o->batch_first = c.boolean("batch_first");
   o->decoder = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
   int64_t d = c.integer("d_model");
+  // Encoders take the self-attention masks; decoders also the memory and its masks.
+  auto encoder = [&](auto m) {
+    o->module = m.ptr();
+    o->run = [m](const at::Tensor& x, const at::Tensor&, const Masks& a, const Masks&) mutable {
+      return m->forward(x, a.attn, a.kpm);
+    };
+  };
+  auto decoder = [&](auto m) {
+    o->module = m.ptr();
+    o->run = [m](const at::Tensor& x, const at::Tensor& mem, const Masks& a, const Masks& b) mutable {
+      return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
+    };
+  };
+  auto norm = [&](auto& opts) {
+    if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
+  };
   switch (s.kind) {
-    case TfKind::EncoderLayer: {
-      nn::TransformerEncoderLayer m(layerOptions<nn::TransformerEncoderLayerOptions>(c));
-      o->module = m.ptr();
-      o->run = [m](const at::Tensor& x, const at::Tensor&, const Masks& a, const Masks&) mutable {
-        return m->forward(x, a.attn, a.kpm);
-      };
+    case TfKind::EncoderLayer:
+      encoder(nn::TransformerEncoderLayer(layerOptions<nn::TransformerEncoderLayerOptions>(c)));
       break;
-    }
     case TfKind::Encoder: {
       nn::TransformerEncoderOptions opts(layerOptions<nn::TransformerEncoderLayerOptions>(c),
                                          atLeast(c, "num_layers"));
-      if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
-      nn::TransformerEncoder m(opts);
-      o->module = m.ptr();
-      o->run = [m](const at::Tensor& x, const at::Tensor&, const Masks& a, const Masks&) mutable {
-        return m->forward(x, a.attn, a.kpm);
-      };
+      norm(opts);
+      encoder(nn::TransformerEncoder(opts));
       break;
     }
-    case TfKind::DecoderLayer: {
-      nn::TransformerDecoderLayer m(layerOptions<nn::TransformerDecoderLayerOptions>(c));
-      o->module = m.ptr();
-      o->run = [m](const at::Tensor& x, const at::Tensor& mem, const Masks& a, const Masks& b) mutable {
-        return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
-      };
+    case TfKind::DecoderLayer:
+      decoder(nn::TransformerDecoderLayer(layerOptions<nn::TransformerDecoderLayerOptions>(c)));
       break;
-    }
     case TfKind::Decoder: {
       nn::TransformerDecoderOptions opts(layerOptions<nn::TransformerDecoderLayerOptions>(c),
                                          atLeast(c, "num_layers"));
-      if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
-      nn::TransformerDecoder m(opts);
-      o->module = m.ptr();
-      o->run = [m](const at::Tensor& x, const at::Tensor& mem, const Masks& a, const Masks& b) mutable {
-        return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
-      };
+      norm(opts);
+      decoder(nn::TransformerDecoder(opts));
       break;
     }
   }
