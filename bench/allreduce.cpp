@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include "tcltorch/compat.h"  // the TCPStore server this libtorch has
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +17,7 @@ int main() {
   so.isServer = rank == 0;
   so.numWorkers = size_t(world);
   so.timeout = std::chrono::seconds(120);
-  auto store = c10::make_intrusive<c10d::TCPStore>(std::getenv("MASTER_ADDR"), so);
+  auto store = tcltorch::compat::makeTcpStore(std::getenv("MASTER_ADDR"), so);
   auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(120));
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   opts->devices.push_back(ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)

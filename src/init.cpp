@@ -1,8 +1,29 @@
 // Tcl entry points: load torch, register the command table.
 #include "tcltorch/args.h"
 
+#include <cstring>
+
+// The first fields of every Tcl interpreter, 8.6 and 9 alike: where the stubs
+// library leaves its message when the interpreter's major version is not the
+// one this library was built for (no Tcl call works then).
+namespace {
+struct LegacyResult {
+  const char* result;
+  void (*freeProc)(char*);
+};
+constexpr const char kWrongTcl[] =
+    "torch " TCLTORCH_VERSION " (this library) was built for Tcl " TCL_VERSION
+    " and cannot load into another major version of Tcl: load the build for the running Tcl"
+    " (cmake -DTCLTORCH_TCL_VERSION=8.6 or 9.0), through package require, whose pkgIndex.tcl picks it";
+}  // namespace
+
 static int init(Tcl_Interp* interp, bool safe) {
-  if (Tcl_InitStubs(interp, "8.6", 0) == nullptr) return TCL_ERROR;
+  if (Tcl_InitStubs(interp, TCL_VERSION, 0) == nullptr) {
+    auto* legacy = reinterpret_cast<LegacyResult*>(interp);
+    if (legacy->result && std::strstr(legacy->result, "incompatible stubs mechanism") && !legacy->freeProc)
+      legacy->result = kWrongTcl;  // static, as the stubs library's own message
+    return TCL_ERROR;
+  }
   try {
     tcltorch::State& st = tcltorch::state(interp);
     tcltorch::registerCommands(interp, st, safe);

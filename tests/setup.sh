@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Shared set-up for the README's two commands: install what is missing from
 # Debian (idempotent, quiet when present), configure and build into build/.
+#   tests/setup.sh             both
+#   tests/setup.sh packages    only the packages (TCLTORCH_EXTRA_PKGS adds more)
+#   tests/setup.sh build       only the build
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs="cmake g++ make ccache tcl8.6 tcl8.6-dev libtorch-dev libgloo-dev libgtest-dev iproute2 dataset-fashion-mnist"
-missing=""
-for p in $pkgs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "Installing:$missing"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
+step=${1:-all}
+if [ "$step" != build ]; then
+  pkgs="cmake g++ make ccache tcl8.6 tcl8.6-dev libtorch-dev libgloo-dev libgtest-dev iproute2 dataset-fashion-mnist ${TCLTORCH_EXTRA_PKGS:-}"
+  missing=""
+  for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    echo "Installing:$missing"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
+  fi
 fi
-# ccache may cache precompiled-header builds and share them across build folders.
-export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
-export CCACHE_BASEDIR="$PWD"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
+if [ "$step" != packages ]; then
+  # ccache may cache precompiled-header builds and share them across build folders.
+  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+  export CCACHE_BASEDIR="$PWD"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc)"
+fi

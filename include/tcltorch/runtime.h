@@ -1,6 +1,6 @@
 // Runtime layer: per-interpreter state, the handle registry, scopes, errors.
 #pragma once
-#include <tcl.h>
+#include "tcltorch/compat.h"  // tcl.h and Tcl_Size
 #include <ATen/ATen.h>
 #include <deque>
 #include <initializer_list>

@@ -191,7 +191,7 @@ static bool neverOption(Tcl_Obj* o) {
   if (!t) return false;
   if (t == &kHandleObjType || t == k.integer || t == k.dbl || t == k.bytes || t == k.dict) return true;
   if (t == k.list) {
-    int n;
+    Tcl_Size n;
     Tcl_ListObjLength(nullptr, o, &n);
     return n != 1;
   }
@@ -204,7 +204,7 @@ bool parseNumber(Tcl_Obj* o, double* d) {
   if (t && t != k.integer && t != k.dbl && neverOption(o)) return false;
   if (Tcl_GetDoubleFromObj(nullptr, o, d) == TCL_OK) return true;
   // Tcl refuses NaN as a double, but tensor_to_list writes it.
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   if (len && (*s == '-' || *s == '+')) ++s, --len;
   if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
@@ -221,7 +221,7 @@ enum : int { kValue = -1, kUnknownOption = -2, kEndOfOptions = -3 };
 // not a number is an unknown option.
 static int classify(const CommandInfo& info, Tcl_Obj* o) {
   if (neverOption(o)) return kValue;
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   if (len < 2 || s[0] != '-') return kValue;
   if (len == 2 && s[1] == '-') return kEndOfOptions;
@@ -261,7 +261,7 @@ static bool intWord(const Param& p, Tcl_Obj* o, int64_t* out) {
   return true;
 }
 
-static bool listOf(Tcl_Obj* o, int* n, Tcl_Obj*** elems) {
+static bool listOf(Tcl_Obj* o, Tcl_Size* n, Tcl_Obj*** elems) {
   return Tcl_ListObjGetElements(nullptr, o, n, elems) == TCL_OK;
 }
 
@@ -275,7 +275,7 @@ static bool listOf(Tcl_Obj* o, int* n, Tcl_Obj*** elems) {
 // run); handle lookups throw their own "Invalid ... handle" errors. `st` is
 // null for default literals, which are never handles.
 static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
-  int n;
+  Tcl_Size n;
   Tcl_Obj** elems;
   switch (p.type) {
     case Type::Int: case Type::PosInt: case Type::NonNegInt:
@@ -350,7 +350,7 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       if (!listOf(o, &n, &elems)) return false;
       v.lists.resize(size_t(n));
       for (int k = 0; k < n; ++k) {
-        int m;
+        Tcl_Size m;
         Tcl_Obj** inner;
         if (!listOf(elems[k], &m, &inner)) return false;
         for (int j = 0; j < m; ++j) {
@@ -442,7 +442,7 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
 
 static bool noneWord(Tcl_Obj* o) {
   if (isHandleObj(o)) return false;
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   return len == 0 || (len == 4 && !strcmp(s, "none"));
 }
@@ -623,7 +623,7 @@ double Call::number(const char* name) {
 std::string Call::str(const char* name) {
   const Value& v = get(name);
   if (!v.obj || !v.str.empty()) return v.str;
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(v.obj, &len);
   return std::string(s, size_t(len));
 }

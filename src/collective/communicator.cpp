@@ -1078,7 +1078,7 @@ std::string distInit(State& st, const DistOptions& o) {
       so.numWorkers = size_t(o.worldSize);
       so.waitWorkers = true;
       so.timeout = o.timeout;
-      store = c10::make_intrusive<c10d::TCPStore>(o.masterAddr, so);
+      store = compat::makeTcpStore(o.masterAddr, so);
     }
     store->setTimeout(o.timeout);
     d->store = store;

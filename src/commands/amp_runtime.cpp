@@ -2,7 +2,6 @@
 #include "tcltorch/commands.h"
 #include "tcltorch/optim_family.h"
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <chrono>
@@ -20,60 +19,50 @@ static bool cudaType(Call& c) {
     fail("autocast for cuda needs a CUDA device, and none is available", {"DEVICE", "cuda"});
   return cuda;
 }
-static bool autocastOn(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
-static void autocastSet(bool cuda, bool on) {
-  if (cuda) at::autocast::set_enabled(on);
-  else at::autocast::set_cpu_enabled(on);
-}
-static at::ScalarType autocastDtype(bool cuda) {
-  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-}
 static void autocastSetDtype(Call& c, bool cuda, at::ScalarType t) {
   if (!cuda && t != at::kBFloat16) c.badValue("dtype", "bfloat16 (the only lower precision autocast has on cpu)");
   if (cuda && t != at::kHalf && t != at::kBFloat16) c.badValue("dtype", "float16 or bfloat16");
-  if (cuda) at::autocast::set_autocast_gpu_dtype(t);
-  else at::autocast::set_autocast_cpu_dtype(t);
+  compat::setAutocastDtype(cuda, t);
 }
 
 // The script runs with autocast on (or off with -enabled 0); the previous
 // state, dtype and cache are restored on every exit.
 static Tcl_Obj* cmdAutocast(Call& c) {
   bool cuda = cudaType(c);
-  bool prevOn = autocastOn(cuda);
-  at::ScalarType prevType = autocastDtype(cuda);
+  bool prevOn = compat::autocastEnabled(cuda);
+  at::ScalarType prevType = compat::autocastDtype(cuda);
   if (c.has("dtype")) autocastSetDtype(c, cuda, c.dtype("dtype"));
-  autocastSet(cuda, c.boolean("enabled"));
+  compat::setAutocastEnabled(cuda, c.boolean("enabled"));
   at::autocast::increment_nesting();
   int code = Tcl_EvalObjEx(c.interp, c.obj("script"), 0);
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  autocastSet(cuda, prevOn);
-  if (cuda) at::autocast::set_autocast_gpu_dtype(prevType);
-  else at::autocast::set_autocast_cpu_dtype(prevType);
+  compat::setAutocastEnabled(cuda, prevOn);
+  compat::setAutocastDtype(cuda, prevType);
   if (code != TCL_OK) throw ScriptCode{code};
   return Tcl_GetObjResult(c.interp);
 }
 static Tcl_Obj* cmdAutocastEnable(Call& c) {
   bool cuda = cudaType(c);
   if (c.has("dtype")) autocastSetDtype(c, cuda, c.dtype("dtype"));
-  autocastSet(cuda, true);
+  compat::setAutocastEnabled(cuda, true);
   return nullptr;
 }
 static Tcl_Obj* cmdAutocastDisable(Call& c) {
   bool cuda = c.choice("device_type") == 1;
-  if (!cuda || torch::cuda::is_available()) autocastSet(cuda, false);
+  if (!cuda || torch::cuda::is_available()) compat::setAutocastEnabled(cuda, false);
   at::autocast::clear_cache();
   return nullptr;
 }
 static Tcl_Obj* cmdAutocastIsEnabled(Call& c) {
   bool cuda = c.choice("device_type") == 1;
-  return Tcl_NewBooleanObj(autocastOn(cuda));
+  return Tcl_NewBooleanObj(compat::autocastEnabled(cuda));
 }
 static Tcl_Obj* cmdAutocastSetDtype(Call& c) {
   autocastSetDtype(c, cudaType(c), c.dtype("dtype"));
   return nullptr;
 }
 static Tcl_Obj* cmdAutocastGetDtype(Call& c) {
-  return Tcl_NewStringObj(dtypeName(autocastDtype(c.choice("device_type") == 1)), -1);
+  return Tcl_NewStringObj(dtypeName(compat::autocastDtype(c.choice("device_type") == 1)), -1);
 }
 
 // ---- gradient scaler (PyTorch's GradScaler) ----

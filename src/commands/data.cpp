@@ -89,7 +89,7 @@ static Tcl_Obj* cmdIdxLoad(Call& c) {
     if (limit < 0) c.badValue("limit", "a non-negative integer");
   }
   Tcl_Obj* bytes = readBytes(c, path);
-  int size = 0;
+  Tcl_Size size = 0;
   const unsigned char* p = Tcl_GetByteArrayFromObj(bytes, &size);
   at::Tensor t;
   try {

@@ -3,6 +3,7 @@
 // every optimizer command (step, zero_grad, lr, save, load, schedulers) serves
 // them. One optimizer class; each algorithm is one row of a table: its
 // hyper-parameters and its per-parameter update.
+#include "tcltorch/compat.h"
 #include "tcltorch/optim_family.h"
 #include <torch/serialize/archive.h>
 #include <cmath>
@@ -239,7 +240,7 @@ class Family : public optim::Optimizer {
   }
 
  private:
-  static std::string key(const Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+  static compat::OptimStateKey key(const Tensor& p) { return compat::optimStateKey(p); }
   Update update_;
 };
 

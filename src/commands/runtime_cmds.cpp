@@ -12,7 +12,7 @@ static int evalScript(Call& c, const char* name) {
 }
 
 static Tcl_Obj* cmdFree(Call& c) {
-  int n;
+  Tcl_Size n;
   Tcl_Obj** elems;
   Tcl_Obj* handles = c.obj("handles");
   // Fast path: one name as returned by a command (no list parse, no string).
@@ -35,7 +35,7 @@ static Tcl_Obj* cmdFree(Call& c) {
 }
 
 static Tcl_Obj* cmdKeep(Call& c) {
-  int n;
+  Tcl_Size n;
   Tcl_Obj** elems;
   Tcl_Obj* handles = c.obj("handles");
   Tcl_ListObjGetElements(nullptr, handles, &n, &elems);  // a list: checked by the parser

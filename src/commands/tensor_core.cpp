@@ -19,7 +19,7 @@ static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
   for (;;) {
     double d;
     if (parseNumber(o, &d)) return shape;  // a list of n != 1 is never asked for its string
-    int n;
+    Tcl_Size n;
     Tcl_Obj** elems;
     if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
     // A one-element list whose element is itself a non-number word ("x") would
@@ -38,7 +38,7 @@ static void leaves(Call& c, Tcl_Obj* o, size_t depth, const std::vector<int64_t>
     out.push_back(o);
     return;
   }
-  int n;
+  Tcl_Size n;
   Tcl_Obj** elems;
   if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK || n != shape[depth])
     c.badValue("data", "a rectangular (nested) list of numbers");
@@ -74,7 +74,7 @@ static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
     objs = &data;
     n = 1;
   } else {
-    int len;
+    Tcl_Size len;
     Tcl_Obj** elems;
     Tcl_ListObjGetElements(nullptr, data, &len, &elems);
     if (shape.size() == 1) {
@@ -216,8 +216,9 @@ static at::Tensor emptyForCopy(const std::vector<int64_t>& shape, at::ScalarType
 // whose byte-array rep may be shimmered away, and Tcl values are immutable while
 // tensors are not.
 static Tcl_Obj* cmdFromBytes(Call& c) {
-  int len;
+  Tcl_Size len;
   unsigned char* p = Tcl_GetByteArrayFromObj(c.obj("bytes"), &len);
+  if (!p) c.badValue("bytes", "a byte array (no characters above \\xFF)");  // Tcl 9 refuses those
   at::ScalarType dt = c.dtype("dtype");
   int64_t esize = int64_t(c10::elementSize(dt));
   std::vector<int64_t> shape = c.has("shape") ? c.ints("shape") : std::vector<int64_t>{len / esize};

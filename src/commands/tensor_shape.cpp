@@ -95,13 +95,13 @@ static Tcl_Obj* cmdAtleast(Call& c) {
   return c.result(N == 1 ? at::atleast_1d(t) : N == 2 ? at::atleast_2d(t) : at::atleast_3d(t));
 }
 static Tcl_Obj* cmdBroadcastShapes(Call& c) {
-  int n;
+  Tcl_Size n;
   Tcl_Obj** elems;
   if (Tcl_ListObjGetElements(nullptr, c.obj("shapes"), &n, &elems) != TCL_OK || n == 0)
     c.badValue("shapes", "a list of shapes");
   std::vector<int64_t> out;
   for (int i = 0; i < n; ++i) {
-    int m;
+    Tcl_Size m;
     Tcl_Obj** dims;
     if (Tcl_ListObjGetElements(nullptr, elems[i], &m, &dims) != TCL_OK) c.badValue("shapes", "a list of shapes");
     std::vector<int64_t> shape(static_cast<size_t>(m));

@@ -206,7 +206,7 @@ Entry* Registry::find(Tcl_Obj* o) {
     if (e) setHandleRep(o, key, slot);
     return e;
   }
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   uint64_t key;
   if (!parseName(s, size_t(len), &key)) return nullptr;
@@ -336,7 +336,7 @@ static void collectNames(Tcl_Obj* o, std::vector<uint64_t>& out) {
   }
   if (t && (t == kInt || t == kDouble || t == kBytes)) return;
   if (t && !o->bytes && t == kList) {
-    int n;
+    Tcl_Size n;
     Tcl_Obj** elems;
     Tcl_ListObjGetElements(nullptr, o, &n, &elems);
     for (int i = 0; i < n; ++i) collectNames(elems[i], out);
@@ -354,7 +354,7 @@ static void collectNames(Tcl_Obj* o, std::vector<uint64_t>& out) {
     Tcl_DictObjDone(&search);
     return;
   }
-  int len;
+  Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   for (int i = 0; i < len;) {
     while (i < len && !isalnum((unsigned char)s[i])) ++i;

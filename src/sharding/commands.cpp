@@ -78,7 +78,7 @@ static Tcl_Obj* cmdMean(Call& c) { return reduceCmd(c, true); }
 // be split alike, so elementwise ops line up row for row.
 static Tcl_Obj* cmdShardMap(Call& c) {
   Tcl_Obj* cmd = c.obj("command");
-  int n;
+  Tcl_Size n;
   Tcl_Obj** words;
   Tcl_ListObjGetElements(nullptr, cmd, &n, &words);  // a list: checked by the parser
   if (n == 0) c.badValue("command", "a non-empty list {command arg ...}");
@@ -125,7 +125,7 @@ static Tcl_Obj* cmdShardMap(Call& c) {
   }
   if (!like) fail("shard_map: no shard handle among the arguments of " + head, {"SHARD", "NOSHARD"});
 
-  int code = Tcl_EvalObjv(c.interp, n, objv.data(), 0);
+  int code = Tcl_EvalObjv(c.interp, int(n), objv.data(), 0);
   if (code != TCL_OK) throw ScriptCode{code};
   Tcl_Obj* res = Tcl_GetObjResult(c.interp);
   Entry* e = c.st.reg.find(res);
