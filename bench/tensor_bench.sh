@@ -1,6 +1,6 @@
 #!/bin/sh
 # Tensor core against PyTorch's Python API (Debian python3-torch, same libtorch),
-# side by side in one run. Usage: bench/tensor_bench.sh [build-dir]
+# side by side in one run. Usage: [TCLSH=tclsh9.0] bench/tensor_bench.sh [build-dir]
 #
 # How the comparison is kept honest:
 # - both sides run the same operations on the same sizes and dtypes, best of N;
@@ -24,17 +24,18 @@ set -e
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 py=/usr/bin/python3
+tclsh=${TCLSH:-tclsh}  # TCLSH=tclsh9.0 for a Tcl 9 build
 export TCLLIBPATH=$(cd "$build" && pwd)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for i in 1 2 3; do
-  tclsh "$here/tensor_bench.tcl" import >> "$tmp/tcl"
+  $tclsh "$here/tensor_bench.tcl" import >> "$tmp/tcl"
   $py "$here/tensor_bench.py" import >> "$tmp/py"
 done
 # Alternate the two sides a few times and keep each side's best: load from
 # other processes then hits both alike.
 for i in 1 2 3; do
-  tclsh "$here/tensor_bench.tcl" >> "$tmp/tcl"
+  $tclsh "$here/tensor_bench.tcl" >> "$tmp/tcl"
   $py "$here/tensor_bench.py" >> "$tmp/py"
 done
 awk '

@@ -40,14 +40,14 @@ namespace eval torchrun {
 }
 
 # A free TCP port on 127.0.0.1, as chosen by the kernel.
-proc torchrun::free_port {} {
+proc ::torchrun::free_port {} {
   set s [socket -server {apply {{c a p} {close $c}}} -myaddr 127.0.0.1 0]
   set port [lindex [fconfigure $s -sockname] 2]
   close $s
   return $port
 }
 
-proc torchrun::parse {argv} {
+proc ::torchrun::parse {argv} {
   variable usage
   set opts [dict create nproc "" nnodes 1 node_rank 0 master_addr 127.0.0.1 master_port "" \
                 max_time 0 max_restarts 0]
@@ -71,18 +71,18 @@ proc torchrun::parse {argv} {
 }
 
 # TERM to every rank still running; KILL to those left after 5 s.
-proc torchrun::end_others {} {
+proc ::torchrun::end_others {} {
   variable pids
   variable killTimer
   dict for {rank pid} $pids { catch {exec kill -TERM $pid} }
   if {$killTimer eq ""} {
     set killTimer [after 5000 {
-      dict for {rank pid} $torchrun::pids { catch {exec kill -KILL $pid} }
+      dict for {rank pid} $::torchrun::pids { catch {exec kill -KILL $pid} }
     }]
   }
 }
 
-proc torchrun::on_readable {chan} {
+proc ::torchrun::on_readable {chan} {
   variable chans
   variable tails
   lassign [dict get $chans $chan] rank stream
@@ -121,10 +121,10 @@ proc torchrun::on_readable {chan} {
     rank_ended $rank $status $how
   }
   variable open
-  if {[incr open -1] == 0} { set torchrun::done 1 }
+  if {[incr open -1] == 0} { set ::torchrun::done 1 }
 }
 
-proc torchrun::rank_ended {rank status how} {
+proc ::torchrun::rank_ended {rank status how} {
   variable pids
   variable failed
   variable failures
@@ -139,12 +139,12 @@ proc torchrun::rank_ended {rank status how} {
     puts stderr "torchrun: rank $rank exited with status $status; ending the other ranks"
     # After a grace second: a rank already on its way out (often the one that
     # failed first, while its peers saw it leave) ends with its own status.
-    variable graceTimer [after 1000 torchrun::end_others]
+    variable graceTimer [after 1000 ::torchrun::end_others]
   }
 }
 
 # One summary per failure: first failing rank, how it ended, its last stderr lines.
-proc torchrun::summary {attempt maxRestarts} {
+proc ::torchrun::summary {attempt maxRestarts} {
   variable failed
   variable failures
   variable tails
@@ -171,7 +171,7 @@ proc torchrun::summary {attempt maxRestarts} {
 }
 
 # Starts every local rank of one attempt.
-proc torchrun::start {opts prog attempt port} {
+proc ::torchrun::start {opts prog attempt port} {
   variable chans
   variable pids
   variable tails
@@ -194,7 +194,7 @@ proc torchrun::start {opts prog attempt port} {
     foreach {c stream} [list $chan stdout $er stderr] {
       fconfigure $c -blocking 0 -buffering line
       dict set chans $c [list $rank $stream]
-      fileevent $c readable [list torchrun::on_readable $c]
+      fileevent $c readable [list ::torchrun::on_readable $c]
       incr open
     }
     dict set pids $rank [pid $chan]
@@ -202,7 +202,7 @@ proc torchrun::start {opts prog attempt port} {
   }
 }
 
-proc torchrun::main {argv} {
+proc ::torchrun::main {argv} {
   variable failed
   variable done
   variable timedOut
@@ -214,10 +214,10 @@ proc torchrun::main {argv} {
   set maxRestarts [dict get $opts max_restarts]
   if {[dict get $opts max_time] > 0} {
     after [expr {[dict get $opts max_time] * 1000}] {
-      set torchrun::timedOut 1
-      if {![llength $torchrun::failed]} { set torchrun::failed {all 124 {ended by -max_time}} }
+      set ::torchrun::timedOut 1
+      if {![llength $::torchrun::failed]} { set ::torchrun::failed {all 124 {ended by -max_time}} }
       puts stderr "torchrun: -max_time reached; ending every rank"
-      torchrun::end_others
+      ::torchrun::end_others
     }
   }
   for {set attempt 0} {1} {incr attempt} {
@@ -229,11 +229,11 @@ proc torchrun::main {argv} {
     set failures {}
     set done 0
     start $opts $prog $attempt $port
-    vwait torchrun::done
+    vwait ::torchrun::done
     # Timers of this attempt must not reach the next one's ranks.
     foreach timer {killTimer graceTimer} {
-      after cancel [set torchrun::$timer]
-      set torchrun::$timer ""
+      after cancel [set ::torchrun::$timer]
+      set ::torchrun::$timer ""
     }
     if {![llength $failed]} { exit 0 }
     if {$timedOut} { exit 124 }
@@ -246,7 +246,7 @@ proc torchrun::main {argv} {
 }
 
 if {[info exists argv0] && [file normalize $argv0] eq [file normalize [info script]]} {
-  if {[catch {torchrun::main $argv} msg]} {
+  if {[catch {::torchrun::main $argv} msg]} {
     puts stderr $msg
     exit 2
   }

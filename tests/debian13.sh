@@ -45,11 +45,6 @@ EOF
 
 mounted_under() { awk -v r="$1" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/self/mounts; }
 
-unmount_all() {  # deepest first
-  local m
-  for m in $(mounted_under "$1" | sort -r); do umount -l "$m" 2>/dev/null || true; done
-}
-
 mount_all() {
   local root=$1
   mount -t proc proc "$root/proc"
@@ -71,35 +66,31 @@ make_root() {
     echo "Debian 13 root $root: reused"; return 0
   fi
   local t0=$SECONDS
-  unmount_all "$root"
-  if [ -n "$(mounted_under "$root")" ]; then echo "still mounted under $root, not removing" >&2; exit 1; fi
+  # Never remove a root that has something mounted (a bind of this checkout).
+  if [ -n "$(mounted_under "$root")" ]; then echo "something is mounted under $root, not removing it" >&2; exit 1; fi
   rm -rf "$root"
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   echo "Debian 13 root $root: debootstrap"
   debootstrap --variant=minbase trixie "$root" "$mirror" >"$cache/$name.log" 2>&1 || { tail -20 "$cache/$name.log"; exit 1; }
   echo "deb $mirror trixie $(components "$name")" > "$root/etc/apt/sources.list"
-  trap 'unmount_all "'"$root"'"' EXIT
-  mount_all "$root"
-  chroot "$root" apt-get update -qq
-  if [ "$name" = trixie-cuda ]; then
-    cudnn_placeholder "$root"
-    chroot "$root" dpkg -i /tmp/nvidia-cudnn-placeholder.deb >/dev/null
-  fi
+  if [ "$name" = trixie-cuda ]; then cudnn_placeholder "$root"; fi
   echo "Debian 13 root $root: installing $(packages "$name")"
-  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    $(packages "$name") >>"$cache/$name.log" 2>&1 || { tail -30 "$cache/$name.log"; exit 1; }
-  chroot "$root" apt-get clean
-  unmount_all "$root"; trap - EXIT
+  in_ns "$root" sh -c "apt-get update -qq && { [ ! -f /tmp/nvidia-cudnn-placeholder.deb ] || dpkg -i /tmp/nvidia-cudnn-placeholder.deb; } &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(packages "$name") && apt-get clean" \
+    >>"$cache/$name.log" 2>&1 || { tail -30 "$cache/$name.log"; exit 1; }
   echo "$key" > "$root/.tcltorch-key"
   echo "Debian 13 root $root: made in $((SECONDS - t0)) s"
 }
 
+# Every use of a root runs in a mount namespace of its own (unshare -m): its
+# mounts vanish with it, whatever way it ends, and concurrent uses of one root
+# do not see each other's.
+in_ns() { unshare --mount --propagation private bash "$here/tests/debian13.sh" _ns "$@"; }
+
 run_in_root() {
   local name=$1 root="$cache/$1"; shift
   [ -f "$root/.tcltorch-key" ] || { echo "no root $root: run '$0 make $name' first" >&2; exit 1; }
-  trap 'unmount_all "'"$root"'"' EXIT
-  mount_all "$root"
-  chroot "$root" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
+  in_ns "$root" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
     CCACHE_DIR=/root/.ccache CCACHE_BASEDIR=/tcltorch \
     CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime \
     ${CI:+CI=$CI} bash -c "cd /tcltorch && $*"
@@ -108,5 +99,6 @@ run_in_root() {
 case "${1:-}" in
   make) make_root "$2" ;;
   run) shift; run_in_root "$@" ;;
+  _ns) root=$2; shift 2; mount_all "$root"; chroot "$root" "$@" ;;
   *) echo "usage: $0 make NAME | run NAME CMD" >&2; exit 2 ;;
 esac
