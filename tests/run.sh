@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command. Stages (each prints when it starts):
-#  1. Debian 12, libtorch 1.13, Tcl 8.6: build/, every suite (gtest, tcl, dist,
-#     netns) through CTest.
+#  1. This host (Debian 12: libtorch 1.13, Tcl 8.6): build/, every suite (gtest,
+#     tcl, dist, netns) through CTest.
 #  2. Debian 13 (a debootstrap root cached in /var/cache/tcltorch, made while
 #     stage 1 builds), libtorch 2.6, Tcl 9.0, under AddressSanitizer + UBSan:
 #     build-d13-asan/, gtest, tcl and dist suites; tclsh8.6 must refuse the
@@ -19,7 +19,7 @@ export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file
 export CCACHE_BASEDIR="$PWD"
 jobs=$(nproc)
 
-stage "Debian 12, libtorch 1.13, Tcl 8.6"
+stage "this host ($(. /etc/os-release; echo "$PRETTY_NAME"), its libtorch-dev, Tcl ${TCLTORCH_TCL_VERSION:-8.6})"
 TCLTORCH_EXTRA_PKGS=debootstrap bash tests/setup.sh packages
 # The roots download and unpack (network and disk) while this stage compiles.
 roots_log=$(mktemp -d)
@@ -30,7 +30,7 @@ for r in trixie trixie-cuda; do
   root_pid[$r]=$!
 done
 bash tests/setup.sh build
-ctest --test-dir build --output-on-failure "$@"
+ctest --test-dir "${TCLTORCH_BUILD:-build}" --output-on-failure "$@"
 
 wait_root() {
   local rc=0
