@@ -1,9 +1,12 @@
 # The Python peer of the all_reduce benchmark: torch.distributed on Gloo, run
 # by tcl/torchrun.tcl. Prints "size_bytes seconds_per_call" on rank 0.
+import os
 import time
 import torch
 import torch.distributed as dist
 
+# 2.4+ asks for a libuv TCPStore; Debian's 2.6 has none (1.13 ignores this).
+os.environ.setdefault("USE_LIBUV", "0")
 dist.init_process_group("gloo")  # env://: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
 rank = dist.get_rank()
 for numel in (1, 1024, 262144, 16777216):

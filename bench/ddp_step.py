@@ -26,6 +26,8 @@ def worker(rank, world, port, threads, steps):
     torch.set_num_threads(threads)
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
+    # 2.4+ asks for a libuv TCPStore; Debian's 2.6 has none (1.13 ignores this).
+    os.environ.setdefault("USE_LIBUV", "0")
     dist.init_process_group("gloo", rank=rank, world_size=world)
     for name, (model, x, y) in models().items():
         n = 10 * steps if name == "mlp_small" else steps  # short steps: more of them
