@@ -2,13 +2,14 @@
 //
 // libtorch's own unpickler (torch::pickle_load) cannot read what Python's
 // torch.save(model.state_dict()) writes: in 1.13 it turns the OrderedDict into
-// None and knows no SETITEM, so this file has a small unpickler of its own for
+// None and knows no SETITEM; and its zip reader cannot tell a record's size
+// without copying it. So this file reads the zip's central directory itself
+// (each tensor then aliases the mapped file) and has a small unpickler for
 // the part of the pickle format those files use (dicts, lists, tuples, numbers,
 // strings, tensors over storages). Anything else in a file is an error, never
 // code run: no global outside a fixed list is ever resolved.
 #include "tcltorch/model_files.h"
 #include "tcltorch/nn.h"
-#include <caffe2/serialize/inline_container.h>
 #include <c10/util/Exception.h>
 #include <c10/util/strides.h>
 #include <cerrno>
@@ -76,6 +77,116 @@ at::Tensor mappedTensor(const std::shared_ptr<MappedFile>& f, size_t offset, siz
   return at::empty({0}, opts).set_(mappedStorage(f, offset, nbytes), 0, sizes, c10::contiguous_strides(sizes));
 }
 
+
+// ---- the zip container ----
+// torch.save writes an uncompressed zip (zip64 when large) whose records are
+// "<archive>/data.pkl", "<archive>/data/<key>", ...; the central directory
+// gives each record's exact place and size, all checked against the file.
+
+namespace {
+
+class ZipRecords {
+ public:
+  ZipRecords(const MappedFile& f, const std::string& path) : f_(f), path_(path) {
+    const size_t n = f.size();
+    if (n < 22) bad("not a zip file (too short)");
+    size_t eocd = std::string::npos;
+    for (size_t k = n - 22 + 1; k-- > 0 && n - k <= 22 + 65535;)
+      if (u32(k) == 0x06054b50) {
+        eocd = k;
+        break;
+      }
+    if (eocd == std::string::npos) bad("not a zip file (no end of central directory)");
+    uint64_t count = u16(eocd + 10), size = u32(eocd + 12), offset = u32(eocd + 16);
+    if (count == 0xFFFF || size == 0xFFFFFFFF || offset == 0xFFFFFFFF) {  // zip64
+      if (eocd < 20 || u32(eocd - 20) != 0x07064b50) bad("bad zip64 locator");
+      uint64_t z = u64(eocd - 20 + 8);
+      if (z > n - 56 || u32(size_t(z)) != 0x06064b50) bad("bad zip64 end of central directory");
+      count = u64(size_t(z) + 32);
+      size = u64(size_t(z) + 40);
+      offset = u64(size_t(z) + 48);
+    }
+    if (offset > n || size > n - offset) bad("central directory past the end of the file");
+    size_t p = size_t(offset), end = size_t(offset + size);
+    for (uint64_t e = 0; e < count; ++e) {
+      if (p + 46 > end || u32(p) != 0x02014b50) bad("bad central directory");
+      Rec r;
+      r.method = u16(p + 10);
+      r.csize = u32(p + 20);
+      r.usize = u32(p + 24);
+      size_t fn = u16(p + 28), ex = u16(p + 30), cm = u16(p + 32);
+      r.local = u32(p + 42);
+      if (p + 46 + fn + ex + cm > end) bad("bad central directory");
+      std::string name(reinterpret_cast<const char*>(f.data()) + p + 46, fn);
+      // zip64 sizes and offset, in this order, for the fields that overflowed
+      for (size_t x = p + 46 + fn; x + 4 <= p + 46 + fn + ex;) {
+        size_t id = u16(x), len = u16(x + 2), q = x + 4;
+        if (q + len > p + 46 + fn + ex) bad("bad central directory");
+        if (id == 1) {
+          auto next = [&](uint64_t& v) {
+            if (v != 0xFFFFFFFF) return;
+            if (q + 8 > x + 4 + len) bad("bad zip64 field");
+            v = u64(q);
+            q += 8;
+          };
+          next(r.usize);
+          next(r.csize);
+          next(r.local);
+        }
+        x += 4 + len;
+      }
+      recs_.emplace(std::move(name), r);
+      p += 46 + fn + ex + cm;
+    }
+    for (auto& [name, r] : recs_) {
+      size_t slash = name.find('/');
+      if (slash != std::string::npos && name.compare(slash, std::string::npos, "/data.pkl") == 0) {
+        prefix_ = name.substr(0, slash + 1);
+        return;
+      }
+    }
+    bad("no data.pkl record: not a file of torch.save");
+  }
+
+  bool has(const std::string& name) const { return recs_.count(prefix_ + name) > 0; }
+
+  // Offset and size of a stored (uncompressed) record inside the file.
+  std::pair<size_t, size_t> find(const std::string& name) const {
+    auto it = recs_.find(prefix_ + name);
+    if (it == recs_.end()) bad("no record " + name);
+    const Rec& r = it->second;
+    const size_t n = f_.size();
+    if (r.method != 0 || r.csize != r.usize) bad("record " + name + " is compressed");
+    if (r.local > n - 30 || u32(size_t(r.local)) != 0x04034b50) bad("bad local header of " + name);
+    uint64_t data = r.local + 30 + u16(size_t(r.local) + 26) + u16(size_t(r.local) + 28);
+    if (data > n || r.usize > n - data) bad("record " + name + " runs past the end of the file");
+    return {size_t(data), size_t(r.usize)};
+  }
+
+ private:
+  struct Rec {
+    uint64_t csize = 0, usize = 0, local = 0;
+    unsigned method = 0;
+  };
+  const MappedFile& f_;
+  const std::string& path_;
+  std::unordered_map<std::string, Rec> recs_;
+  std::string prefix_;
+
+  [[noreturn]] void bad(const std::string& why) const { badModelFile(path_, "checkpoint", why); }
+  uint64_t le(size_t at, size_t k) const {
+    if (at > f_.size() || k > f_.size() - at) bad("truncated zip file");
+    uint64_t u = 0;
+    for (size_t j = k; j-- > 0;) u = u << 8 | f_.data()[at + j];
+    return u;
+  }
+  uint64_t u16(size_t at) const { return le(at, 2); }
+  uint64_t u32(size_t at) const { return le(at, 4); }
+  uint64_t u64(size_t at) const { return le(at, 8); }
+};
+
+}  // namespace
+
 // ---- the unpickler ----
 
 namespace {
@@ -121,7 +232,7 @@ bool storageDtype(const std::string& global, at::ScalarType* t) {
 class Unpickler {
  public:
   Unpickler(const std::string& path, const unsigned char* p, size_t n, std::shared_ptr<MappedFile> file,
-            caffe2::serialize::PyTorchStreamReader& zip)
+            const ZipRecords& zip)
       : path_(path), p_(p), n_(n), file_(std::move(file)), zip_(zip) {}
 
   PVP run() {
@@ -220,7 +331,7 @@ class Unpickler {
   const unsigned char* p_;
   size_t n_, pos_ = 0;
   std::shared_ptr<MappedFile> file_;
-  caffe2::serialize::PyTorchStreamReader& zip_;
+  const ZipRecords& zip_;
   std::vector<PVP> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PVP> memo_;
@@ -322,11 +433,11 @@ class Unpickler {
     auto it = storages_.find(a[2]->s);
     if (it != storages_.end()) return it->second;
     size_t elem = c10::elementSize(dtype);
-    if (uint64_t(a[4]->i) > file_->size() / elem) bad("storage " + a[2]->s + " is larger than the file");
+    auto [off, size] = zip_.find("data/" + a[2]->s);
+    if (uint64_t(a[4]->i) > size / elem)
+      bad("storage " + a[2]->s + " needs " + std::to_string(a[4]->i) + " elements, its record holds " +
+          std::to_string(size / elem));
     size_t nbytes = size_t(a[4]->i) * elem;
-    size_t off = zip_.getRecordOffset("data/" + a[2]->s);
-    if (off > file_->size() || nbytes > file_->size() - off)
-      bad("storage " + a[2]->s + " runs past the end of the file");
     auto v = make(PV::Storage);
     v->dtype = dtype;
     v->storage = mappedStorage(file_, off, nbytes);
@@ -375,24 +486,19 @@ class Unpickler {
 NamedTensors readTorchStateDict(const std::string& path) {
   auto file = std::make_shared<MappedFile>(path);
   if (file->size() == 0) badModelFile(path, "checkpoint", "empty file");
+  ZipRecords zip(*file, path);
+  if (zip.has("byteorder")) {
+    auto [off, size] = zip.find("byteorder");
+    std::string order(reinterpret_cast<const char*>(file->data()) + off, size);
+    if (order != "little") badModelFile(path, "checkpoint", "byte order \"" + order + "\" (only little-endian loads)");
+  }
+  auto [off, size] = zip.find("data.pkl");
+  PVP v = Unpickler(path, file->data() + off, size, file, zip).run();
+  if (v->k != PV::Dict) badModelFile(path, "checkpoint", "it holds no state dict");
   NamedTensors out;
-  try {
-    caffe2::serialize::PyTorchStreamReader zip(path);
-    if (zip.hasRecord("byteorder")) {
-      auto rec = zip.getRecord("byteorder");
-      std::string order(static_cast<const char*>(std::get<0>(rec).get()), std::get<1>(rec));
-      if (order != "little") badModelFile(path, "checkpoint", "byte order \"" + order + "\" (only little-endian loads)");
-    }
-    auto rec = zip.getRecord("data.pkl");
-    Unpickler u(path, static_cast<const unsigned char*>(std::get<0>(rec).get()), std::get<1>(rec), file, zip);
-    PVP v = u.run();
-    if (v->k != PV::Dict) badModelFile(path, "checkpoint", "it holds no state dict");
-    for (auto& [k, t] : v->dict) {
-      if (k->k != PV::Str || t->k != PV::Tensor) badModelFile(path, "checkpoint", "it holds no state dict");
-      out.emplace_back(k->s, t->t);
-    }
-  } catch (const c10::Error& e) {  // the zip reader's: not a zip, missing record, ...
-    badModelFile(path, "checkpoint", torchMessage(e));
+  for (auto& [k, t] : v->dict) {
+    if (k->k != PV::Str || t->k != PV::Tensor) badModelFile(path, "checkpoint", "it holds no state dict");
+    out.emplace_back(k->s, t->t);
   }
   return out;
 }
