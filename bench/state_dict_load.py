@@ -1,9 +1,9 @@
 # Python's side of bench/state_dict_load.tcl (Debian's python3-torch).
 #   state_dict_load.py make DIR          24 x Linear(2048, 1024): a 201 MB state dict as
 #                                        DIR/sd.pt (torch.save) and DIR/sd.safetensors
-#   state_dict_load.py time DIR ROUNDS   prints "name seconds" for the first load of a
-#                                        file just evicted from the page cache, then the
-#                                        best of ROUNDS loads (steady state)
+#   state_dict_load.py time DIR ROUNDS   prints "name first steady": the best of ROUNDS
+#                                        loads of the file just evicted from the page
+#                                        cache, and the best of ROUNDS loads with it cached
 # safetensors is written by the format's spec (8-byte little-endian length, JSON header,
 # raw data); Debian has no python3-safetensors, so Python's side of every comparison
 # is torch.load.
@@ -40,6 +40,7 @@ def make(d):
         f.write(struct.pack("<Q", len(h)) + h)
         for b in blobs:
             f.write(b)
+    os.sync()  # no writeback of these files going on while they are timed
 
 
 def evict(path):
@@ -50,11 +51,12 @@ def evict(path):
 
 
 def timed(fn, path, rounds):
-    evict(path)
-    t = time.perf_counter()
-    fn(path)
-    first = time.perf_counter() - t
-    best = float("inf")
+    first = best = float("inf")
+    for _ in range(rounds):
+        evict(path)
+        t = time.perf_counter()
+        fn(path)
+        first = min(first, time.perf_counter() - t)
     for _ in range(rounds):
         t = time.perf_counter()
         fn(path)

@@ -14,11 +14,19 @@ namespace tcltorch {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
-// A whole file mapped privately (copy-on-write: a stray write never reaches
-// the file). Missing or unreadable: the TORCH IO READ error of readFileBytes.
+// How a mapped file will be used:
+//   Header: only its first bytes are read (mapped lazily, read-only);
+//   Copy: every byte is copied out at once (read-only; the kernel reads the whole
+//         file in large blocks up front instead of page fault by page fault);
+//   Keep: tensors alias it for their lifetime (private and writable: an in-place
+//         op copies the page, the file never changes).
+enum class MapUse { Header, Copy, Keep };
+
+// A whole file mapped privately. Missing or unreadable: the TORCH IO READ error
+// of readFileBytes.
 class MappedFile {
  public:
-  explicit MappedFile(const std::string& path);
+  explicit MappedFile(const std::string& path, MapUse use = MapUse::Copy);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -46,7 +54,7 @@ struct Safetensors {
   NamedTensors tensors;  // in file order; they alias the mapping
   std::vector<std::pair<std::string, std::string>> metadata;
 };
-Safetensors readSafetensors(const std::string& path);
+Safetensors readSafetensors(const std::string& path, MapUse use = MapUse::Copy);
 // Tensors must be of a dtype the format has; they are written from CPU copies.
 void writeSafetensors(const std::string& path, const NamedTensors& tensors,
                       const std::vector<std::pair<std::string, std::string>>& metadata);

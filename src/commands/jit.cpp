@@ -207,7 +207,7 @@ c10::IValue call(Call& c, torch::jit::Module& m, const std::string& name, Tcl_Ob
 
 Tcl_Obj* cmdJitLoad(Call& c) {
   std::string path = c.str("file");
-  MappedFile probe(path);  // a missing or unreadable file: the usual IO READ error
+  MappedFile probe(path, MapUse::Header);  // a missing or unreadable file: the usual IO READ error
   if (probe.size() == 0) badModelFile(path, "TorchScript file", "empty file");
   torch::jit::Module jm;
   try {

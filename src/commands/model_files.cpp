@@ -23,7 +23,7 @@ namespace tcltorch {
 
 // ---- mapped files ----
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+MappedFile::MappedFile(const std::string& path, MapUse use) : path_(path) {
   auto cannot = [&](int err) {
     fail("cannot read \"" + path + "\": " + std::strerror(err), {"IO", "READ", path});
   };
@@ -37,7 +37,9 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   }
   n_ = size_t(st.st_size);
   if (n_ > 0) {
-    p_ = mmap(nullptr, n_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    // Populating a writable private mapping would copy every page: Keep maps lazily.
+    p_ = use == MapUse::Keep ? mmap(nullptr, n_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+                             : mmap(nullptr, n_, PROT_READ, MAP_PRIVATE | (use == MapUse::Copy ? MAP_POPULATE : 0), fd, 0);
     if (p_ == MAP_FAILED) {
       int err = errno;
       p_ = nullptr;

@@ -48,8 +48,8 @@ struct TensorInfo {
 
 static bool nonNegInt(const Json& j) { return j.kind == Json::Number && j.isInt && j.i >= 0; }
 
-Safetensors readSafetensors(const std::string& path) {
-  auto file = std::make_shared<MappedFile>(path);
+Safetensors readSafetensors(const std::string& path, MapUse use) {
+  auto file = std::make_shared<MappedFile>(path, use);
   auto bad = [&](const std::string& why) { badModelFile(path, kWhat, why); };
   const size_t size = file->size();
   if (size < 8) bad("truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
@@ -241,12 +241,14 @@ static Tcl_Obj* cmdSafetensorsSave(Call& c) {
 }
 
 // Each tensor is copied out of the mapping once (to the device, when given),
-// so the handles never depend on the file afterwards.
+// so the handles never depend on the file afterwards; with -mmap 1 (CPU) they
+// alias the mapping instead, as Python's safetensors and torch.load(mmap=True).
 static Tcl_Obj* cmdSafetensorsLoad(Call& c) {
-  Safetensors st = readSafetensors(c.str("file"));
   c10::Device dev = c.device("device");
+  bool keep = c.boolean("mmap") && dev.is_cpu();
+  Safetensors st = readSafetensors(c.str("file"), keep ? MapUse::Keep : MapUse::Copy);
   std::vector<at::Tensor> owned;
-  for (auto& [name, t] : st.tensors) owned.push_back(dev.is_cpu() ? t.clone() : t.to(dev));
+  for (auto& [name, t] : st.tensors) owned.push_back(keep ? t : dev.is_cpu() ? t.clone() : t.to(dev));
   Tcl_Obj* d = Tcl_NewDictObj();
   for (size_t k = 0; k < owned.size(); ++k)
     Tcl_DictObjPut(nullptr, d, fromUtf8(st.tensors[k].first), c.result(std::move(owned[k])));
@@ -254,7 +256,7 @@ static Tcl_Obj* cmdSafetensorsLoad(Call& c) {
 }
 
 static Tcl_Obj* cmdSafetensorsMetadata(Call& c) {
-  Safetensors st = readSafetensors(c.str("file"));
+  Safetensors st = readSafetensors(c.str("file"), MapUse::Header);
   Tcl_Obj* d = Tcl_NewDictObj();
   for (auto& [k, v] : st.metadata) Tcl_DictObjPut(nullptr, d, fromUtf8(k), fromUtf8(v));
   return d;
@@ -268,7 +270,11 @@ std::vector<Command> safetensorsCommands() {
         {"metadata", Type::String, "", "dict of string -> string, stored as __metadata__"}},
        cmdSafetensorsSave},
       {"safetensors_load", "Read a safetensors file (mapped, not read through Tcl); returns a dict of name -> tensor handle.",
-       {file, {"device", Type::Device, "cpu", "device of the new tensors"}}, cmdSafetensorsLoad},
+       {file, {"device", Type::Device, "cpu", "device of the new tensors"},
+        {"mmap", Type::Bool, "0",
+         "1: CPU tensors use the mapped file's pages, copied only when written (no load time; the file must not be "
+         "truncated while they live)"}},
+       cmdSafetensorsLoad},
       {"safetensors_metadata", "The __metadata__ dict of a safetensors file (empty when it has none).", {file},
        cmdSafetensorsMetadata},
   };
