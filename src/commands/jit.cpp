@@ -260,7 +260,7 @@ std::vector<Command> jitCommands() {
        "Call a method of a TorchScript module. Arguments follow the method's types (tensor handles, numbers, strings, "
        "lists, dicts); a tensor result is a handle, a tuple or list a list, a dict a dict.",
        {module, {"method", Type::String, nullptr, "method name"},
-        {"args", Type::Words, "", "the method's arguments"}},
+        {"args", Type::Words, "", "the method's arguments (named: one list)"}},
        cmdJitCall},
       {"jit_methods", "Names of the methods of a TorchScript module that jit_call can call.", {module}, cmdJitMethods},
       {"jit_save", "Save a TorchScript module (with its current weights) for Python's torch.jit.load.", {module, file},
