@@ -9,8 +9,6 @@
 // strings, tensors over storages). Anything else in a file is an error, never
 // code run: no global outside a fixed list is ever resolved.
 #include "tcltorch/model_files.h"
-#include "tcltorch/nn.h"
-#include <c10/util/Exception.h>
 #include <c10/util/strides.h>
 #include <cerrno>
 #include <cstring>
@@ -30,8 +28,11 @@ MappedFile::MappedFile(const std::string& path, MapUse use) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) cannot(errno);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int err = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EINVAL;
+  int err = 0;
+  if (fstat(fd, &st) != 0) err = errno;
+  else if (S_ISDIR(st.st_mode)) err = EISDIR;
+  else if (!S_ISREG(st.st_mode)) err = EINVAL;  // a mapping needs a regular file
+  if (err) {
     ::close(fd);
     cannot(err);
   }
@@ -41,7 +42,7 @@ MappedFile::MappedFile(const std::string& path, MapUse use) : path_(path) {
     p_ = use == MapUse::Keep ? mmap(nullptr, n_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
                              : mmap(nullptr, n_, PROT_READ, MAP_PRIVATE | (use == MapUse::Copy ? MAP_POPULATE : 0), fd, 0);
     if (p_ == MAP_FAILED) {
-      int err = errno;
+      err = errno;
       p_ = nullptr;
       ::close(fd);
       cannot(err);
