@@ -20,7 +20,7 @@ export CCACHE_BASEDIR="$PWD"
 jobs=$(nproc)
 
 stage "this host ($(. /etc/os-release; echo "$PRETTY_NAME"), its libtorch-dev, Tcl ${TCLTORCH_TCL_VERSION:-8.6})"
-TCLTORCH_EXTRA_PKGS=debootstrap bash tests/setup.sh packages
+TCLTORCH_EXTRA_PKGS="debootstrap python3-torch" bash tests/setup.sh packages
 # The roots download and unpack (network and disk) while this stage compiles.
 roots_log=$(mktemp -d)
 trap 'rm -rf "$roots_log"' EXIT

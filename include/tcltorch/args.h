@@ -36,6 +36,7 @@ enum class Type {
   Path,            // a file path (commands with one are left out of safe interpreters)
   Script,          // a Tcl script body
   CommandWords,    // a command as a list of words
+  Words,           // the remaining positional words, as a list (the last parameter; named: a list)
 };
 const char* typeName(Type t);
 
@@ -215,6 +216,7 @@ class Call {
   Value& emplaceOwn(int k, Value&& v);
   void resetOwn(int k);
   Tcl_Obj* defaults_[kMaxParams];     // default literals as objects, made on demand by obj()
+  Tcl_Obj* rest_ = nullptr;           // the list a Type::Words parameter collects
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.

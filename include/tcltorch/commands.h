@@ -22,4 +22,6 @@ void applyAliases(std::vector<Command>& all);
 std::vector<Command> ampRuntimeCommands();  // autocast, grad scaler, threads, profiler, benchmark
 std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summaries, other API's names
 std::vector<Command> dataCommands();     // IDX datasets, normalization, per-rank batches
+std::vector<Command> jitCommands();      // TorchScript modules: load, call, save
+std::vector<Command> safetensorsCommands();  // safetensors files
 }  // namespace tcltorch

@@ -50,6 +50,7 @@ const char* typeName(Type t) {
     case Type::Path: return "file path";
     case Type::Script: return "script";
     case Type::CommandWords: return "command";
+    case Type::Words: return "words";
   }
   return "value";
 }
@@ -146,7 +147,7 @@ std::string describe(const Param& p) {
     case Type::TensorList: return "a list of tensor handles";
     case Type::TensorsOrModule: return "a module handle or a list of tensor handles";
     case Type::ModuleList: return "a list of module handles";
-    case Type::Handles: case Type::CommandWords: return "a list";
+    case Type::Handles: case Type::CommandWords: case Type::Words: return "a list";
     case Type::Data: return "a number or a (nested) list of numbers";
     default: return std::string("a ") + typeName(p.type);
   }
@@ -426,6 +427,8 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       return true;
     case Type::Handles: case Type::CommandWords:
       return isHandleObj(o) || listOf(o, &n, &elems);
+    case Type::Words:
+      return listOf(o, &n, &elems);
     case Type::Data: case Type::Bytes: case Type::Script:
       return true;
   }
@@ -540,6 +543,16 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       }
       pos = end;
     }
+    if (param(pos).type == Type::Words) {  // takes this word and every later one
+      if (!rest_) {
+        rest_ = Tcl_NewListObj(0, nullptr);
+        Tcl_IncrRefCount(rest_);
+      }
+      Tcl_ListObjAppendElement(nullptr, rest_, w);
+      words[pos] = rest_;
+      given[pos] = true;
+      continue;
+    }
     words[pos] = w;
     given[pos++] = true;
   next:;
@@ -552,6 +565,7 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
 }
 
 Call::~Call() {
+  if (rest_) Tcl_DecrRefCount(rest_);
   for (size_t k = 0; k < info.cmd->params.size(); ++k) {
     if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
     resetOwn(int(k));
@@ -744,6 +758,8 @@ static CommandInfo makeInfo(const Command& c) {
     bool req = !p.def;
     if (p.named_only)
       info.usage += std::string(" ?-") + p.name + " " + typeName(p.type) + "?";
+    else if (p.type == Type::Words)
+      info.usage += std::string(" ?") + p.name + " ...?";
     else
       info.usage += std::string(" ") + (req ? "" : "?") + p.name + (req ? "" : "?");
     std::vector<std::string> sp{p.name};
@@ -759,6 +775,7 @@ static CommandInfo makeInfo(const Command& c) {
     if ((p.type == Type::Choice || p.type == Type::NumberOrChoice) == p.choices.empty())
       bug(std::string("choices of -") + p.name);
     if (p.by_type && req) bug(std::string("-") + p.name + " is by-type but required");
+    if (p.type == Type::Words && i + 1 != c.params.size()) bug(std::string("-") + p.name + " is not the last parameter");
     std::optional<Value> dv;
     if (p.def && p.def != kOptional) {
       Tcl_Obj* o = Tcl_NewStringObj(p.def, -1);

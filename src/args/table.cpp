@@ -11,7 +11,7 @@ const std::vector<Command>& allCommands() {
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
                        &nnCommands, &nnLayersCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
                        &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
-                       &modelManagementCommands, &dataCommands})
+                       &modelManagementCommands, &dataCommands, &jitCommands, &safetensorsCommands})
       for (auto& c : (*area)()) out.push_back(c);
     applyAliases(out);
     return out;

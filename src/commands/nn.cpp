@@ -1,5 +1,6 @@
 // Layers (module handles), module queries and checkpoints of modules and tensors.
 #include "tcltorch/commands.h"
+#include "tcltorch/model_files.h"
 #include "tcltorch/nn.h"
 #include "tcltorch/tensor_util.h"
 #include <cerrno>
@@ -260,43 +261,66 @@ static std::vector<std::pair<std::string, at::Tensor>> stateEntries(nn::Module& 
 
 static Tcl_Obj* cmdSaveStateDict(Call& c) {
   auto m = moduleArg(c);
+  std::string path = c.str("file");
+  auto entries = stateEntries(*m->module);
+  if (isSafetensorsPath(path)) {
+    writeSafetensors(path, entries, {});
+    return nullptr;
+  }
   c10::Dict<std::string, at::Tensor> dict;
-  for (auto& e : stateEntries(*m->module)) dict.insert(e.first, e.second.detach().cpu());
+  for (auto& e : entries) dict.insert(e.first, e.second.detach().cpu());
   std::vector<char> bytes = torch::pickle_save(dict);
-  saveAtomically(c.str("file"), [&](const std::string& tmp) { writeBytes(tmp, bytes); });
+  saveAtomically(path, [&](const std::string& tmp) { writeBytes(tmp, bytes); });
   return nullptr;
 }
 
+// Reads a state dict written by save_state_dict, by Python's
+// torch.save(model.state_dict()) or as safetensors (by the extension). The
+// file's tensors alias its mapping, so each weight is copied once, straight
+// into the module. Returns {missing {...} unexpected {...}} as PyTorch does.
 static Tcl_Obj* cmdLoadStateDict(Call& c) {
   auto m = moduleArg(c);
   std::string path = c.str("file");
-  c10::IValue v = loadPickle(path);
-  if (!v.isGenericDict()) badFile(path, "it holds no state dict");
-  std::unordered_map<std::string, at::Tensor> saved;
-  for (auto& kv : v.toGenericDict()) {
-    if (!kv.key().isString() || !kv.value().isTensor()) badFile(path, "it holds no state dict");
-    saved[kv.key().toStringRef()] = kv.value().toTensor();
-  }
+  NamedTensors saved = isSafetensorsPath(path) ? readSafetensors(path).tensors : readTorchStateDict(path);
+  std::unordered_map<std::string, const at::Tensor*> byName;
+  for (auto& kv : saved) byName[kv.first] = &kv.second;
   // Check everything before copying anything: a bad file changes no weight.
   auto entries = stateEntries(*m->module);
+  std::unordered_set<std::string> mine;
+  std::vector<std::string> missing, unexpected;
   std::ostringstream why;
   for (auto& e : entries) {
-    auto it = saved.find(e.first);
-    if (it == saved.end()) why << " missing \"" << e.first << "\";";
-    else if (!it->second.sizes().equals(e.second.sizes()))
-      why << " \"" << e.first << "\" has shape " << it->second.sizes() << ", the module " << e.second.sizes() << ";";
+    mine.insert(e.first);
+    auto it = byName.find(e.first);
+    if (it == byName.end()) missing.push_back(e.first);
+    else if (!it->second->sizes().equals(e.second.sizes()))
+      why << " \"" << e.first << "\" has shape " << it->second->sizes() << ", the module " << e.second.sizes() << ";";
   }
-  if (entries.size() != saved.size() && why.str().empty()) {
-    std::unordered_set<std::string> mine;
-    for (auto& e : entries) mine.insert(e.first);
-    for (auto& kv : saved)
-      if (!mine.count(kv.first)) why << " unexpected \"" << kv.first << "\";";
+  for (auto& kv : saved)
+    if (!mine.count(kv.first)) unexpected.push_back(kv.first);
+  bool strict = c.boolean("strict");
+  if (strict) {
+    std::ostringstream keys;
+    for (auto& k : missing) keys << " missing \"" << k << "\";";
+    for (auto& k : unexpected) keys << " unexpected \"" << k << "\";";
+    why.str(keys.str() + why.str());
   }
   if (!why.str().empty())
     fail("state dict in \"" + path + "\" does not fit the module:" + why.str(), {"STATE", "MISMATCH", path});
-  at::NoGradGuard ng;
-  for (auto& e : entries) e.second.copy_(saved[e.first]);
-  return nullptr;
+  {
+    at::NoGradGuard ng;
+    for (auto& e : entries)
+      if (auto it = byName.find(e.first); it != byName.end()) e.second.copy_(*it->second);
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    Tcl_Obj* l = Tcl_NewListObj(0, nullptr);
+    for (auto& k : v) Tcl_ListObjAppendElement(nullptr, l, newString(k));
+    return l;
+  };
+  Tcl_Obj* d = Tcl_NewDictObj();
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("missing", -1), list(missing));
+  Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("unexpected", -1), list(unexpected));
+  return d;
 }
 
 static Tcl_Obj* cmdTensorSave(Call& c) {
@@ -391,10 +415,15 @@ std::vector<Command> nnCommands() {
       {"layer_zero_grad", "Zero the gradients of a module's parameters.",
        {kModule, {"set_to_none", Type::Bool, "0", "drop the gradients instead of zeroing them"}},
        cmdLayerZeroGrad},
-      {"save_state_dict", "Save a module's parameters and buffers (torch.save format, readable by Python).",
+      {"save_state_dict",
+       "Save a module's parameters and buffers: torch.save format (Python's torch.load reads it), or safetensors "
+       "when the file name ends in .safetensors.",
        {kModule, kFile}, cmdSaveStateDict},
-      {"load_state_dict", "Load parameters and buffers saved by save_state_dict (strict: names and shapes must match).",
-       {kModule, kFile}, cmdLoadStateDict},
+      {"load_state_dict",
+       "Load parameters and buffers from save_state_dict, Python's torch.save(model.state_dict()) or a .safetensors "
+       "file; returns {missing {...} unexpected {...}}. Shapes must always match.",
+       {kModule, kFile, {"strict", Type::Bool, "1", "1: the names must match exactly; 0: load the names both have"}},
+       cmdLoadStateDict},
       {"tensor_save", "Save a tensor to a file (torch.save format).",
        {{"tensor", Type::Tensor, nullptr, "tensor handle"}, kFile}, cmdTensorSave},
       {"tensor_load", "Load a tensor saved by tensor_save (or torch.save in Python).", {kFile}, cmdTensorLoad},

@@ -158,7 +158,9 @@ static std::string markdown() {
       "- Every value is converted to its type (and checked against its range or choices) before the\n"
       "  command acts. A bad one is `bad NAME \"VALUE\": must be ...` with errorcode\n"
       "  `TORCH ARGS VALUE name value`; a bad handle is `Invalid tensor handle \"x\"` with `TORCH HANDLE x`.\n"
-      "- A parameter of type *tensor or none* takes `none` or an empty word for \"no tensor\".\n\n";
+      "- A parameter of type *tensor or none* takes `none` or an empty word for \"no tensor\".\n"
+      "- A last parameter of type *words* (`?args ...?`) takes every remaining positional word;\n"
+      "  its named form takes them as one list.\n\n";
   for (auto& i : allCommandInfos()) {
     s += std::string("## torch::") + i.cmd->name + "\n\n";
     s += "```tcl\n" + i.usage + "\n```\n\n";
