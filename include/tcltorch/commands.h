@@ -22,4 +22,7 @@ void applyAliases(std::vector<Command>& all);
 std::vector<Command> ampRuntimeCommands();  // autocast, grad scaler, threads, profiler, benchmark
 std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summaries, other API's names
 std::vector<Command> dataCommands();     // IDX datasets, normalization, per-rank batches
+std::vector<Command> summaryCommands();  // TensorBoard event files: scalars, histograms, images, text
+std::vector<Command> tkPhotoCommands();  // tensors to and from Tk photo images
+std::vector<Command> dataloaderCommands();  // batches made by worker threads, with transforms
 }  // namespace tcltorch
