@@ -97,9 +97,9 @@ set classes {T-shirt Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag Boot}
 proc summarize {epoch values} {
   if {$::writer eq ""} return
   foreach {tag v} $values { torch::summary_scalar $::writer $tag $v $epoch }
-  foreach {name p} [torch::layer_named_parameters $::model] { torch::summary_histogram $::writer weights/$name $p $epoch }
   # The first 32 test images as one 4 x 8 grid, and their predicted labels as a table.
   torch::scope {
+    foreach {name p} [torch::layer_named_parameters $::model] { torch::summary_histogram $::writer weights/$name $p $epoch }
     torch::model_eval $::model
     set x [torch::tensor_slice $::xtest 0 0 32]
     set pred [torch::no_grad { torch::tensor_to_list [torch::tensor_argmax [torch::layer_forward $::model $x] 1] }]

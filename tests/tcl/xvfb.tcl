@@ -1,6 +1,6 @@
 # An X display for the Tk tests: the one in DISPLAY, else an Xvfb server of our
 # own (Debian's xvfb) on a free display number, ended by xvfb::stop (by its PID).
-# Sets the tcltest constraint `tk`: Tk loads in a child interpreter on that display.
+# Sets the tcltest constraint `xvfb`; xvfb::tkEval runs a script where Tk is loaded.
 namespace eval xvfb { variable pid "" }
 
 proc xvfb::start {} {
@@ -21,15 +21,29 @@ proc xvfb::stop {} {
     set pid ""
   }
 }
-# A child interpreter with Tk and torch loaded, or "" when Tk cannot start.
-proc xvfb::tkInterp {} {
-  set i [interp create]
-  if {[catch {$i eval {package require Tk; wm withdraw .; package require torch}}]} {
-    interp delete $i
-    return ""
+# Runs `script` in a new tclsh with Tk (on that display) and torch loaded and returns
+# its result; an error comes back as "error: MESSAGE ERRORCODE". A process of its own:
+# Xlib ends a process whose display goes away, and the tests stop their Xvfb.
+proc xvfb::tkEval {script} {
+  set dir [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+  set file [file join $dir tcltorch-tk-[pid]-[incr ::xvfb::n].tcl]
+  set f [open $file w]
+  puts $f [list set script $script]
+  puts $f {
+    package require Tk
+    wm withdraw .
+    package require torch
+    if {[catch $script r opts]} { set r [list error: $r [dict get $opts -errorcode]] }
+    puts -nonewline [encoding convertto utf-8 $r]
+    exit
   }
-  return $i
+  close $f
+  set code [catch {exec [info nameofexecutable] $file 2>@1} out]
+  file delete $file
+  if {$code} { return "failed: $out" }
+  encoding convertfrom utf-8 $out
 }
+set ::xvfb::n 0
 
 ::tcltest::testConstraint xvfb [xvfb::start]
 
