@@ -1,6 +1,6 @@
 # A Tk window that trains the main job's Fashion-MNIST CNN in the event loop and
 # shows it learning: loss and accuracy curves on a canvas, a grid of test images
-# with their predicted and true labels (wrong ones in red), and a pause button.
+# with their predicted labels (wrong ones in red, the true label below), and a pause button.
 # One training step runs per event-loop turn, so the window stays responsive.
 #
 #   wish examples/monitor.tcl ?-batch 64? ?-lr 0.001? ?-train 60000? ?-every 10?
@@ -40,10 +40,10 @@ set loader [torch::dataloader [list $xtrain $ytrain] -batch $opt(-batch) -shuffl
 
 # ---- window ----
 wm title . "tcltorch: Fashion-MNIST"
-set W 460; set H 300
+set W 400; set H 300
 ttk::frame .top
 canvas .c -width $W -height $H -background white -highlightthickness 0
-canvas .g -width [expr {$cols * 28 * $zoom + ($cols + 1) * 6}] -height [expr {$rows * (28 * $zoom + 20) + 6}] \
+canvas .g -width [expr {$cols * 28 * $zoom + ($cols + 1) * 6}] -height [expr {$rows * (28 * $zoom + 34) + 6}] \
     -background white -highlightthickness 0
 ttk::frame .bar
 ttk::button .bar.pause -text Pause -command toggle -width 8
@@ -71,7 +71,7 @@ set px0 50; set py0 20; set px1 [expr {$W - 50}]; set py1 [expr {$H - 40}]
 image create photo small
 for {set i 0} {$i < $ngrid} {incr i} {
   set x [expr {6 + ($i % $cols) * (28 * $zoom + 6)}]
-  set y [expr {6 + ($i / $cols) * (28 * $zoom + 20)}]
+  set y [expr {6 + ($i / $cols) * (28 * $zoom + 34)}]
   image create photo cell$i
   .g create image $x $y -image cell$i -anchor nw
   .g create text [expr {$x + 14 * $zoom}] [expr {$y + 28 * $zoom + 2}] -anchor n -tags label$i \
@@ -89,8 +89,10 @@ proc drawGrid {} {
     cell$i copy small -zoom $::zoom
     set p [lindex $pred $i]; set t [lindex $::ytest $i]
     if {$p != $t} { incr wrong }
-    .g itemconfigure label$i -text "[lindex $::classes $p] / [lindex $::classes $t]" \
-        -fill [expr {$p == $t ? "black" : "red"}]
+    # Right: the label in black; wrong: the prediction and (the truth) in red.
+    .g itemconfigure label$i -text [expr {$p == $t ? [lindex $::classes $p]
+                                          : "[lindex $::classes $p]\n([lindex $::classes $t])"}] \
+        -fill [expr {$p == $t ? "black" : "red"}] -justify center
   }
   set ::wrong $wrong
 }
@@ -138,7 +140,7 @@ proc trainStep {} {
     drawGrid
     toggle
     update
-    puts "ready [rect .c] [rect .g] wrong $::wrong"
+    puts "ready [rect .c] [rect .g] wrong $::wrong window [rect .]"
     flush stdout
     fileevent stdin readable { if {[gets stdin] eq "quit" || [eof stdin]} { exit } }
     return
