@@ -9,11 +9,13 @@
 
 namespace tcltorch {
 
-// A writer; `file` is null on a rank that does not write (only the rank that made
-// it with -all_ranks 1, or rank 0, writes), so one script runs unchanged on N ranks.
+namespace {
+// A writer; `file` is null on a rank that does not write (rank 0 writes, every rank
+// with -all_ranks 1), so one script runs unchanged on N ranks.
 struct WriterObj : Object {
   std::unique_ptr<events::EventFile> file;
 };
+}  // namespace
 
 static double wallTime() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
