@@ -63,7 +63,15 @@ static Tcl_Obj* cmdFlush(Call& c) {
 static bool writes(Call& c) { return c.object<WriterObj>("writer")->file != nullptr; }
 
 static Tcl_Obj* cmdScalar(Call& c) {
-  if (writes(c)) add(c, events::scalarEvent(wallTime(), c.integer("step"), c.str("tag"), float(c.number("value"))));
+  double v;
+  if (c.isNumber("value")) {
+    v = c.scalar("value").toDouble();
+  } else {  // a one-element tensor, as PyTorch's add_scalar takes
+    const at::Tensor& t = c.tensorRef("value");
+    if (t.numel() != 1) c.badValue("value", "a number or a one-element tensor");
+    v = t.item<double>();
+  }
+  if (writes(c)) add(c, events::scalarEvent(wallTime(), c.integer("step"), c.str("tag"), float(v)));
   return nullptr;
 }
 
@@ -132,7 +140,7 @@ std::vector<Command> summaryCommands() {
         {"all_ranks", Type::Bool, "0", "write on every rank (give each rank its own dir)"}},
        cmdWriter},
       {"summary_scalar", "Add a scalar to a TensorBoard writer (add_scalar).",
-       {kWriter, kTag, {"value", Type::Double, nullptr, "the value", "scalar_value"}, kStep},
+       {kWriter, kTag, {"value", Type::TensorOrNumber, nullptr, "a number or a one-element tensor", "scalar_value"}, kStep},
        cmdScalar},
       {"summary_histogram",
        "Add a histogram of a tensor's values (add_histogram): min, max, count, sum, sum of squares, "
