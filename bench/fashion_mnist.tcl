@@ -12,8 +12,12 @@
 # on a 2-core machine, so that both see the same load from the rest of the machine;
 # -together 0 runs them one after the other. Both start from the same weights and
 # draw the same batches, so their losses agree too (printed).
+# -loader both (the default) then also runs the Tcl job twice side by side, batches from
+# torch::dataloader's worker thread (-loader 1, the main job's way) against
+# dataset_batches + index_select on the main thread (-loader 0), and prints the
+# images per second of each; -loader 1 or 0 only runs the comparison with Python that way.
 array set opt {-threads 1 -epochs 3 -train 12000 -batch 64 -together 1 -python /usr/bin/python3
-               -data /usr/share/datasets/fashion-mnist}
+               -data /usr/share/datasets/fashion-mnist -loader both}
 array set opt $argv
 set root [file dirname [file dirname [file normalize [info script]]]]
 
@@ -29,7 +33,8 @@ proc finish {chan what} {
 
 set ckpt [file join [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}] fashion_bench_[pid].pt]
 set tclCmd [list [info nameofexecutable] [file join $root examples train_fashion_mnist.tcl] \
-    -epochs $opt(-epochs) -train $opt(-train) -test 1000 -batch $opt(-batch) -data $opt(-data) -checkpoint $ckpt]
+    -epochs $opt(-epochs) -train $opt(-train) -test 1000 -batch $opt(-batch) -data $opt(-data) -checkpoint $ckpt \
+    -loader [expr {$opt(-loader) eq "0" ? 0 : 1}]]
 set pyCmd [list $opt(-python) [file join $root bench fashion_mnist.py] \
     $opt(-threads) $opt(-epochs) $opt(-train) $opt(-batch) $opt(-data)]
 if {$opt(-together)} {
@@ -67,3 +72,23 @@ if {$opt(-epochs) > 1} {
   set steady $first
 }
 puts [format "ratio tcl/python: first epoch %.2f, steady state %.2f (target <= 1.0)" $first $steady]
+
+# Images per second with and without the loader's worker thread, in the same run.
+if {$opt(-loader) eq "both"} {
+  set imgs {}
+  set chans {}
+  foreach l {0 1} {
+    lset tclCmd end $l
+    set c [lreplace $tclCmd [lsearch $tclCmd -checkpoint]+1 [lsearch $tclCmd -checkpoint]+1 $ckpt.$l]
+    lappend chans [start $c]
+  }
+  foreach c $chans l {0 1} {
+    set out [finish $c "tcl -loader $l"]
+    lappend imgs [lmap {- n} [regexp -all -inline -line {^epoch \d+/\d+ .* (\d+) images/s} $out] { set n }]
+    file delete $ckpt.$l $ckpt.$l.optim
+  }
+  puts [format "images/s per epoch, side by side: dataset_batches + index_select %s | dataloader (1 worker) %s" \
+            [lindex $imgs 0] [lindex $imgs 1]]
+  puts [format "ratio dataloader / main thread, mean of the epochs: %.2f" \
+            [expr {[mean [lindex $imgs 1]] / [mean [lindex $imgs 0]]}]]
+}

@@ -1,18 +1,22 @@
 # Train a small CNN on Fashion-MNIST (Debian's dataset-fashion-mnist package) to at
 # least 90% test accuracy, data-parallel on every rank the launcher starts.
 #
-#   tclsh examples/train_fashion_mnist.tcl ?-epochs N? ?-batch B? ?-lr LR? ?-train N? ?-test N?
+#   tclsh examples/train_fashion_mnist.tcl ?-epochs N? ?-batch B? ?-lr LR? ?-train N? ?-test N? ?-logdir DIR?
 #   tclsh tcl/torchrun.tcl -nproc 2 examples/train_fashion_mnist.tcl
 #
 # Options: -batch is the global batch (each of W ranks takes batch/W samples of it),
 # -train/-test use only the first N images, -data is the folder of the four IDX files,
 # -checkpoint the file the trained weights go to (with FILE.optim for Adam's state),
-# -target the accuracy (%) the last line reports against.
+# -target the accuracy (%) the last line reports against, -logdir a folder for
+# TensorBoard (`tensorboard --logdir DIR`: loss, accuracy, images/s, weight
+# histograms and a grid of test images with their predicted labels, from rank 0).
 # Data: torch::dataset_idx_load reads the IDX files into uint8 tensors,
-# torch::dataset_normalize scales them, torch::dataset_batches gives each rank its
-# shard of each epoch's shuffled batches (see docs/data.md).
+# torch::dataset_normalize scales them, torch::dataloader gives each rank its shard
+# of each epoch's shuffled batches, made ahead by -workers threads (see docs/data.md);
+# -loader 0 takes them on the main thread instead (dataset_batches + index_select).
 array set opt {-epochs 3 -batch 64 -lr 0.001 -train 60000 -test 10000 -seed 1
-               -data /usr/share/datasets/fashion-mnist -checkpoint fashion_mnist_cnn.pt -target 90}
+               -data /usr/share/datasets/fashion-mnist -checkpoint fashion_mnist_cnn.pt -target 90
+               -logdir "" -loader 1 -workers 1}
 array set opt $argv
 
 # One share of the cores per rank on this machine, before libtorch starts its thread
@@ -87,6 +91,59 @@ proc accuracy {} {
   expr {100.0 * [lindex [allSum [list $correct]] 0] / $::ntest}
 }
 
+# TensorBoard: a writer (it writes on rank 0 only) and the per-epoch summaries.
+set writer [expr {$opt(-logdir) ne "" ? [torch::summary_writer $opt(-logdir) -flush_secs 10] : ""}]
+set classes {T-shirt Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag Boot}
+proc summarize {epoch values} {
+  if {$::writer eq ""} return
+  foreach {tag v} $values { torch::summary_scalar $::writer $tag $v $epoch }
+  # The first 32 test images as one 4 x 8 grid, and their predicted labels as a table.
+  torch::scope {
+    foreach {name p} [torch::layer_named_parameters $::model] { torch::summary_histogram $::writer weights/$name $p $epoch }
+    torch::model_eval $::model
+    set x [torch::tensor_slice $::xtest 0 0 32]
+    set pred [torch::no_grad { torch::tensor_to_list [torch::tensor_argmax [torch::layer_forward $::model $x] 1] }]
+    set truth [torch::tensor_to_list [torch::tensor_slice $::ytest 0 0 32]]
+    set grid [torch::tensor_reshape [torch::tensor_permute [torch::tensor_reshape $x {4 8 28 28}] {0 2 1 3}] {1 112 224}]
+    torch::summary_image $::writer test/images [torch::tensor_add [torch::tensor_mul $grid 0.3530] 0.2860] $epoch
+  }
+  set md "predicted (true) labels of the images, row by row\n\n|[string repeat { |} 8]\n|[string repeat ---| 8]\n"
+  for {set i 0} {$i < 32} {incr i} {
+    set p [lindex $::classes [lindex $pred $i]]
+    set t [lindex $::classes [lindex $truth $i]]
+    append md "| " [expr {$p eq $t ? $p : "**$p** ($t)"}] " "
+    if {$i % 8 == 7} { append md "|\n" }
+  }
+  torch::summary_text $::writer test/predictions $md $epoch
+}
+
+# One optimizer step on a batch; returns {loss correct}.
+proc trainStep {x y} {
+  torch::scope {
+    torch::optimizer_zero_grad $::optim
+    set logits [torch::layer_forward $::model $x]
+    set loss [torch::cross_entropy_loss $logits $y]
+    torch::tensor_backward $loss
+    torch::distributed_sync_gradients $::model
+    torch::optimizer_step $::optim
+    list [torch::tensor_item $loss] \
+         [torch::tensor_item [torch::tensor_sum [torch::tensor_eq [torch::tensor_argmax $logits 1] $y]]]
+  }
+}
+if {$opt(-loader)} {
+  set loader [torch::dataloader [list $xtrain $ytrain] -batch $local -shuffle 1 -seed $opt(-seed) -drop_last 1 \
+                  -workers $opt(-workers)]
+}
+# The next batch {x y} (fresh handles), or {} at the end of the epoch.
+proc nextBatch {} {
+  if {$::opt(-loader)} { return [torch::dataloader_next $::loader] }
+  if {![llength $::batches]} { return {} }
+  set ::batches [lassign $::batches idx]
+  set b [list [torch::tensor_index_select $::xtrain 0 $idx] [torch::tensor_index_select $::ytrain 0 $idx]]
+  torch::free $idx
+  return $b
+}
+
 proc bar {done total} {
   set w 30
   set n [expr {$total ? $w * $done / $total : $w}]
@@ -96,23 +153,18 @@ proc bar {done total} {
 set tstart [clock milliseconds]
 for {set epoch 1} {$epoch <= $opt(-epochs)} {incr epoch} {
   torch::model_train $model
-  set batches [torch::dataset_batches $ntrain $local -shuffle 1 -seed $opt(-seed) -epoch $epoch -drop_last 1]
-  set nb [llength $batches]
+  if {$opt(-loader)} {
+    torch::dataloader_epoch $loader $epoch
+    set nb [torch::dataloader_length $loader]
+  } else {
+    set batches [torch::dataset_batches $ntrain $local -shuffle 1 -seed $opt(-seed) -epoch $epoch -drop_last 1]
+    set nb [llength $batches]
+  }
   set lossSum 0.0; set correct 0; set seen 0; set step 0
   set te [clock milliseconds]
-  foreach idx $batches {
-    lassign [torch::scope {
-      set x [torch::tensor_index_select $xtrain 0 $idx]
-      set y [torch::tensor_index_select $ytrain 0 $idx]
-      torch::optimizer_zero_grad $optim
-      set logits [torch::layer_forward $model $x]
-      set loss [torch::cross_entropy_loss $logits $y]
-      torch::tensor_backward $loss
-      torch::distributed_sync_gradients $model
-      torch::optimizer_step $optim
-      list [torch::tensor_item $loss] \
-           [torch::tensor_item [torch::tensor_sum [torch::tensor_eq [torch::tensor_argmax $logits 1] $y]]]
-    }] l c
+  while {[llength [set b [nextBatch]]]} {
+    lassign [trainStep {*}$b] l c
+    torch::free $b
     set lossSum [expr {$lossSum + $l}]
     incr correct $c
     incr seen $local
@@ -122,10 +174,11 @@ for {set epoch 1} {$epoch <= $opt(-epochs)} {incr epoch} {
       flush stdout
     }
   }
-  torch::free $batches
   set secs [expr {([clock milliseconds] - $te) / 1000.0}]
   lassign [allSum [list $lossSum $correct $seen $step]] lossAll correctAll seenAll stepsAll
   set acc [accuracy]
+  summarize $epoch [list loss/train [expr {$lossAll / $stepsAll}] accuracy/train [expr {100.0 * $correctAll / $seenAll}] \
+                        accuracy/test $acc images_per_second [expr {$seenAll / $secs}]]
   if {$live} { puts -nonewline "\r" }
   say [format "epoch %d/%d %s loss %.4f  train accuracy %.1f%%  test accuracy %.2f%%  %.0f images/s  %.1fs" \
            $epoch $opt(-epochs) [bar $nb $nb] [expr {$lossAll / $stepsAll}] [expr {100.0 * $correctAll / $seenAll}] \
@@ -142,4 +195,6 @@ say [format "saved checkpoint %s (+ .optim) after %.1fs of training" $opt(-check
 set acc [accuracy]
 say [format "final test accuracy %.2f%% (target %s%%: %s)" $acc $opt(-target) \
          [expr {$acc >= $opt(-target) ? "reached" : "not reached"}]]
+if {$writer ne ""} { torch::free $writer }  ;# flushes and closes the event file
+if {$opt(-loader)} { torch::free $loader }
 if {$distributed} { torch::distributed_destroy }

@@ -20,7 +20,9 @@ export CCACHE_BASEDIR="$PWD"
 jobs=$(nproc)
 
 stage "this host ($(. /etc/os-release; echo "$PRETTY_NAME"), its libtorch-dev, Tcl ${TCLTORCH_TCL_VERSION:-8.6})"
-TCLTORCH_EXTRA_PKGS="debootstrap python3-torch" bash tests/setup.sh packages
+# python3-torch: the reference side of the model round trips (tests/tcl/jit.test);
+# xvfb, x11-apps (xwd), tk8.6-dev: the Tk photo and monitor tests (skipped without them)
+TCLTORCH_EXTRA_PKGS="debootstrap python3-torch xvfb x11-apps tk8.6-dev" bash tests/setup.sh packages
 # The roots download and unpack (network and disk) while this stage compiles.
 roots_log=$(mktemp -d)
 trap 'rm -rf "$roots_log"' EXIT

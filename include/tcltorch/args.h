@@ -17,6 +17,7 @@ enum class Type {
   TensorsOrModule, // list of tensor handles, or one module handle (its parameters)
   TensorOrShard,   // tensor handle or shard handle
   Module, Optimizer, Work, Scheduler, Shard,  // object handles
+  Writer, Loader,  // summary writer, data loader handles
   ModuleList,      // list of module handles
   Handles,         // one handle or a list of handles of any kind
   Int, Double, Bool, String,

@@ -24,4 +24,7 @@ std::vector<Command> modelManagementCommands();  // checkpoints, freezing, summa
 std::vector<Command> dataCommands();     // IDX datasets, normalization, per-rank batches
 std::vector<Command> jitCommands();      // TorchScript modules: load, call, save
 std::vector<Command> safetensorsCommands();  // safetensors files
+std::vector<Command> summaryCommands();  // TensorBoard event files: scalars, histograms, images, text
+std::vector<Command> tkPhotoCommands();  // tensors to and from Tk photo images
+std::vector<Command> dataloaderCommands();  // batches made by worker threads, with transforms
 }  // namespace tcltorch

@@ -28,7 +28,7 @@ struct ScriptCode {
   int code;
 };
 
-enum class Kind : uint8_t { Tensor, Module, Optimizer, Work, Scheduler, Shard, Count };
+enum class Kind : uint8_t { Tensor, Module, Optimizer, Work, Scheduler, Shard, Writer, Loader, Count };
 const char* kindName(Kind k);
 
 // Base of every non-tensor object a handle can own.

@@ -27,6 +27,8 @@ const char* typeName(Type t) {
     case Type::Work: return "work";
     case Type::Scheduler: return "scheduler";
     case Type::Shard: return "shard";
+    case Type::Writer: return "writer";
+    case Type::Loader: return "loader";
     case Type::ModuleList: return "module list";
     case Type::Handles: return "handle list";
     case Type::Int: return "int";
@@ -421,6 +423,8 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
     case Type::Work: v.o = st->reg.object(Kind::Work, o); return true;
     case Type::Scheduler: v.o = st->reg.object(Kind::Scheduler, o); return true;
     case Type::Shard: v.o = st->reg.object(Kind::Shard, o); return true;
+    case Type::Writer: v.o = st->reg.object(Kind::Writer, o); return true;
+    case Type::Loader: v.o = st->reg.object(Kind::Loader, o); return true;
     case Type::ModuleList:
       if (!listOf(o, &n, &elems)) return false;
       for (int k = 0; k < n; ++k) v.objs.push_back(st->reg.object(Kind::Module, elems[k]));

@@ -11,7 +11,8 @@ const std::vector<Command>& allCommands() {
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
                        &nnCommands, &nnLayersCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
                        &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
-                       &modelManagementCommands, &dataCommands, &jitCommands, &safetensorsCommands})
+                       &modelManagementCommands, &dataCommands, &jitCommands, &safetensorsCommands,
+                       &summaryCommands, &tkPhotoCommands, &dataloaderCommands})
       for (auto& c : (*area)()) out.push_back(c);
     applyAliases(out);
     return out;

@@ -3,6 +3,7 @@
 // See docs/data.md.
 #include "tcltorch/collective.h"
 #include "tcltorch/commands.h"
+#include "tcltorch/sampler.h"
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -117,6 +118,38 @@ static Tcl_Obj* cmdNormalize(Call& c) {
 
 // ---- per-rank batches ---------------------------------------------------------
 
+std::vector<at::Tensor> shardBatches(int64_t n, int64_t batchSize, bool shuffle, int64_t seed, int64_t epoch,
+                                     bool dropLast, int64_t rank, int64_t world) {
+  at::Tensor order;
+  auto longs = at::TensorOptions().dtype(at::kLong);
+  if (shuffle) {
+    // The same permutation on every rank, a new one each epoch (seed + epoch).
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(seed + epoch));
+    order = at::randperm(n, gen, longs);
+  } else {
+    order = at::arange(n, longs);
+  }
+  // Equal shares on every rank, so every rank takes the same number of steps:
+  // drop the tail (drop_last) or wrap around to pad (each sample at least once).
+  int64_t per = dropLast ? n / world : (n + world - 1) / world;
+  int64_t total = per * world;
+  if (total < n) {
+    order = order.slice(0, 0, total);
+  } else if (total > n && n > 0) {  // (several times over when n < world_size)
+    std::vector<at::Tensor> parts{order};
+    for (int64_t have = n; have < total; have += n) parts.push_back(order.slice(0, 0, total - have));
+    order = at::cat(parts);
+  }
+  at::Tensor mine = order.slice(0, rank, std::max<int64_t>(total, rank), world);
+  std::vector<at::Tensor> batches;
+  for (int64_t i = 0; i < per; i += batchSize) {
+    int64_t len = std::min(batchSize, per - i);
+    if (len < batchSize && dropLast) break;
+    batches.push_back(mine.slice(0, i, i + len).clone());
+  }
+  return batches;
+}
+
 static Tcl_Obj* cmdBatches(Call& c) {
   int64_t n = c.integer("n");
   if (n < 0) c.badValue("n", "a non-negative integer");
@@ -135,35 +168,8 @@ static Tcl_Obj* cmdBatches(Call& c) {
   if (rank < 0 || rank >= world)
     fail("Invalid -rank parameter. Must be between 0 and " + std::to_string(world - 1) + ".",
          {"ARGS", "RANGE", "rank"});
-  bool dropLast = c.boolean("drop_last");
-  at::Tensor order;
-  auto longs = at::TensorOptions().dtype(at::kLong);
-  if (c.boolean("shuffle")) {
-    // The same permutation on every rank, a new one each epoch (seed + epoch).
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(c.integer("seed") + c.integer("epoch")));
-    order = at::randperm(n, gen, longs);
-  } else {
-    order = at::arange(n, longs);
-  }
-  // Equal shares on every rank, so every rank takes the same number of steps:
-  // drop the tail (drop_last) or wrap around to pad (each sample at least once).
-  int64_t per = dropLast ? n / world : (n + world - 1) / world;
-  int64_t total = per * world;
-  if (total < n) {
-    order = order.slice(0, 0, total);
-  } else if (total > n && n > 0) {  // (several times over when n < world_size)
-    std::vector<at::Tensor> parts{order};
-    for (int64_t have = n; have < total; have += n) parts.push_back(order.slice(0, 0, total - have));
-    order = at::cat(parts);
-  }
-  at::Tensor mine = order.slice(0, rank, std::max<int64_t>(total, rank), world);
-  std::vector<at::Tensor> batches;
-  for (int64_t i = 0; i < per; i += bs) {
-    int64_t len = std::min(bs, per - i);
-    if (len < bs && dropLast) break;
-    batches.push_back(mine.slice(0, i, i + len).clone());
-  }
-  return c.results(batches);
+  return c.results(shardBatches(n, bs, c.boolean("shuffle"), c.integer("seed"), c.integer("epoch"),
+                                 c.boolean("drop_last"), rank, world));
 }
 
 static const Param kDropLast{"drop_last", Type::Bool, "0",

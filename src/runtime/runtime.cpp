@@ -11,7 +11,7 @@ void fail(const std::string& msg, std::vector<std::string> code) {
 }
 
 const char* kindName(Kind k) {
-  static const char* names[] = {"tensor", "module", "optimizer", "work", "scheduler", "shard"};
+  static const char* names[] = {"tensor", "module", "optimizer", "work", "scheduler", "shard", "writer", "loader"};
   return names[size_t(k)];
 }
 
