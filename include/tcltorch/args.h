@@ -4,6 +4,7 @@
 // typed values through Call's accessors.
 #pragma once
 #include "tcltorch/runtime.h"
+#include "tcltorch/vocab.h"  // ReduceOp, dtype names
 #include <limits>
 #include <optional>
 
@@ -40,8 +41,6 @@ enum class Type {
   Words,           // the remaining positional words, as a list (the last parameter; named: a list)
 };
 const char* typeName(Type t);
-
-enum class ReduceOp { Sum, Mean, Max, Min, Product };
 
 extern const char* const kOptional;  // Param::def for "optional, no default"
 
@@ -229,7 +228,6 @@ void registerCommands(Tcl_Interp* interp, State& st, bool safe = false);
 
 // Parsing helpers shared by types and handlers.
 at::ScalarType parseDtype(const std::string& s, const char* param = "dtype");
-const char* dtypeName(at::ScalarType t);
 c10::Device parseDevice(const std::string& s, const char* param = "device");
 // A number, including NaN, Inf and their signed forms.
 bool parseNumber(Tcl_Obj* o, double* d);

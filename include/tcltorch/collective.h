@@ -2,13 +2,52 @@
 // interface. C10dCommunicator (ProcessGroupGloo / ProcessGroupNCCL) serves a
 // real process group; LocalCommunicator is the world of one process.
 #pragma once
-#include "tcltorch/args.h"
 #include "tcltorch/compat.h"
+#include "tcltorch/runtime.h"
+#include "tcltorch/vocab.h"  // ReduceOp, dtype names
 #include <chrono>
 #include <functional>
 #include <optional>
 
 namespace tcltorch {
+
+// Every collective, once: its enum value, its name (messages, flight
+// recorder, capabilities, desync fingerprints) and how the desync check
+// re-issues it on communicator `c` from a fingerprint (a scratch tensor `t`,
+// `root`, reduction `op`; WorkPtr(): never re-issued, as point to point is
+// never checked). The enum, the names and the replay are made from this list.
+#define TCLTORCH_COLLECTIVES(X)                              \
+  X(AllReduce, "all_reduce", c.allReduce(t, op))             \
+  X(Broadcast, "broadcast", c.broadcast(t, root))            \
+  X(Reduce, "reduce", c.reduce(t, root, op))                 \
+  X(AllGather, "all_gather", c.allGather(t))                 \
+  X(Gather, "gather", c.gather(t, root))                     \
+  X(Scatter, "scatter", c.scatter(t, root))                  \
+  X(ReduceScatter, "reduce_scatter", c.reduceScatter(t, op)) \
+  X(AllToAll, "all_to_all", c.allToAll(t))                   \
+  X(Send, "send", WorkPtr())                                 \
+  X(Recv, "recv", WorkPtr())                                 \
+  X(Barrier, "barrier", c.barrier())
+
+enum class CollectiveOp : int8_t {
+#define TCLTORCH_ENUM(e, name, replay) e,
+  TCLTORCH_COLLECTIVES(TCLTORCH_ENUM)
+#undef TCLTORCH_ENUM
+};
+inline constexpr CollectiveOp kCollectiveOps[] = {
+#define TCLTORCH_ALL(e, name, replay) CollectiveOp::e,
+    TCLTORCH_COLLECTIVES(TCLTORCH_ALL)
+#undef TCLTORCH_ALL
+};
+inline const char* opName(CollectiveOp op) {
+  switch (op) {
+#define TCLTORCH_NAME(e, name, replay) \
+  case CollectiveOp::e: return name;
+    TCLTORCH_COLLECTIVES(TCLTORCH_NAME)
+#undef TCLTORCH_NAME
+  }
+  return "?";
+}
 
 // A pending operation. Every collective is asynchronous underneath; the
 // synchronous commands simply wait at once.
@@ -144,27 +183,30 @@ class LocalCommunicator : public Communicator {
 // {TORCH DIST NOTMEMBER group}.
 CommPtr communicator(State& st, const std::string& group = "");
 
-// The one rank check of every command that takes a rank (collectives,
-// sharding, data parallel): global rank `r`, given as -`param`, as a rank of
-// group `c`. Not a member: "Invalid -dst parameter: rank 3 is not in the group
-// (ranks 0 1)" with {TORCH DIST RANK dst}. `anyInWorldOfOne`: the world of one
-// without a process group accepts any non-negative rank, as the seeds'
-// collectives do.
-int checkRank(const Communicator& c, int64_t r, const std::string& param, bool anyInWorldOfOne = false);
+// The rank in group `c` of global rank `r`; -1 when r is not a member. The
+// caller words the refusal (it knows which argument gave the rank), with
+// notMemberReason(). `anyInWorldOfOne`: the world of one without a process
+// group accepts any non-negative rank, as the seeds' collectives do.
+int memberRank(const Communicator& c, int64_t r, bool anyInWorldOfOne = false);
+// "rank 3 is not in the group (ranks 0 1)".
+std::string notMemberReason(const Communicator& c, int64_t r);
 
 // The Tcl call site of the collective being started ("train.tcl:12"), for the
 // desync check and the flight recorder. The command layer installs a provider
-// for the duration of one command (it evaluates `info frame` in the caller's
-// interpreter); elsewhere (C++ tests) it is empty.
+// for the duration of one command (it knows the interpreter and how to ask
+// it); elsewhere (C++ tests) there is none and the call site is empty. The
+// provider is called only when a call site is wanted (-debug 1, a failure).
+using CallSiteProvider = std::string (*)(void* context);
 class CallSiteScope {
  public:
-  explicit CallSiteScope(Tcl_Interp* interp);
+  CallSiteScope(CallSiteProvider provider, void* context);
   ~CallSiteScope();
   CallSiteScope(const CallSiteScope&) = delete;
   CallSiteScope& operator=(const CallSiteScope&) = delete;
 
  private:
-  Tcl_Interp* prev_;
+  CallSiteProvider prevProvider_;
+  void* prevContext_;
 };
 std::string currentCallSite();
 
@@ -179,6 +221,8 @@ std::string distDebugDump(State& st, const std::string& path = "");
 // Default timeout of rendezvous and collectives when neither -timeout nor
 // TCLTORCH_DIST_TIMEOUT (seconds) says otherwise.
 constexpr std::chrono::seconds kDefaultDistTimeout{300};
+// Collectives the flight recorder keeps per rank, unless told otherwise.
+constexpr size_t kFlightRecorderSize = 64;
 
 struct DistOptions {
   int rank = 0;
@@ -196,7 +240,7 @@ struct DistOptions {
   // The check goes through shared memory when every rank of a group is on
   // this host (TCLTORCH_DESYNC_SHM=0: always over the network).
   bool desyncShm = true;
-  size_t flightRecorder = 64;  // collectives kept per rank for distributed_debug_dump
+  size_t flightRecorder = kFlightRecorderSize;  // collectives kept per rank for distributed_debug_dump
 };
 
 // Creates the default process group (TCPStore rendezvous; an in-process
@@ -205,9 +249,13 @@ std::string distInit(State& st, const DistOptions& o);
 void distDestroy(State& st);  // shuts the groups down; no-op when not initialised
 bool distInitialized(State& st);
 const DistOptions* distOptions(State& st);  // nullptr when not initialised
+// Why `ranks` cannot form a group of a world of `worldSize` ("rank 5 is
+// outside the world of 4", "rank 1 appears twice"); "" when they can. An
+// empty list is the caller's to refuse.
+std::string groupRanksProblem(const std::vector<int>& ranks, int worldSize);
 // Called by every rank in the same order, as torch.distributed.new_group;
 // returns the group's name ("" picks one). The desync check defaults to the
-// default group's setting.
+// default group's setting. `ranks`: non-empty, no groupRanksProblem().
 std::string distNewGroup(State& st, const std::vector<int>& ranks, std::string name,
                          std::optional<bool> desyncCheck = std::nullopt);
 

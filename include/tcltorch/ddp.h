@@ -11,11 +11,3 @@ std::vector<Command> ddpCommands();
 std::vector<Command> zeroCommands();
 
 }  // namespace tcltorch
-
-namespace torch::nn { class Module; }
-namespace tcltorch {
-class Communicator;
-// Every rank takes root's parameters and buffers (bucketed broadcasts of at
-// most `cap` bytes); a no-op in a world of one.
-void broadcastModule(Communicator& comm, torch::nn::Module& m, int root, size_t cap);
-}  // namespace tcltorch

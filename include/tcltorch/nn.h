@@ -47,7 +47,8 @@ struct OptimizerObj : Object {
 
 // Families as rows: a table of specs (each with name, doc, a pointer to its
 // parameter list and the other API's extra spellings) and one
-// Impl(Call&, const Spec&); row I's handler is Impl applied to Table[I].
+// Impl(Call&, const Spec&). Every member is a Command carrying its spec as
+// family data (Command::withData), all sharing one handler.
 template <class Kind>
 struct FamilyRow {
   const char* name;
@@ -57,16 +58,12 @@ struct FamilyRow {
   int dims = 0;                   // spatial dimensions, where the family has them
   const char* aliases = nullptr;  // the other API's irregular spellings
 };
-template <const auto& Table, auto Impl, size_t I>
-Tcl_Obj* rowHandler(Call& c) { return Impl(c, Table[I]); }
-template <const auto& Table, auto Impl, size_t... I>
-void addRows(std::vector<Command>& out, std::index_sequence<I...>) {
-  (out.push_back(Command{Table[I].name, Table[I].doc, *Table[I].params, rowHandler<Table, Impl, I>}
-                     .withAliases(Table[I].aliases)), ...);
-}
-template <const auto& Table, auto Impl>
-void addFamily(std::vector<Command>& out) {
-  addRows<Table, Impl>(out, std::make_index_sequence<std::size(Table)>());
+template <class Spec, Tcl_Obj* (*Impl)(Call&, const Spec&)>
+Tcl_Obj* familyHandler(Call& c) { return Impl(c, c.data<Spec>()); }
+template <auto Impl, class Spec, size_t N>
+void addFamily(std::vector<Command>& out, const Spec (&table)[N]) {
+  for (const Spec& row : table)
+    out.push_back(Command{row.name, row.doc, *row.params, familyHandler<Spec, Impl>}.withData(&row).withAliases(row.aliases));
 }
 
 // Integer parameter that must be > 0 (or >= min); probability in [0, 1].

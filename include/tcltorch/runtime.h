@@ -122,15 +122,13 @@ class Registry {
 extern const Tcl_ObjType kHandleObjType;
 inline bool isHandleObj(Tcl_Obj* o) { return o->typePtr == &kHandleObjType; }
 
-struct CommandInfo;
-
 // Everything one interpreter owns; deleted with the interpreter (AssocData).
 struct State {
   Tcl_Interp* interp;
   Registry reg;
-  // Per-layer extensions (e.g. the collective module) keyed by name, freed with the state.
+  // Per-layer extensions (the parser's command bindings, the collective
+  // module, ...) keyed by name, freed with the state.
   std::unordered_map<std::string, std::shared_ptr<void>> ext;
-  std::vector<std::pair<State*, const CommandInfo*>*> bindings;
   explicit State(Tcl_Interp* i) : interp(i) {}
   ~State();
 };

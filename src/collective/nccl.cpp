@@ -1,6 +1,6 @@
 // The NCCL backend: built only with a CUDA libtorch (TCLTORCH_WITH_NCCL, the
 // one switch). Everything else about a group (rendezvous, the communicator,
-// composed operations) is shared with Gloo in communicator.cpp.
+// composed operations) is shared with Gloo (process_groups.cpp, c10d_communicator.cpp).
 #include "tcltorch/collective.h"
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>

@@ -1,7 +1,9 @@
-// Other names of existing commands: the other Tcl torch API's names and its
-// irregular camelCase spellings (torch::siNh, torch::Floor, torch::kthValue...).
-// One row per name, attached to its target row as an alias: one command,
-// several names (torch::help and the reference list them with the target).
+// Other names of existing commands, all of them in this one table: the other
+// Tcl torch API's names and its irregular camelCase spellings (torch::siNh,
+// torch::Floor, torch::kthValue...). Each is attached to its target row as an
+// alias (Command::aliases, the one alias path): one command, several names;
+// torch::help and the reference list them with the target, and each alias
+// also gets its derived camelCase spelling.
 #include "tcltorch/commands.h"
 #include <algorithm>
 #include <deque>
@@ -40,6 +42,20 @@ const Alias kAliases[] = {
     {"batch_norm_1d", "batch_norm1d"},
     // FFT and signal
     {"fftShift", "fftshift"}, {"ifftShift", "ifftshift"},
+    // shape: irregular camelCase
+    {"Flip", "flip"}, {"Roll", "roll"}, {"Rot90", "rot90"}, {"dStack", "dstack"}, {"hSplit", "hsplit"},
+    {"hStack", "hstack"}, {"vSplit", "vsplit"}, {"vStack", "vstack"},
+    // activations and autograd: irregular camelCase
+    {"Elu", "elu"}, {"hardSigmoid", "hardsigmoid"}, {"hardSwish", "hardswish"}, {"hardTanh", "hardtanh"},
+    {"logSoftmax", "logsoftmax"}, {"rRelu", "rrelu"}, {"siLU", "silu"}, {"softmax2D", "softmax2d"},
+    {"softMin", "softmin"}, {"softPlus", "softplus"}, {"softSign", "softsign"}, {"tanhShrink", "tanhshrink"},
+    {"Threshold", "threshold"}, {"Jacobian", "jacobian"},
+    // optimizers and schedulers
+    {"get_lr", "optimizer_get_lr"}, {"lr_scheduler_cosine_annealing", "lr_scheduler_cosine"},
+    {"optimizerRAdam", "optimizer_radam"}, {"optimizerAdamW", "optimizer_adamw"},
+    // models and collectives under the other API's short names (each also camelCase: saveState, ...)
+    {"save_state", "save_state_dict"}, {"load_state", "load_state_dict"},
+    {"all_reduce", "distributed_all_reduce"}, {"broadcast", "distributed_broadcast"},
 };
 }  // namespace
 

@@ -1,5 +1,4 @@
 // Autograd, functional activations that need parameters, and losses.
-#include "tcltorch/aliases.h"
 #include "tcltorch/commands.h"
 #include <cstring>
 #include "tcltorch/tensor_util.h"
@@ -625,10 +624,6 @@ std::vector<Command> autogradCommands() {
        {kFunc, kInputs, kEps}, cmdGradCheckFiniteDiff},
   };
   addActivations(out);
-  addSpellings(out, {{"elu", "Elu"}, {"hardsigmoid", "hardSigmoid"}, {"hardswish", "hardSwish"}, {"hardtanh", "hardTanh"},
-                     {"logsoftmax", "logSoftmax"}, {"rrelu", "rRelu"}, {"silu", "siLU"}, {"softmax2d", "softmax2D"},
-                     {"softmin", "softMin"}, {"softplus", "softPlus"}, {"softsign", "softSign"},
-                     {"tanhshrink", "tanhShrink"}, {"threshold", "Threshold"}, {"jacobian", "Jacobian"}});
   addLosses(out);
   return out;
 }

@@ -151,13 +151,47 @@ static CommPtr pickGroup(Call& c) {
   return communicator(c.st, c.declares("group") ? c.str("group") : std::string());
 }
 
+int groupRankArg(Call& c, const Communicator& m, const char* name, bool anyInWorldOfOne) {
+  int64_t r = c.integer(name);
+  int g = memberRank(m, r, anyInWorldOfOne);
+  if (g < 0) fail(std::string("Invalid -") + name + " parameter: " + notMemberReason(m, r), {"DIST", "RANK", name});
+  return g;
+}
+
 // A rank argument: non-negative; once a process group exists, a member of the
 // group (translated to the group's own numbering). A world of one without a
 // process group accepts any non-negative rank, as the seeds show.
 static int rankArg(Call& c, const Communicator& m, const char* name) {
-  int64_t r = c.integer(name);
-  if (r < 0) c.badValue(name, "a non-negative rank");
-  return checkRank(m, r, name, /*anyInWorldOfOne=*/true);
+  if (c.integer(name) < 0) c.badValue(name, "a non-negative rank");
+  return groupRankArg(c, m, name, /*anyInWorldOfOne=*/true);
+}
+
+// The call site of the command running in `interp` (CallSiteScope's
+// provider): the frame of the command being run (the one below this script's
+// own frame), "file.tcl:LINE" when it comes from a file (procs defined in a
+// file keep their file and line, TIP 280); otherwise its line in the
+// evaluated script and the nearest enclosing file location.
+static std::string tclCallSite(void* context) {
+  auto* interp = static_cast<Tcl_Interp*>(context);
+  static thread_local Tcl_Obj* script = [] {
+    Tcl_Obj* o = Tcl_NewStringObj(
+        "::apply {{} {#tcltorch-callsite\n"
+        "for {set i [info frame]} {$i > 1} {incr i -1} {\n"
+        "  if {[string first #tcltorch-[set m callsite] [dict get [info frame $i] cmd]] >= 0} break}\n"
+        "set f [info frame [incr i -1]]\n"
+        "if {[dict exists $f file]} {return [file tail [dict get $f file]]:[dict get $f line]}\n"
+        "set here \"line [dict get $f line] of a script\"\n"
+        "for {incr i -1} {$i > 0} {incr i -1} {set f [info frame $i]\n"
+        "  if {[dict exists $f file]} {return \"$here run at [file tail [dict get $f file]]:[dict get $f line]\"}}\n"
+        "return $here}}", -1);
+    Tcl_IncrRefCount(o);
+    return o;
+  }();
+  Tcl_InterpState saved = Tcl_SaveInterpState(interp, TCL_OK);
+  std::string r;
+  if (Tcl_EvalObjEx(interp, script, 0) == TCL_OK) r = Tcl_GetString(Tcl_GetObjResult(interp));
+  Tcl_RestoreInterpState(interp, saved);
+  return r;
 }
 
 enum class Out { InPlace, New };  // does the Communicator op write into its input?
@@ -197,8 +231,9 @@ static WorkPtr start(Call& c, F&& f) {
 }
 
 template <class F>
-static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
-  CallSiteScope site(c.interp);
+static Tcl_Obj* collective(Call& c, CollectiveOp k, Out out, F&& run) {
+  const char* op = opName(k);
+  CallSiteScope site(tclCallSite, c.interp);
   at::Tensor t = c.tensor("tensor");
   CommPtr comm = pickGroup(c);
   bool inplace = c.boolean("inplace");
@@ -222,38 +257,40 @@ static Tcl_Obj* collective(Call& c, const char* op, Out out, F&& run) {
 }
 
 static Tcl_Obj* cmdAllReduce(Call& c) {
-  return collective(c, "all_reduce", Out::InPlace,
+  return collective(c, CollectiveOp::AllReduce, Out::InPlace,
                     [&](Communicator& m, at::Tensor t) { return m.allReduce(t, c.op("op")); });
 }
 static Tcl_Obj* cmdBroadcast(Call& c) {
-  return collective(c, "broadcast", Out::InPlace,
+  return collective(c, CollectiveOp::Broadcast, Out::InPlace,
                     [&](Communicator& m, at::Tensor t) { return m.broadcast(t, rankArg(c, m, "root")); });
 }
 static Tcl_Obj* cmdReduce(Call& c) {
-  return collective(c, "reduce", Out::InPlace, [&](Communicator& m, at::Tensor t) {
+  return collective(c, CollectiveOp::Reduce, Out::InPlace, [&](Communicator& m, at::Tensor t) {
     return m.reduce(t, rankArg(c, m, "dst"), c.op("op"));
   });
 }
 static Tcl_Obj* cmdAllGather(Call& c) {
-  return collective(c, "all_gather", Out::New, [&](Communicator& m, at::Tensor t) { return m.allGather(t); });
+  return collective(c, CollectiveOp::AllGather, Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.allGather(t); });
 }
 static Tcl_Obj* cmdGather(Call& c) {
-  return collective(c, "gather", Out::New,
+  return collective(c, CollectiveOp::Gather, Out::New,
                     [&](Communicator& m, at::Tensor t) { return m.gather(t, rankArg(c, m, "dst")); });
 }
 static Tcl_Obj* cmdScatter(Call& c) {
-  return collective(c, "scatter", Out::New,
+  return collective(c, CollectiveOp::Scatter, Out::New,
                     [&](Communicator& m, at::Tensor t) { return m.scatter(t, rankArg(c, m, "src")); });
 }
 static Tcl_Obj* cmdReduceScatter(Call& c) {
-  return collective(c, "reduce_scatter", Out::New,
+  return collective(c, CollectiveOp::ReduceScatter, Out::New,
                     [&](Communicator& m, at::Tensor t) { return m.reduceScatter(t, c.op("op")); });
 }
 static Tcl_Obj* cmdAllToAll(Call& c) {
-  return collective(c, "all_to_all", Out::New, [&](Communicator& m, at::Tensor t) { return m.allToAll(t); });
+  return collective(c, CollectiveOp::AllToAll, Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.allToAll(t); });
 }
 static Tcl_Obj* cmdBarrier(Call& c) {
-  CallSiteScope site(c.interp);
+  CallSiteScope site(tclCallSite, c.interp);
   CommPtr comm = pickGroup(c);
   return finishWork(c, start(c, [&] { return comm->barrier(); }), false);
 }
@@ -269,13 +306,13 @@ static int peerArg(Call& c, const Communicator& m, const char* name) {
 }
 
 static Tcl_Obj* cmdSend(Call& c) {
-  CallSiteScope site(c.interp);
+  CallSiteScope site(tclCallSite, c.interp);
   at::Tensor t = c.tensor("tensor");
   CommPtr m = communicator(c.st);
   return finishWork(c, m->send(t, peerArg(c, *m, "dst"), int(c.integer("tag"))), false);
 }
 static Tcl_Obj* cmdRecv(Call& c) {
-  CallSiteScope site(c.interp);
+  CallSiteScope site(tclCallSite, c.interp);
   CommPtr m = communicator(c.st);
   int src = peerArg(c, *m, "src");
   at::Tensor t = at::empty(c.ints("shape"), applyOptions(c, at::TensorOptions()));
@@ -417,6 +454,11 @@ static Tcl_Obj* cmdNewGroup(Call& c) {
   for (int64_t r : c.ints("ranks")) {
     if (r < 0) c.badValue("ranks", "a list of non-negative ranks");
     ranks.push_back(int(r));
+  }
+  if (const DistOptions* o = distOptions(c.st)) {  // else distNewGroup says it needs distributed_init
+    if (ranks.empty()) fail("Invalid -ranks parameter. Must be a non-empty list of ranks.", {"ARGS", "TYPE", "ranks"});
+    std::string problem = groupRanksProblem(ranks, o->worldSize);
+    if (!problem.empty()) fail("Invalid -ranks parameter: " + problem, {"DIST", "RANK", "ranks"});
   }
   std::optional<bool> check;
   if (c.has("desync_check")) check = c.boolean("desync_check");

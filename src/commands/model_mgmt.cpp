@@ -1,7 +1,6 @@
 // Model management: checkpoints (module + optimizer + epoch/loss in one file),
 // freezing, summaries, device moves, and the other API's names for commands
 // that exist here under another name.
-#include "tcltorch/aliases.h"
 #include "tcltorch/commands.h"
 #include "tcltorch/nn.h"
 #include <torch/serialize.h>
@@ -199,11 +198,6 @@ std::vector<Command> modelManagementCommands() {
        {model, {"device", Type::Device, kOptional, "cuda (the default) or cuda:N"}}, cmdLayerMove<true>},
       {"layer_device", "The device of a module's parameters (cpu, cuda:0, ...).", {model}, cmdLayerDevice},
   };
-  const std::vector<Command> nn = nnCommands(), dist = distributedCommands();
-  out.push_back(renamedRow(nn, "save_state_dict", "save_state"));
-  out.push_back(renamedRow(nn, "load_state_dict", "load_state"));
-  out.push_back(renamedRow(dist, "distributed_all_reduce", "all_reduce"));
-  out.push_back(renamedRow(dist, "distributed_broadcast", "broadcast"));
   return out;
 }
 

@@ -613,16 +613,16 @@ static Tcl_Obj* cmdEmbeddingBag(Call& c) {
 
 std::vector<Command> nnLayersCommands() {
   std::vector<Command> out;
-  addFamily<kNorms, makeNorm>(out);
-  addFamily<kMaxPools, makeMaxPool>(out);
-  addFamily<kConvLayers, makeConvLayer>(out);
-  addFamily<kConvFns, convFn>(out);
-  addFamily<kPools, poolFn>(out);
-  addFamily<kFnNorms, normFn>(out);
-  addFamily<kPads, padFn>(out);
-  addFamily<kResamples, resampleFn>(out);
-  addFamily<kShuffles, shuffleFn>(out);
-  addFamily<kBlocks, blockFn>(out);
+  addFamily<makeNorm>(out, kNorms);
+  addFamily<makeMaxPool>(out, kMaxPools);
+  addFamily<makeConvLayer>(out, kConvLayers);
+  addFamily<convFn>(out, kConvFns);
+  addFamily<poolFn>(out, kPools);
+  addFamily<normFn>(out, kFnNorms);
+  addFamily<padFn>(out, kPads);
+  addFamily<resampleFn>(out, kResamples);
+  addFamily<shuffleFn>(out, kShuffles);
+  addFamily<blockFn>(out, kBlocks);
   out.push_back({"layer_set_state",
                  "Copy tensors into a module's parameters/buffers by PyTorch name; returns the module.",
                  {{"module", Type::Module, nullptr, "module handle", "layer model"},

@@ -1,6 +1,5 @@
 // Optimizers, learning-rate schedulers and optimizer checkpoints.
 #include "tcltorch/commands.h"
-#include "tcltorch/aliases.h"
 #include "tcltorch/optim_family.h"
 #include <algorithm>
 #include <cmath>
@@ -638,9 +637,6 @@ std::vector<Command> optimCommands() {
   };
   addScheds(out);
   for (auto& c : optimFamilyCommands()) out.push_back(c);
-  addSpellings(out, {{"optimizer_get_lr", "get_lr"}, {"lr_scheduler_cosine", "lr_scheduler_cosine_annealing"},
-                     {"optimizer_radam", "optimizerRAdam"},
-                     {"optimizer_adamw", "optimizerAdamW"}});
   return out;
 }
 

@@ -1,5 +1,4 @@
 // Shape, view, join/split and conversion commands.
-#include "tcltorch/aliases.h"
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
 #include <algorithm>
@@ -358,8 +357,6 @@ std::vector<Command> tensorShapeCommands() {
        cmdTo},
   };
   for (auto& c : manipulationCommands()) out.push_back(c);
-  addSpellings(out, {{"flip", "Flip"}, {"roll", "Roll"}, {"rot90", "Rot90"}, {"dstack", "dStack"}, {"hsplit", "hSplit"},
-                     {"hstack", "hStack"}, {"vsplit", "vSplit"}, {"vstack", "vStack"}});
   return out;
 }
 

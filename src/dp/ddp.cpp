@@ -18,6 +18,7 @@
 #include "tcltorch/collective.h"
 #include "tcltorch/commands.h"
 #include "tcltorch/ddp.h"
+#include "tcltorch/dp.h"
 #include "tcltorch/nn.h"
 #include <torch/csrc/autograd/engine.h>
 #include <torch/csrc/autograd/function.h>

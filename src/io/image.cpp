@@ -1,6 +1,7 @@
 // Image tensors as pixels (include/tcltorch/image.h).
 #include "tcltorch/image.h"
-#include "tcltorch/args.h"
+#include "tcltorch/runtime.h"
+#include "tcltorch/vocab.h"
 
 namespace tcltorch {
 

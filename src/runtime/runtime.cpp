@@ -1,5 +1,4 @@
 #include "tcltorch/runtime.h"
-#include "tcltorch/args.h"
 #include <c10/util/Exception.h>
 #include <algorithm>
 #include <cstring>
@@ -408,7 +407,6 @@ size_t Registry::tensorBytes() const {
 State::~State() {
   reg.freeAll();
   ext.clear();
-  for (auto* b : bindings) delete b;
 }
 
 static const char* kAssocKey = "tcltorch";

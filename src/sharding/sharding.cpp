@@ -53,7 +53,11 @@ CommPtr shardComm(State& st, const ShardedTensor& s) {
 // -src / -dst are global ranks, as in the distributed commands; the group's own
 // numbering is what the communicator takes.
 // Strict even in a world of one (where the seeds' collectives accept any rank).
-static int groupRank(const Communicator& c, int r, const char* param) { return checkRank(c, r, param); }
+static int groupRank(const Communicator& c, int r, const char* param) {
+  int g = memberRank(c, r);
+  if (g < 0) fail(std::string("Invalid -") + param + " parameter: " + notMemberReason(c, r), {"DIST", "RANK", param});
+  return g;
+}
 
 // Shape and dtype as a fixed-size int64 tensor, so ranks can exchange them
 // with equal-sized collectives before any data moves.

@@ -215,3 +215,32 @@ TEST(DesyncCheck, ARankThatDiffersFromTheFirstCompletesItsCallAndBothFail) {
     EXPECT_EQ(codes[1], "DIST DESYNC all_reduce");
   }
 }
+
+// The collective layer answers in ranks; the command layer words the refusal.
+TEST(Collective, MemberRanksAreNumbers) {
+  LocalCommunicator local;
+  EXPECT_EQ(memberRank(local, 0), 0);
+  EXPECT_EQ(memberRank(local, 3), -1);
+  EXPECT_EQ(memberRank(local, 3, /*anyInWorldOfOne=*/true), 0);
+  EXPECT_EQ(memberRank(local, -1, true), -1);
+  EXPECT_EQ(notMemberReason(local, 3), "rank 3 is not in the group (ranks 0)");
+  EXPECT_EQ(groupRanksProblem({0, 2}, 2), "rank 2 is outside the world of 2");
+  EXPECT_EQ(groupRanksProblem({1, 0, 1}, 2), "rank 1 appears twice");
+  EXPECT_EQ(groupRanksProblem({1, 0}, 2), "");
+}
+
+// One list names every collective; the c10d communicator's native list is
+// every op and reduction it does not compose.
+TEST(Collective, OneListNamesTheCollectives) {
+  EXPECT_STREQ(opName(CollectiveOp::AllReduce), "all_reduce");
+  EXPECT_STREQ(opName(CollectiveOp::ReduceScatter), "reduce_scatter");
+  EXPECT_STREQ(opName(CollectiveOp::Barrier), "barrier");
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  Capabilities caps = makeGlooCommunicator(store, 0, 1, 30s)->capabilities();
+  EXPECT_EQ(caps.native, (std::vector<std::string>{"all_reduce", "broadcast", "reduce", "all_gather", "gather",
+                                                   "scatter", "all_to_all", "send", "recv", "barrier", "sum",
+                                                   "max", "min", "product"}));
+  ASSERT_EQ(caps.composed.size(), 2u);
+  EXPECT_EQ(caps.composed[0].first, "mean");
+  EXPECT_EQ(caps.composed[1].first, "reduce_scatter");
+}

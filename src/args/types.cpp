@@ -1,8 +1,8 @@
-// The dual-syntax parser: every word is converted to its parameter's declared
-// type (in the spirit of Tcl_ParseArgsObjv) before the handler runs; the typed
-// accessors; and the dispatch wrapper, the one boundary where C++ exceptions
-// become Tcl errors.
-#include "tcltorch/args.h"
+// The parser's types (args.h): their names, descriptions and ranges; how a
+// word is classified (option, value, "--"); one converter per type, which
+// turns a word into a typed Value before any handler runs; and the parsing
+// helpers that handlers share.
+#include "convert.h"
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
 #include <cmath>
@@ -70,22 +70,6 @@ ChoiceSpec::ChoiceSpec(const char* spaceSeparated) {
 }
 
 // ---- the type table: names, defaults ranges, descriptions ----
-
-static const std::pair<const char*, at::ScalarType> kDtypes[] = {
-    {"float32", at::kFloat},  {"float64", at::kDouble},  {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16}, {"int8", at::kChar},    {"int16", at::kShort},
-    {"int32", at::kInt},      {"int64", at::kLong},      {"uint8", at::kByte},
-    {"bool", at::kBool},
-    // other spellings (the other Tcl API's and PyTorch's), accepted but never printed
-    {"float", at::kFloat},    {"double", at::kDouble},   {"half", at::kHalf},
-    {"int", at::kInt},        {"long", at::kLong},       {"short", at::kShort},
-    {"byte", at::kByte},      {"char", at::kChar},
-};
-static const char* const kDtypeWords = "float32, float64, float16, bfloat16, int8, int16, int32, int64, uint8, or bool";
-
-static const Choice kReduceOps[] = {{"sum", int(ReduceOp::Sum)}, {"mean", int(ReduceOp::Mean)},
-                                    {"max", int(ReduceOp::Max)}, {"min", int(ReduceOp::Min)},
-                                    {"product", int(ReduceOp::Product)}};
 
 static double effLo(const Param& p) {
   if (!std::isnan(p.lo)) return p.lo;
@@ -217,12 +201,10 @@ bool parseNumber(Tcl_Obj* o, double* d) {
   return false;
 }
 
-enum : int { kValue = -1, kUnknownOption = -2, kEndOfOptions = -3 };
-
 // A word is an option only if it is a declared spelling: "-1", "-Inf", "-nan",
 // "-1e3" are values; "--" ends the options; any other "-letter..." word that is
 // not a number is an unknown option.
-static int classify(const CommandInfo& info, Tcl_Obj* o) {
+int classify(const CommandInfo& info, Tcl_Obj* o) {
   if (neverOption(o)) return kValue;
   Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
@@ -238,16 +220,6 @@ static int classify(const CommandInfo& info, Tcl_Obj* o) {
 // ---- converters: one per type ----
 
 static bool inRange(const Param& p, double v) { return v >= effLo(p) && v <= effHi(p); }
-
-static bool lookupDtype(const char* s, at::ScalarType* out) {
-  if (strncasecmp(s, "torch.", 6) == 0) s += 6;
-  for (auto& d : kDtypes)
-    if (strcasecmp(s, d.first) == 0) {
-      *out = d.second;
-      return true;
-    }
-  return false;
-}
 
 static bool deviceWord(const char* s) {
   if (!strcmp(s, "cpu") || !strcmp(s, "cuda")) return true;
@@ -277,7 +249,7 @@ static bool listOf(Tcl_Obj* o, Tcl_Size* n, Tcl_Obj*** elems) {
 // wrong form (the caller reports it, or tries another parameter of a by-type
 // run); handle lookups throw their own "Invalid ... handle" errors. `st` is
 // null for default literals, which are never handles.
-static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
+bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
   Tcl_Size n;
   Tcl_Obj** elems;
   switch (p.type) {
@@ -325,11 +297,19 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
           }
         return false;
       };
-      if (p.type == Type::ReduceOp) return match(std::begin(kReduceOps), std::end(kReduceOps));
+      if (p.type == Type::ReduceOp) {
+        for (auto& w : kReduceOps)
+          if (!strcmp(s, w.name)) {
+            v.i = int(w.op);
+            v.str = s;
+            return true;
+          }
+        return false;
+      }
       return match(p.choices.items.data(), p.choices.items.data() + p.choices.items.size());
     }
     case Type::Dtype:
-      if (!lookupDtype(Tcl_GetString(o), &v.dtype)) return false;
+      if (!dtypeFromName(Tcl_GetString(o), &v.dtype)) return false;
       v.str = Tcl_GetString(o);
       return true;
     case Type::Device:
@@ -445,236 +425,23 @@ static bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
   fail(std::string("bad ") + name + " \"" + s + "\": must be " + what, {"ARGS", "VALUE", name, s});
 }
 
-// ---- the parser ----
 
-static bool noneWord(Tcl_Obj* o) {
+// "" or "none": no tensor, for an optional tensor parameter.
+bool noneWord(Tcl_Obj* o) {
   if (isHandleObj(o)) return false;
   Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(o, &len);
   return len == 0 || (len == 4 && !strcmp(s, "none"));
 }
-
-// Pass 2: converts the word given for parameter k.
-void Call::assign(int k, Tcl_Obj* word) {
-  const Param& p = param(k);
-  if (p.type == Type::OptTensor && noneWord(word)) {
-    resetOwn(k);
-    v_[k] = nullptr;  // "no tensor", even where the row has a default
-    return;
-  }
-  Value& v = emplaceOwn(k);
-  v.obj = word;
-  if (!convert(&st, p, word, v)) badValueError(p.name, word, describe(p));
-  v_[k] = &v;
-}
-
-// Pass 1 places every word (positional, by-type run, or -name value) and checks
-// the structure: unknown options, missing values, counts, required parameters.
-// Pass 2 converts, in parameter order, before the handler runs.
-Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
-    : st(s), interp(s.interp), info(inf) {
-  const int n = int(info.cmd->params.size());
-  Tcl_Obj* words[kMaxParams];
-  for (int k = 0; k < n; ++k) {
-    defaults_[k] = nullptr;
-    words[k] = nullptr;
-    v_[k] = info.defaults[size_t(k)] ? &*info.defaults[size_t(k)] : nullptr;
-  }
-  bool given[kMaxParams] = {};
-  bool endOpts = false, named = false;
-  int pos = 0;
-  for (int i = 1; i < objc; ++i) {
-    Tcl_Obj* w = objv[i];
-    if (!endOpts) {
-      int idx = classify(info, w);
-      if (idx == kEndOfOptions) {
-        endOpts = true;
-        continue;
-      }
-      if (idx == kUnknownOption) {
-        const char* sp = Tcl_GetString(w);
-        std::string valid;
-        for (auto& p : info.cmd->params) valid += (valid.empty() ? "-" : ", -") + std::string(p.name);
-        fail(std::string("Unknown parameter: ") + sp + ". Valid parameters: " + valid, {"ARGS", "UNKNOWN", sp + 1});
-      }
-      if (idx >= 0) {
-        if (i + 1 >= objc)
-          fail(std::string("Missing value for parameter ") + Tcl_GetString(w), {"ARGS", "MISSING", param(idx).name});
-        if (given[idx] && !words[idx]) resetOwn(idx);  // a by-type match, now named
-        words[idx] = objv[++i];
-        given[idx] = true;
-        named = true;
-        continue;
-      }
-      if (named)  // positional words come first
-        fail(std::string("Unknown parameter: ") + Tcl_GetString(w) + ". Usage: " + info.usage,
-             {"ARGS", "UNKNOWN", Tcl_GetString(w)});
-    }
-    // A positional word. In a by-type run it goes to the first unfilled member
-    // whose type takes it (converted now, to know); a word no member takes ends the run.
-    for (;;) {
-      if (pos >= n || param(pos).named_only)
-        fail("Wrong number of arguments for positional syntax. Usage: " + info.usage, {"ARGS", "COUNT"});
-      if (!param(pos).by_type) break;
-      int end = pos;
-      while (end < n && param(end).by_type) ++end;
-      int hit = -1;
-      for (int k = pos; k < end && hit < 0; ++k) {
-        if (given[k]) continue;
-        Value probe;
-        if (convert(&st, param(k), w, probe)) {
-          emplaceOwn(k, std::move(probe)).obj = w;
-          v_[k] = &own(k);
-          hit = k;
-        }
-      }
-      if (hit >= 0) {
-        given[hit] = true;
-        bool full = true;
-        for (int k = pos; k < end; ++k) full = full && given[k];
-        if (full) pos = end;
-        goto next;
-      }
-      // The word ends the run only if the parameter after the run takes it;
-      // otherwise it is reported against the run's first free member.
-      {
-        Value probe;
-        bool after = end < n && !param(end).named_only && !param(end).by_type &&
-                     (param(end).type == Type::OptTensor || convert(&st, param(end), w, probe));
-        if (!after)
-          for (int k = pos; k < end; ++k)
-            if (!given[k]) badValueError(param(k).name, w, describe(param(k)));
-      }
-      pos = end;
-    }
-    if (param(pos).type == Type::Words) {  // takes this word and every later one
-      if (!rest_) {
-        rest_ = Tcl_NewListObj(0, nullptr);
-        Tcl_IncrRefCount(rest_);
-      }
-      Tcl_ListObjAppendElement(nullptr, rest_, w);
-      words[pos] = rest_;
-      given[pos] = true;
-      continue;
-    }
-    words[pos] = w;
-    given[pos++] = true;
-  next:;
-  }
-  for (int k = 0; k < n; ++k)
-    if (!param(k).def && !given[k])
-      fail(std::string("Required parameter missing: -") + param(k).name, {"ARGS", "MISSING", param(k).name});
-  for (int k = 0; k < n; ++k)
-    if (words[k]) assign(k, words[k]);
-}
-
-Call::~Call() {
-  if (rest_) Tcl_DecrRefCount(rest_);
-  for (size_t k = 0; k < info.cmd->params.size(); ++k) {
-    if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
-    resetOwn(int(k));
-  }
-}
-
-Value& Call::emplaceOwn(int k) {
-  resetOwn(k);
-  Value* p = new (own_[k]) Value();
-  ownMask_ |= 1u << k;
-  return *p;
-}
-
-Value& Call::emplaceOwn(int k, Value&& v) {
-  resetOwn(k);
-  Value* p = new (own_[k]) Value(std::move(v));
-  ownMask_ |= 1u << k;
-  return *p;
-}
-
-void Call::resetOwn(int k) {
-  if (!(ownMask_ >> k & 1)) return;
-  own(k).~Value();
-  ownMask_ &= ~(1u << k);
-}
-
-int Call::index(const char* name) const {
-  auto& ps = info.cmd->params;
-  for (size_t i = 0; i < ps.size(); ++i)
-    if (ps[i].name == name || (ps[i].name[0] == name[0] && std::strcmp(ps[i].name, name) == 0)) return int(i);
-  throw std::logic_error(std::string("internal: command ") + info.cmd->name + " has no parameter " + name);
-}
-
-const Value& Call::get(const char* name) const {
-  int i = index(name);
-  if (!v_[i]) throw std::logic_error(std::string("internal: parameter ") + name + " is unset");
-  return *v_[i];
-}
-
-bool Call::declares(const char* name) const {
-  for (auto& p : info.cmd->params)
-    if (std::strcmp(p.name, name) == 0) return true;
-  return false;
-}
-
-bool Call::given(const char* name) const {
-  int i = index(name);
-  return ownPtr(i) && v_[i] == ownPtr(i);
-}
-
-bool Call::has(const char* name) const { return v_[index(name)] != nullptr; }
-
-Tcl_Obj* Call::obj(const char* name) {
-  int i = index(name);
-  if (!v_[i]) return nullptr;
-  if (v_[i]->obj) return v_[i]->obj;
-  if (!defaults_[i]) {
-    defaults_[i] = Tcl_NewStringObj(param(i).def, -1);
-    Tcl_IncrRefCount(defaults_[i]);
-  }
-  return defaults_[i];
-}
-
-double Call::number(const char* name) {
-  const Value& v = get(name);
-  return v.t ? v.t->item<double>() : v.d;
-}
-
-std::string Call::str(const char* name) {
-  const Value& v = get(name);
-  if (!v.obj || !v.str.empty()) return v.str;
-  Tcl_Size len;
-  const char* s = Tcl_GetStringFromObj(v.obj, &len);
-  return std::string(s, size_t(len));
-}
-
-void Call::badValue(const char* name, const std::string& what) {
-  badValueError(name, obj(name), what);
-}
-
-Tcl_Obj* Call::result(const at::Tensor& t) { return st.reg.addObj(t); }
-Tcl_Obj* Call::result(at::Tensor&& t) { return st.reg.addObj(std::move(t)); }
-Tcl_Obj* Call::result(Kind k, std::shared_ptr<Object> o) { return st.reg.addObj(k, std::move(o)); }
-
-Tcl_Obj* Call::results(const std::vector<at::Tensor>& ts) {
-  Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
-  for (auto& t : ts) Tcl_ListObjAppendElement(nullptr, list, result(t));
-  return list;
-}
-
 // ---- shared parsing helpers ----
 
 at::ScalarType parseDtype(const std::string& s, const char* param) {
   at::ScalarType t;
-  if (!lookupDtype(s.c_str(), &t)) {
+  if (!dtypeFromName(s.c_str(), &t)) {
     std::string v = s.size() > 200 ? s.substr(0, 200) + "..." : s;
     fail(std::string("bad ") + param + " \"" + v + "\": must be " + kDtypeWords, {"ARGS", "VALUE", param, v});
   }
   return t;
-}
-
-const char* dtypeName(at::ScalarType t) {
-  for (auto& d : kDtypes)
-    if (d.second == t) return d.first;
-  return c10::toString(t);
 }
 
 c10::Device parseDevice(const std::string& s, const char* param) {
@@ -698,130 +465,5 @@ Tcl_Obj* newList(const std::vector<int64_t>& v) {
 }
 
 Tcl_Obj* newString(const std::string& s) { return Tcl_NewStringObj(s.data(), int(s.size())); }
-
-// ---- registration and the exception boundary ----
-
-static void setError(Tcl_Interp* interp, const std::string& msg, const std::vector<std::string>& code) {
-  Tcl_SetObjResult(interp, newString(msg));
-  Tcl_Obj* ec = Tcl_NewListObj(0, nullptr);
-  Tcl_ListObjAppendElement(nullptr, ec, Tcl_NewStringObj("TORCH", -1));
-  for (auto& c : code) Tcl_ListObjAppendElement(nullptr, ec, newString(c));
-  Tcl_SetObjErrorCode(interp, ec);
-}
-
-static int dispatch(ClientData cd, Tcl_Interp* interp, int objc, Tcl_Obj* const objv[]) {
-  auto* b = static_cast<std::pair<State*, const CommandInfo*>*>(cd);
-  try {
-    Call call(*b->first, *b->second, objc, objv);
-    Tcl_Obj* r = b->second->cmd->handler(call);
-    if (r) Tcl_SetObjResult(interp, r);
-    else Tcl_ResetResult(interp);
-    return TCL_OK;
-  } catch (const ScriptCode& sc) {
-    return sc.code;
-  } catch (const Error& e) {
-    setError(interp, e.what(), e.code);
-  } catch (const c10::Error& e) {
-    setError(interp, torchMessage(e), {"LIBTORCH"});
-  } catch (const std::bad_alloc&) {
-    setError(interp, "out of memory", {"MEMORY"});
-  } catch (const std::exception& e) {
-    // Some libtorch checks throw plain std:: exceptions (e.g. reshape's shape
-    // check); only our own "internal:" logic errors are not libtorch's.
-    bool internal = std::strncmp(e.what(), "internal:", 9) == 0;
-    setError(interp, torchMessage(e), {internal ? "ERROR" : "LIBTORCH"});
-  } catch (...) {
-    setError(interp, "unknown C++ exception", {"ERROR"});
-  }
-  return TCL_ERROR;
-}
-
-static std::vector<std::string> words(const char* s) {
-  std::vector<std::string> out;
-  if (!s) return out;
-  std::istringstream in(s);
-  std::string w;
-  while (in >> w) out.push_back(w);
-  return out;
-}
-
-// Table invariants are checked once at load: a broken row is a bug, reported
-// as such instead of misparsing later.
-static CommandInfo makeInfo(const Command& c) {
-  auto bug = [&](const std::string& what) { throw std::logic_error("internal: command " + std::string(c.name) + ": " + what); };
-  if (c.params.size() > size_t(kMaxParams)) bug("too many parameters");
-  CommandInfo info{&c, camelCase(c.name), {}, std::string("torch::") + c.name, {}, {}};
-  for (auto& a : words(c.aliases)) {
-    for (const std::string& n : {a, camelCase(a)})
-      if (n != c.name && n != info.camel &&
-          std::find(info.aliases.begin(), info.aliases.end(), n) == info.aliases.end())
-        info.aliases.push_back(n);
-  }
-  for (size_t i = 0; i < c.params.size(); ++i) {
-    const Param& p = c.params[i];
-    bool req = !p.def;
-    if (p.named_only)
-      info.usage += std::string(" ?-") + p.name + " " + typeName(p.type) + "?";
-    else if (p.type == Type::Words)
-      info.usage += std::string(" ?") + p.name + " ...?";
-    else
-      info.usage += std::string(" ") + (req ? "" : "?") + p.name + (req ? "" : "?");
-    std::vector<std::string> sp{p.name};
-    std::string camel = camelCase(p.name);
-    if (camel != p.name) sp.push_back(camel);
-    for (auto& a : words(p.aliases)) sp.push_back(a);
-    for (auto& s : sp) {
-      int prev = info.lookup(s.c_str());
-      if (prev == int(i)) continue;  // an alias that equals the derived camelCase
-      if (prev >= 0) bug("spelling -" + s + " names two parameters");
-      info.spellings.emplace_back(s, int(i));
-    }
-    if ((p.type == Type::Choice || p.type == Type::NumberOrChoice) == p.choices.empty())
-      bug(std::string("choices of -") + p.name);
-    if (p.by_type && req) bug(std::string("-") + p.name + " is by-type but required");
-    if (p.type == Type::Words && i + 1 != c.params.size()) bug(std::string("-") + p.name + " is not the last parameter");
-    std::optional<Value> dv;
-    if (p.def && p.def != kOptional) {
-      Tcl_Obj* o = Tcl_NewStringObj(p.def, -1);
-      Tcl_IncrRefCount(o);
-      dv.emplace();
-      bool ok = p.type == Type::OptTensor ? noneWord(o) : convert(nullptr, p, o, *dv);
-      if (p.type == Type::OptTensor) dv.reset();
-      Tcl_DecrRefCount(o);
-      if (!ok) bug(std::string("default of -") + p.name + " is not " + describe(p));
-      if (dv) dv->str = p.def;
-    }
-    info.defaults.push_back(std::move(dv));
-  }
-  return info;
-}
-
-const std::vector<CommandInfo>& allCommandInfos() {
-  static const std::vector<CommandInfo> infos = [] {
-    std::vector<CommandInfo> out;
-    for (auto& c : allCommands()) out.push_back(makeInfo(c));
-    return out;
-  }();
-  return infos;
-}
-
-static bool unsafeCommand(const Command& c) {
-  if (c.unsafe) return true;
-  for (auto& p : c.params)
-    if (p.type == Type::Path) return true;
-  return false;
-}
-
-void registerCommands(Tcl_Interp* interp, State& st, bool safe) {
-  for (auto& info : allCommandInfos()) {
-    if (safe && unsafeCommand(*info.cmd)) continue;
-    auto* b = new std::pair<State*, const CommandInfo*>(&st, &info);
-    st.bindings.push_back(b);
-    std::vector<std::string> names{info.cmd->name};
-    if (info.camel != info.cmd->name) names.push_back(info.camel);
-    names.insert(names.end(), info.aliases.begin(), info.aliases.end());
-    for (auto& nm : names) Tcl_CreateObjCommand(interp, ("::torch::" + nm).c_str(), dispatch, b, nullptr);
-  }
-}
 
 }  // namespace tcltorch

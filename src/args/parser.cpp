@@ -1,0 +1,216 @@
+// The two-pass parser (in the spirit of Tcl_ParseArgsObjv): pass 1 sorts the
+// words into parameters (named, positional, by type); pass 2 converts each one
+// (types.cpp) before the handler runs. Then Call's typed accessors.
+#include "convert.h"
+#include <cstring>
+
+namespace tcltorch {
+// ---- the parser ----
+
+// Pass 2: converts the word given for parameter k.
+void Call::assign(int k, Tcl_Obj* word) {
+  const Param& p = param(k);
+  if (p.type == Type::OptTensor && noneWord(word)) {
+    resetOwn(k);
+    v_[k] = nullptr;  // "no tensor", even where the row has a default
+    return;
+  }
+  Value& v = emplaceOwn(k);
+  v.obj = word;
+  if (!convert(&st, p, word, v)) badValueError(p.name, word, describe(p));
+  v_[k] = &v;
+}
+
+// Pass 1 places every word (positional, by-type run, or -name value) and checks
+// the structure: unknown options, missing values, counts, required parameters.
+// Pass 2 converts, in parameter order, before the handler runs.
+Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
+    : st(s), interp(s.interp), info(inf) {
+  const int n = int(info.cmd->params.size());
+  Tcl_Obj* words[kMaxParams];
+  for (int k = 0; k < n; ++k) {
+    defaults_[k] = nullptr;
+    words[k] = nullptr;
+    v_[k] = info.defaults[size_t(k)] ? &*info.defaults[size_t(k)] : nullptr;
+  }
+  bool given[kMaxParams] = {};
+  bool endOpts = false, named = false;
+  int pos = 0;
+  for (int i = 1; i < objc; ++i) {
+    Tcl_Obj* w = objv[i];
+    if (!endOpts) {
+      int idx = classify(info, w);
+      if (idx == kEndOfOptions) {
+        endOpts = true;
+        continue;
+      }
+      if (idx == kUnknownOption) {
+        const char* sp = Tcl_GetString(w);
+        std::string valid;
+        for (auto& p : info.cmd->params) valid += (valid.empty() ? "-" : ", -") + std::string(p.name);
+        fail(std::string("Unknown parameter: ") + sp + ". Valid parameters: " + valid, {"ARGS", "UNKNOWN", sp + 1});
+      }
+      if (idx >= 0) {
+        if (i + 1 >= objc)
+          fail(std::string("Missing value for parameter ") + Tcl_GetString(w), {"ARGS", "MISSING", param(idx).name});
+        if (given[idx] && !words[idx]) resetOwn(idx);  // a by-type match, now named
+        words[idx] = objv[++i];
+        given[idx] = true;
+        named = true;
+        continue;
+      }
+      if (named)  // positional words come first
+        fail(std::string("Unknown parameter: ") + Tcl_GetString(w) + ". Usage: " + info.usage,
+             {"ARGS", "UNKNOWN", Tcl_GetString(w)});
+    }
+    // A positional word. In a by-type run it goes to the first unfilled member
+    // whose type takes it (converted now, to know); a word no member takes ends the run.
+    for (;;) {
+      if (pos >= n || param(pos).named_only)
+        fail("Wrong number of arguments for positional syntax. Usage: " + info.usage, {"ARGS", "COUNT"});
+      if (!param(pos).by_type) break;
+      int end = pos;
+      while (end < n && param(end).by_type) ++end;
+      int hit = -1;
+      for (int k = pos; k < end && hit < 0; ++k) {
+        if (given[k]) continue;
+        Value probe;
+        if (convert(&st, param(k), w, probe)) {
+          emplaceOwn(k, std::move(probe)).obj = w;
+          v_[k] = &own(k);
+          hit = k;
+        }
+      }
+      if (hit >= 0) {
+        given[hit] = true;
+        bool full = true;
+        for (int k = pos; k < end; ++k) full = full && given[k];
+        if (full) pos = end;
+        goto next;
+      }
+      // The word ends the run only if the parameter after the run takes it;
+      // otherwise it is reported against the run's first free member.
+      {
+        Value probe;
+        bool after = end < n && !param(end).named_only && !param(end).by_type &&
+                     (param(end).type == Type::OptTensor || convert(&st, param(end), w, probe));
+        if (!after)
+          for (int k = pos; k < end; ++k)
+            if (!given[k]) badValueError(param(k).name, w, describe(param(k)));
+      }
+      pos = end;
+    }
+    if (param(pos).type == Type::Words) {  // takes this word and every later one
+      if (!rest_) {
+        rest_ = Tcl_NewListObj(0, nullptr);
+        Tcl_IncrRefCount(rest_);
+      }
+      Tcl_ListObjAppendElement(nullptr, rest_, w);
+      words[pos] = rest_;
+      given[pos] = true;
+      continue;
+    }
+    words[pos] = w;
+    given[pos++] = true;
+  next:;
+  }
+  for (int k = 0; k < n; ++k)
+    if (!param(k).def && !given[k])
+      fail(std::string("Required parameter missing: -") + param(k).name, {"ARGS", "MISSING", param(k).name});
+  for (int k = 0; k < n; ++k)
+    if (words[k]) assign(k, words[k]);
+}
+
+Call::~Call() {
+  if (rest_) Tcl_DecrRefCount(rest_);
+  for (size_t k = 0; k < info.cmd->params.size(); ++k) {
+    if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
+    resetOwn(int(k));
+  }
+}
+
+Value& Call::emplaceOwn(int k) {
+  resetOwn(k);
+  Value* p = new (own_[k]) Value();
+  ownMask_ |= 1u << k;
+  return *p;
+}
+
+Value& Call::emplaceOwn(int k, Value&& v) {
+  resetOwn(k);
+  Value* p = new (own_[k]) Value(std::move(v));
+  ownMask_ |= 1u << k;
+  return *p;
+}
+
+void Call::resetOwn(int k) {
+  if (!(ownMask_ >> k & 1)) return;
+  own(k).~Value();
+  ownMask_ &= ~(1u << k);
+}
+
+int Call::index(const char* name) const {
+  auto& ps = info.cmd->params;
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (ps[i].name == name || (ps[i].name[0] == name[0] && std::strcmp(ps[i].name, name) == 0)) return int(i);
+  throw std::logic_error(std::string("internal: command ") + info.cmd->name + " has no parameter " + name);
+}
+
+const Value& Call::get(const char* name) const {
+  int i = index(name);
+  if (!v_[i]) throw std::logic_error(std::string("internal: parameter ") + name + " is unset");
+  return *v_[i];
+}
+
+bool Call::declares(const char* name) const {
+  for (auto& p : info.cmd->params)
+    if (std::strcmp(p.name, name) == 0) return true;
+  return false;
+}
+
+bool Call::given(const char* name) const {
+  int i = index(name);
+  return ownPtr(i) && v_[i] == ownPtr(i);
+}
+
+bool Call::has(const char* name) const { return v_[index(name)] != nullptr; }
+
+Tcl_Obj* Call::obj(const char* name) {
+  int i = index(name);
+  if (!v_[i]) return nullptr;
+  if (v_[i]->obj) return v_[i]->obj;
+  if (!defaults_[i]) {
+    defaults_[i] = Tcl_NewStringObj(param(i).def, -1);
+    Tcl_IncrRefCount(defaults_[i]);
+  }
+  return defaults_[i];
+}
+
+double Call::number(const char* name) {
+  const Value& v = get(name);
+  return v.t ? v.t->item<double>() : v.d;
+}
+
+std::string Call::str(const char* name) {
+  const Value& v = get(name);
+  if (!v.obj || !v.str.empty()) return v.str;
+  Tcl_Size len;
+  const char* s = Tcl_GetStringFromObj(v.obj, &len);
+  return std::string(s, size_t(len));
+}
+
+void Call::badValue(const char* name, const std::string& what) {
+  badValueError(name, obj(name), what);
+}
+
+Tcl_Obj* Call::result(const at::Tensor& t) { return st.reg.addObj(t); }
+Tcl_Obj* Call::result(at::Tensor&& t) { return st.reg.addObj(std::move(t)); }
+Tcl_Obj* Call::result(Kind k, std::shared_ptr<Object> o) { return st.reg.addObj(k, std::move(o)); }
+
+Tcl_Obj* Call::results(const std::vector<at::Tensor>& ts) {
+  Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
+  for (auto& t : ts) Tcl_ListObjAppendElement(nullptr, list, result(t));
+  return list;
+}
+
+}  // namespace tcltorch
