@@ -63,5 +63,8 @@ void writeSafetensors(const std::string& path, const NamedTensors& tensors,
 // A dict (or OrderedDict: Python's state_dict()) of name -> tensor, written by
 // Python's torch.save or by torch::pickle_save, in file order.
 NamedTensors readTorchStateDict(const std::string& path);
+// The bytes of a file as Python's torch.save(model.state_dict()) writes it (of
+// CPU copies); `path` only names the file in errors.
+std::vector<char> torchStateDictBytes(const std::string& path, const NamedTensors& tensors);
 
 }  // namespace tcltorch

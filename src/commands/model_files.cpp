@@ -10,6 +10,7 @@
 // code run: no global outside a fixed list is ever resolved.
 #include "tcltorch/model_files.h"
 #include <c10/util/strides.h>
+#include <caffe2/serialize/inline_container.h>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -214,17 +215,19 @@ PVP make(PV::K k) {
   return v;
 }
 
-// torch.<Name>Storage -> element type.
+// torch.<Name>Storage <-> element type (read: every kind Python writes; written:
+// the first name of each type).
+const std::pair<const char*, at::ScalarType> kStorageTypes[] = {
+    {"torch.FloatStorage", at::kFloat},       {"torch.DoubleStorage", at::kDouble},
+    {"torch.HalfStorage", at::kHalf},         {"torch.BFloat16Storage", at::kBFloat16},
+    {"torch.LongStorage", at::kLong},         {"torch.IntStorage", at::kInt},
+    {"torch.ShortStorage", at::kShort},       {"torch.CharStorage", at::kChar},
+    {"torch.ByteStorage", at::kByte},         {"torch.BoolStorage", at::kBool},
+    {"torch.ComplexFloatStorage", at::kComplexFloat}, {"torch.ComplexDoubleStorage", at::kComplexDouble},
+    {"torch.UntypedStorage", at::kByte}};
+
 bool storageDtype(const std::string& global, at::ScalarType* t) {
-  static const std::pair<const char*, at::ScalarType> kTypes[] = {
-      {"torch.FloatStorage", at::kFloat},       {"torch.DoubleStorage", at::kDouble},
-      {"torch.HalfStorage", at::kHalf},         {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.LongStorage", at::kLong},         {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},       {"torch.CharStorage", at::kChar},
-      {"torch.ByteStorage", at::kByte},         {"torch.BoolStorage", at::kBool},
-      {"torch.ComplexFloatStorage", at::kComplexFloat}, {"torch.ComplexDoubleStorage", at::kComplexDouble},
-      {"torch.UntypedStorage", at::kByte}};
-  for (auto& [n, d] : kTypes)
+  for (auto& [n, d] : kStorageTypes)
     if (global == n) {
       *t = d;
       return true;
@@ -504,6 +507,79 @@ NamedTensors readTorchStateDict(const std::string& path) {
     out.emplace_back(k->s, t->t);
   }
   return out;
+}
+
+// What Python's torch.save(model.state_dict()) writes, so that Python's torch.load
+// reads it with its default weights_only=True (2.6), which refuses the type tags
+// of torch::pickle_save: a protocol 2 pickle of an OrderedDict of
+// torch._utils._rebuild_tensor_v2 calls, one storage record per tensor, written
+// by libtorch's own zip writer (alignment, CRC-32, version record).
+std::vector<char> torchStateDictBytes(const std::string& path, const NamedTensors& tensors) {
+  std::string p = "\x80\x02";  // PROTO 2
+  auto global = [&](const char* dotted) {
+    std::string g(dotted);
+    size_t dot = g.rfind('.');
+    p += 'c' + g.substr(0, dot) + '\n' + g.substr(dot + 1) + '\n';
+  };
+  auto str = [&](const std::string& v) {  // BINUNICODE
+    uint32_t n = uint32_t(v.size());
+    p += 'X';
+    p.append(reinterpret_cast<const char*>(&n), 4);  // little-endian hosts only, as the reader
+    p += v;
+  };
+  auto integer = [&](int64_t v) {  // LONG1: any int64
+    p += "\x8a\x08";
+    p.append(reinterpret_cast<const char*>(&v), 8);
+  };
+  auto ints = [&](at::IntArrayRef v) {
+    p += '(';
+    for (int64_t x : v) integer(x);
+    p += 't';
+  };
+  std::vector<at::Tensor> data;
+  global("collections.OrderedDict");
+  p += ")R(";  // OrderedDict(), MARK
+  for (auto& [name, t0] : tensors) {
+    at::Tensor t = t0.detach().to(at::kCPU).contiguous();
+    const char* storage = nullptr;
+    for (auto& [n, d] : kStorageTypes)
+      if (d == t.scalar_type()) {
+        storage = n;
+        break;
+      }
+    if (!storage) fail("cannot save \"" + name + "\": no torch.save storage for its dtype", {"IO", "FORMAT", path});
+    str(name);
+    global("torch._utils._rebuild_tensor_v2");
+    p += "((";  // the arguments, then the persistent id: ('storage', type, key, 'cpu', numel)
+    str("storage");
+    global(storage);
+    str(std::to_string(data.size()));
+    str("cpu");
+    integer(t.numel());
+    p += "tQ";  // TUPLE, BINPERSID
+    integer(0);
+    ints(t.sizes());
+    ints(t.strides());
+    p += '\x89';  // requires_grad False
+    global("collections.OrderedDict");
+    p += ")Rt";  // backward hooks: OrderedDict(); TUPLE
+    p += 'R';    // _rebuild_tensor_v2(...)
+    data.push_back(t);
+  }
+  p += "u.";  // SETITEMS, STOP
+  std::vector<char> bytes;
+  {
+    caffe2::serialize::PyTorchStreamWriter w([&](const void* b, size_t n) {
+      bytes.insert(bytes.end(), static_cast<const char*>(b), static_cast<const char*>(b) + n);
+      return n;
+    });
+    w.writeRecord("data.pkl", p.data(), p.size());
+    w.writeRecord("byteorder", "little", 6);
+    for (size_t k = 0; k < data.size(); ++k)
+      w.writeRecord("data/" + std::to_string(k), data[k].data_ptr(), data[k].nbytes());
+    w.writeEndOfFile();
+  }
+  return bytes;
 }
 
 }  // namespace tcltorch

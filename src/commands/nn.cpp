@@ -267,9 +267,7 @@ static Tcl_Obj* cmdSaveStateDict(Call& c) {
     writeSafetensors(path, entries, {});
     return nullptr;
   }
-  c10::Dict<std::string, at::Tensor> dict;
-  for (auto& e : entries) dict.insert(e.first, e.second.detach().cpu());
-  std::vector<char> bytes = torch::pickle_save(dict);
+  std::vector<char> bytes = torchStateDictBytes(path, entries);
   saveAtomically(path, [&](const std::string& tmp) { writeBytes(tmp, bytes); });
   return nullptr;
 }

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The binding's own cost in instructions (callgrind: repeatable, where seconds
+# swing by 30% on a shared machine): a 4-float tensor_add plus the free of its
+# result, against Python's torch.add and libtorch's own C++ at::add, in one run.
+# Each side runs N1 and N2 calls in one process; the difference divided by
+# N2 - N1 is the cost of one call, start-up and loading excluded.
+#   sh bench/instructions.sh [build-dir]      (needs valgrind, python3-torch)
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+tclsh=${TCLSH:-tclsh}
+n1=1000 n2=3000
+export OMP_NUM_THREADS=1 TCLLIBPATH=$build
+cmake --build "$build" --target bench_small_add >/dev/null
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+refs() {  # total instructions of a command
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$@" 2>&1 >/dev/null |
+    awk '/refs:/ { gsub(",", "", $NF); print $NF }'
+}
+per_call() { a=$(refs "$@" $n1); b=$(refs "$@" $n2); echo $(( (b - a) / (n2 - n1) )); }
+tcl=$(per_call $tclsh "$here/small_add.tcl")
+py=$(per_call /usr/bin/python3 "$here/small_add.py")
+cpp=$(per_call "$build/bench_small_add")
+awk -v t="$tcl" -v p="$py" -v c="$cpp" 'BEGIN {
+  printf "%-44s %12s %8s\n", "instructions per call (4-float add + free)", "count", "vs Python"
+  printf "%-44s %12d %8.2f%s\n", "tcltorch: torch::free [torch::tensor_add]", t, t / p, (t <= p ? "" : "  MISSED (target <= 1)")
+  printf "%-44s %12d %8.2f\n", "Python: torch.add", p, 1
+  printf "%-44s %12d %8.2f\n", "C++: at::add", c, c / p
+  printf "binding overhead over C++: tcltorch %d, Python %d\n", t - c, p - c }'
