@@ -185,9 +185,8 @@ class Call {
   std::optional<int64_t> optInteger(const char* name) {
     return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;
   }
-  std::optional<at::ScalarType> optDtype(const char* name) {
-    return has(name) ? std::optional<at::ScalarType>(dtype(name)) : std::nullopt;
-  }
+  // An optional tensor (Type::OptTensor: left out, "" or none give an undefined tensor).
+  at::Tensor optTensor(const char* name) { return declares(name) && has(name) ? tensor(name) : at::Tensor(); }
 
   // Result helpers: register a new handle and return its name.
   Tcl_Obj* result(const at::Tensor& t);

@@ -8,10 +8,14 @@ namespace tcltorch {
 std::vector<Command> runtimeCommands();  // handles, scopes, help, version
 std::vector<Command> tensorCommands();   // tensor creation, info, shape, math
 std::vector<Command> distributedCommands();  // process groups, collectives, point to point
-std::vector<Command> autogradCommands();  // backward, grad, functional activations, losses
+std::vector<Command> autogradCommands();  // backward, grad, grad modes, functional autograd
+std::vector<Command> activationCommands();  // functional activations
+std::vector<Command> lossCommands();  // loss functions
+std::vector<Command> poolingCommands();  // pooling layers and functional pooling
 std::vector<Command> nnCommands();        // layers (module handles), state dicts, tensor files
 std::vector<Command> nnLayersCommands();  // more layers: recurrent, attention, transformer, norms, pools, convs
-std::vector<Command> optimCommands();     // optimizers, lr schedulers, optimizer files
+std::vector<Command> optimCommands();     // optimizers, optimizer files
+std::vector<Command> schedulerCommands();  // lr schedulers
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
 std::vector<Command> tensorLinalgCommands();  // products, decompositions, solvers, norms

@@ -2,6 +2,7 @@
 // optim, checkpoint and data-parallel commands.
 #pragma once
 #include "tcltorch/args.h"
+#include <torch/expanding_array.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <functional>
@@ -68,7 +69,18 @@ void addFamily(std::vector<Command>& out, const Spec (&table)[N]) {
 
 // Integer parameter that must be > 0 (or >= min); probability in [0, 1].
 int64_t atLeast(Call& c, const char* name, int64_t min = 1);
-double probability(Call& c, const char* name);
+// A kernel size, stride, ... of D dimensions for libtorch's options.
+template <size_t D>
+torch::ExpandingArray<D> arr(const std::vector<int64_t>& v) {
+  return torch::ExpandingArray<D>(at::IntArrayRef(v));
+}
+// One or two integers -> a 2-D size (the 2-D layers' kernel, stride, padding).
+inline torch::ExpandingArray<2> pair(Call& c, const char* name) {
+  auto v = c.ints(name);
+  if (v.size() == 1) v.push_back(v[0]);
+  if (v.size() != 2) c.badValue(name, "one or two integers");
+  return torch::ExpandingArray<2>({v[0], v[1]});
+}
 // 1 or N integers -> N (kernel sizes, strides, paddings), each >= min.
 std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min);
 

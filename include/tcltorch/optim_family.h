@@ -8,6 +8,13 @@ namespace tcltorch {
 // The parameters every optimizer constructor takes first.
 inline const Param kOptParams{"params", Type::TensorsOrModule, nullptr, "list of parameter handles, or a module handle", "parameters"};
 inline constexpr const char* kLrAliases = "learningRate learning_rate";
+// The optimizer handle of the commands that act on one.
+inline const Param kOpt{"optimizer", Type::Optimizer, nullptr, "optimizer handle", "opt"};
+inline std::shared_ptr<OptimizerObj> optArg(Call& c) { return c.object<OptimizerObj>("optimizer"); }
+// Every parameter group's learning rate.
+inline void setLr(torch::optim::Optimizer& o, double lr) {
+  for (auto& g : o.param_groups()) g.options().set_lr(lr);
+}
 
 // Registers an optimizer handle; `make` builds it (again for optimizer_load).
 Tcl_Obj* newOptimizerObj(Call& c, const char* type, std::function<std::unique_ptr<torch::optim::Optimizer>()> make);
@@ -24,7 +31,7 @@ std::shared_ptr<T> typedObject(Call& c, const char* name, const char* what) {
   return o;
 }
 
-// Commands of optim_more.cpp, appended to optimCommands().
+// Commands of optim_algorithms.cpp, appended to optimCommands().
 std::vector<Command> optimFamilyCommands();
 
 }  // namespace tcltorch

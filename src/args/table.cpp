@@ -8,8 +8,8 @@ namespace tcltorch {
 const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
-    for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands,
-                       &nnCommands, &nnLayersCommands, &optimCommands, &dataParallelCommands, &shardingCommands,
+    for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands, &activationCommands, &lossCommands,
+                       &nnCommands, &nnLayersCommands, &poolingCommands, &optimCommands, &schedulerCommands, &dataParallelCommands, &shardingCommands,
                        &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
                        &modelManagementCommands, &dataCommands, &jitCommands, &safetensorsCommands,
                        &summaryCommands, &tkPhotoCommands, &dataloaderCommands})

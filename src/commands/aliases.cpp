@@ -56,6 +56,9 @@ const Alias kAliases[] = {
     // models and collectives under the other API's short names (each also camelCase: saveState, ...)
     {"save_state", "save_state_dict"}, {"load_state", "load_state_dict"},
     {"all_reduce", "distributed_all_reduce"}, {"broadcast", "distributed_broadcast"},
+    // autograd's long names
+    {"vector_jacobian_product", "vjp"}, {"vector_map", "vmap"},
+    {"lr_scheduler_plateau", "lr_scheduler_reduce_on_plateau"}, {"lr_scheduler_step_advanced", "lr_scheduler_step_update"},
 };
 }  // namespace
 

@@ -1,4 +1,5 @@
-// Layers (module handles), module queries and checkpoints of modules and tensors.
+// Layers (module handles), module queries and checkpoints of modules and
+// tensors. Pooling is in pooling.cpp.
 #include "tcltorch/commands.h"
 #include "tcltorch/model_files.h"
 #include "tcltorch/nn.h"
@@ -17,24 +18,11 @@ namespace nn = torch::nn;
 // Wraps any libtorch module holder (nn::Linear, ...) as a module handle.
 template <class Holder>
 static Tcl_Obj* wrap(Call& c, Holder m, const char* type) {
-  auto o = std::make_shared<ModuleObj>();
-  o->type = type;
-  o->module = m.ptr();
-  o->forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
-  return c.result(Kind::Module, o);
+  return c.result(Kind::Module, makeModule(std::move(m), type));
 }
 
 static std::shared_ptr<ModuleObj> moduleArg(Call& c, const char* name = "module") {
   return c.object<ModuleObj>(name);
-}
-
-// 1 or 2 integers -> 2 (square kernels, strides, paddings); their range is
-// declared in the table, so bad sizes fail here rather than at the first forward.
-static torch::ExpandingArray<2> pair(Call& c, const char* name) {
-  auto v = c.ints(name);
-  if (v.size() == 1) v.push_back(v[0]);
-  if (v.size() != 2) c.badValue(name, "one or two integers");
-  return torch::ExpandingArray<2>({v[0], v[1]});
 }
 
 // ---- layers ----
@@ -52,15 +40,7 @@ static Tcl_Obj* cmdConv2d(Call& c) {
                                 .groups(c.integer("groups"))), "conv2d");
 }
 
-// Pooling: the stride defaults to the kernel size, as in PyTorch.
-template <class Holder, class Options>
-static Tcl_Obj* pool(Call& c, const char* type) {
-  Options o(pair(c, "kernel_size"));
-  o.stride(c.has("stride") ? pair(c, "stride") : pair(c, "kernel_size")).padding(pair(c, "padding"));
-  return wrap(c, Holder(o), type);
-}
-static Tcl_Obj* cmdMaxPool2d(Call& c) { return pool<nn::MaxPool2d, nn::MaxPool2dOptions>(c, "maxpool2d"); }
-static Tcl_Obj* cmdAvgPool2d(Call& c) { return pool<nn::AvgPool2d, nn::AvgPool2dOptions>(c, "avgpool2d"); }
+
 
 static Tcl_Obj* cmdBatchNorm2d(Call& c) {
   return wrap(c, nn::BatchNorm2d(nn::BatchNorm2dOptions(c.integer("num_features"))
@@ -339,10 +319,6 @@ static const Param kModule{"module", Type::Module, nullptr, "module handle", "la
 static const Param kFile{"file", Type::Path, nullptr, "file path", "filename"};
 
 std::vector<Command> nnCommands() {
-  const std::vector<Param> poolParams = {
-      Param{"kernel_size", Type::IntList, nullptr, "window: k or {kh kw}"}.atLeast(1),
-      Param{"stride", Type::IntList, kOptional, "stride (default: the kernel size)"}.atLeast(1),
-      Param{"padding", Type::IntList, "0", "implicit padding"}.atLeast(0)};
   std::vector<Command> out = {
       {"linear", "Fully connected layer y = x W^T + b.",
        {{"in_features", Type::PosInt, nullptr, "size of each input sample"},
@@ -359,12 +335,6 @@ std::vector<Command> nnCommands() {
         Param{"dilation", Type::IntList, "1", "spacing between kernel elements"}.atLeast(1),
         {"groups", Type::PosInt, "1", "blocked connections from input to output channels"}},
        cmdConv2d},
-      {"maxpool2d", "2-D max pooling.",
-       poolParams,
-       cmdMaxPool2d},
-      {"avgpool2d", "2-D average pooling.",
-       poolParams,
-       cmdAvgPool2d},
       {"batch_norm2d", "Batch normalisation over [N, C, H, W] (running statistics used in eval mode).",
        {{"num_features", Type::PosInt, nullptr, "channels C"},
         {"eps", Type::Double, "1e-5", "added to the variance"},

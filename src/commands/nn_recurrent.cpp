@@ -3,6 +3,7 @@
 // functional scaled dot-product attention. Modules are libtorch's own, so the
 // state-dict keys are PyTorch's (weight_ih_l0, in_proj_weight, linear1.weight).
 #include "tcltorch/commands.h"
+#include "tcltorch/tensor_util.h"
 #include "tcltorch/nn.h"
 #include <cmath>
 #include <limits>
@@ -23,12 +24,6 @@ int64_t atLeast(Call& c, const char* name, int64_t min) {
   return v;
 }
 
-double probability(Call& c, const char* name) {
-  double p = c.number(name);
-  if (!(p >= 0 && p <= 1)) c.badValue(name, "a probability between 0 and 1");
-  return p;
-}
-
 std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min) {
   auto v = c.ints(name);
   if (v.size() == 1) v.assign(n, v[0]);
@@ -40,8 +35,6 @@ std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min
   return v;
 }
 
-// Tensor parameter that may be left out or given as "" / none (Type::OptTensor).
-static at::Tensor optTensor(Call& c, const char* name) { return c.has(name) ? c.tensor(name) : at::Tensor(); }
 
 // ---- recurrent layers ----
 
@@ -143,9 +136,9 @@ static const RnnSpec kRnns[] = {
 static Tcl_Obj* cmdRnnForward(Call& c) {
   auto m = std::dynamic_pointer_cast<RnnObj>(c.object<ModuleObj>("module"));
   if (!m) c.badValue("module", "a recurrent module (lstm, gru, rnn_tanh, rnn_relu)");
-  at::Tensor c0 = optTensor(c, "c0");
+  at::Tensor c0 = c.optTensor("c0");
   if (c0.defined() && !m->lstm) fail("only an LSTM has a cell state (-c0)", {"ARGS", "STATE"});
-  return rnnResult(c, *m, m->run(c.tensor("input"), optTensor(c, "h0"), c0));
+  return rnnResult(c, *m, m->run(c.tensor("input"), c.optTensor("h0"), c0));
 }
 
 // ---- masks (PyTorch's rules on top of libtorch 1.13's C++ attention) ----
@@ -252,14 +245,14 @@ static Tcl_Obj* cmdAttentionForward(Call& c) {
   at::Tensor k = c.has("key") ? c.tensor("key") : q;
   at::Tensor v = c.has("value") ? c.tensor("value") : k;
   bool need = c.boolean("need_weights");
-  at::Tensor mask = optTensor(c, "attn_mask");
+  at::Tensor mask = c.optTensor("attn_mask");
   if (c.boolean("is_causal")) {
     int64_t l = q.size(m->batch_first ? 1 : 0), s = k.size(m->batch_first ? 1 : 0);
     if (l != s) fail("is_causal needs as many keys as queries", {"ARGS", "SHAPE", "is_causal"});
     at::Tensor cm = causalMask(l, q.scalar_type());
     mask = mask.defined() ? additiveMask(mask, q.scalar_type()) + cm : cm;
   }
-  auto r = m->run(q, k, v, mask, optTensor(c, "key_padding_mask"), need, c.boolean("average_attn_weights"));
+  auto r = m->run(q, k, v, mask, c.optTensor("key_padding_mask"), need, c.boolean("average_attn_weights"));
   Tcl_Obj* out = Tcl_NewListObj(0, nullptr);
   Tcl_ListObjAppendElement(nullptr, out, c.result(r[0]));
   Tcl_ListObjAppendElement(nullptr, out, need ? c.result(r[1]) : Tcl_NewObj());
@@ -278,7 +271,7 @@ static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
     at::Tensor keep = at::ones({q.size(-2), k.size(-2)}, q.options().dtype(at::kBool)).tril();
     s = s.masked_fill(keep.logical_not(), -kInf);
   }
-  at::Tensor mask = optTensor(c, "attn_mask");
+  at::Tensor mask = c.optTensor("attn_mask");
   if (mask.defined())
     s = mask.scalar_type() == at::kBool ? s.masked_fill(mask.logical_not(), -kInf) : s + mask.to(s.scalar_type());
   at::Tensor w = at::softmax(s, -1);
@@ -397,10 +390,10 @@ static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
 static Tcl_Obj* cmdTransformerForward(Call& c) {
   auto m = std::dynamic_pointer_cast<TransformerObj>(c.object<ModuleObj>("module"));
   if (!m) c.badValue("module", "a transformer encoder or decoder (layer or stack)");
-  at::Tensor mem = optTensor(c, "memory");
+  at::Tensor mem = c.optTensor("memory");
   if (mem.defined() && !m->decoder) fail("an encoder takes no -memory", {"ARGS", "UNEXPECTED", "memory"});
-  return c.result(m->call(c.tensor("input"), mem, optTensor(c, "mask"), optTensor(c, "key_padding_mask"),
-                          optTensor(c, "memory_mask"), optTensor(c, "memory_key_padding_mask"),
+  return c.result(m->call(c.tensor("input"), mem, c.optTensor("mask"), c.optTensor("key_padding_mask"),
+                          c.optTensor("memory_mask"), c.optTensor("memory_key_padding_mask"),
                           c.boolean("is_causal")));
 }
 

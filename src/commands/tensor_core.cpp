@@ -97,7 +97,6 @@ static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
   return fill == dtype ? t : t.to(dtype);
 }
 
-at::Tensor tensorFromData(Call& c, Tcl_Obj* data) { return fromData(c, data, at::kDouble); }
 
 static at::Tensor finish(Call& c, at::Tensor t) {
   if (c.declares("device") && c.has("device")) {
