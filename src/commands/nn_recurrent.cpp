@@ -427,8 +427,8 @@ static const Param kModuleP{"module", Type::Module, nullptr, "module handle", "l
 
 std::vector<Command> nnRecurrentCommands() {
   std::vector<Command> out;
-  addFamily<kRnns, makeRnn>(out);
-  addFamily<kTransformers, makeTransformer>(out);
+  addFamily<makeRnn>(out, kRnns);
+  addFamily<makeTransformer>(out, kTransformers);
   out.push_back({"rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}.",
                  {kModuleP,
                   {"input", Type::Tensor, nullptr, "input sequence"},
