@@ -74,10 +74,18 @@ struct Param {
   // Member of a run of consecutive optional positionals of pairwise disjoint
   // types, matched by type in any order (tensor_create's shape/dtype/device).
   bool by_type = false;
+  // The last parameter, taking every remaining positional word: one word is
+  // the value itself, several are the list of them (cartesian_prod $a $b $c,
+  // or cartesian_prod [list $a $b $c]).
+  bool variadic = false;
+  // "" stands for the default (a positional placeholder: gradient $t {} 0).
+  bool empty_is_default = false;
 
   Param atLeast(double v) const { Param p = *this; p.lo = v; return p; }
   Param within(double a, double b) const { Param p = *this; p.lo = a; p.hi = b; return p; }
   Param byType() const { Param p = *this; p.by_type = true; return p; }
+  Param variadicList() const { Param p = *this; p.variadic = true; return p; }
+  Param emptyIsDefault() const { Param p = *this; p.empty_is_default = true; return p; }
   Param alias(const char* a) const { Param p = *this; p.aliases = a; return p; }
 };
 
@@ -94,8 +102,15 @@ struct Command {
   // Touches sockets or the environment: left out of safe interpreters (so is
   // every command with a Type::Path parameter).
   bool unsafe = false;
+  // This row is the tensor-function form of the command of the same name (the
+  // other API calls some layer constructors with a tensor first: embedding
+  // $indices 5 4). It is no command of its own: the command takes this row
+  // when its first word is a tensor handle, or when a named word spells this
+  // row's first parameter (compat rule 5: the types tell the forms apart).
+  bool tensor_form = false;
 
   Command withData(const void* d) const { Command c = *this; c.data = d; return c; }
+  Command asTensorForm() const { Command c = *this; c.tensor_form = true; return c; }
   Command withAliases(const char* a) const { Command c = *this; c.aliases = a; return c; }
   Command markUnsafe() const { Command c = *this; c.unsafe = true; return c; }
 };
@@ -127,6 +142,7 @@ struct CommandInfo {
   std::string usage;  // "torch::name a ?b? ?c?"
   std::vector<std::pair<std::string, int>> spellings;  // "world_size" -> 1
   std::vector<std::optional<Value>> defaults;  // converted default literals
+  const CommandInfo* tensorForm = nullptr;  // the row of Command::tensor_form with this name, if any
   int lookup(const char* spelling) const;
 };
 
@@ -215,7 +231,7 @@ class Call {
   Value& emplaceOwn(int k, Value&& v);
   void resetOwn(int k);
   Tcl_Obj* defaults_[kMaxParams];     // default literals as objects, made on demand by obj()
-  Tcl_Obj* rest_ = nullptr;           // the list a Type::Words parameter collects
+  Tcl_Obj* rest_ = nullptr;           // the list a Type::Words or variadic parameter collects
 };
 
 // Every area contributes its commands; table.cpp lists the areas in one place.

@@ -23,6 +23,8 @@ struct ModuleObj : Object {
   // output and final states): layer_forward returns this instead of
   // forward's single tensor, while sequential chains `forward` (the output).
   std::function<Tcl_Obj*(Call&, const at::Tensor&)> forwardFull;
+  // Handles named after the layer (linear3, gru1), as the other API names them.
+  std::string handlePrefix() const override { return type; }
 };
 
 // Wraps any libtorch module holder (nn::Conv1d, ...) as a module handle whose
@@ -69,6 +71,13 @@ void addFamily(std::vector<Command>& out, const Spec (&table)[N]) {
 
 // Integer parameter that must be > 0 (or >= min); probability in [0, 1].
 int64_t atLeast(Call& c, const char* name, int64_t min = 1);
+// A tensor form's parameters: the input first, then the constructor's.
+inline std::vector<Param> withInput(const std::vector<Param>& ctor, Param input) {
+  std::vector<Param> ps{std::move(input)};
+  ps.insert(ps.end(), ctor.begin(), ctor.end());
+  return ps;
+}
+
 // A kernel size, stride, ... of D dimensions for libtorch's options.
 template <size_t D>
 torch::ExpandingArray<D> arr(const std::vector<int64_t>& v) {
@@ -90,6 +99,32 @@ std::vector<Command> nnRecurrentCommands();
 // Parameters named by a Tcl value: a module handle (its parameters) or a list
 // of tensor handles.
 std::vector<at::Tensor> parameterList(Call& c, const char* name);
+
+// A module handle made for one call (a constructor's result inside a tensor
+// form): the module behind it, freed with it when the call ends.
+class OneCallModule {
+ public:
+  OneCallModule(State& st, Tcl_Obj* handle);
+  ~OneCallModule();
+  OneCallModule(const OneCallModule&) = delete;
+  OneCallModule& operator=(const OneCallModule&) = delete;
+  const std::shared_ptr<ModuleObj>& operator->() const { return m_; }
+  const std::shared_ptr<ModuleObj>& get() const { return m_; }
+
+ private:
+  State& st_;
+  Tcl_Obj* h_;
+  std::shared_ptr<ModuleObj> m_;
+};
+
+// The tensor form of a layer constructor (the other API's tensor functions:
+// embedding $indices 5 4): the layer that Make builds from this call's
+// parameters, applied once to -input.
+template <Handler Make>
+Tcl_Obj* applyOnce(Call& c) {
+  OneCallModule m(c.st, Make(c));
+  return c.result(m->forward(c.tensor("input")));
+}
 
 // Writes a file so that a reader never sees a half-written one: `write` fills
 // a temporary file next to `path`, which is then renamed over it.

@@ -24,10 +24,7 @@ Tcl_Obj* newOptimizerObj(Call& c, const char* type, std::function<std::unique_pt
 template <class T>
 std::shared_ptr<T> typedObject(Call& c, const char* name, const char* what) {
   auto o = std::dynamic_pointer_cast<T>(c.objectRaw(name));
-  if (!o) {
-    const char* s = Tcl_GetString(c.obj(name));
-    fail(std::string("Invalid ") + what + " handle \"" + s + "\"", {"HANDLE", s});
-  }
+  if (!o) badHandle(what, c.obj(name));
   return o;
 }
 

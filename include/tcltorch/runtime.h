@@ -30,10 +30,17 @@ struct ScriptCode {
 
 enum class Kind : uint8_t { Tensor, Module, Optimizer, Work, Scheduler, Shard, Writer, Loader, Count };
 const char* kindName(Kind k);
+// The one refusal of a word that is no live handle of the kind wanted:
+// `Invalid WHAT handle "NAME"`, errorcode {TORCH HANDLE NAME}.
+[[noreturn]] void badHandle(const char* what, Tcl_Obj* name);
 
 // Base of every non-tensor object a handle can own.
 struct Object {
   virtual ~Object() = default;
+  // The prefix of this object's handle names ("linear" for linear3, "gru",
+  // "step_scheduler"), as the other API names its handles; "" : the kind's
+  // name (module3). Read once, when the handle is made.
+  virtual std::string handlePrefix() const { return ""; }
 };
 
 struct Entry {
@@ -43,10 +50,12 @@ struct Entry {
   bool kept = false;               // torch::keep: survives enclosing scopes
 };
 
-// Handle names are "<kind><id>" with a per-kind counter that never repeats, so a
-// stale name can never reach a newer object. Lookups avoid string hashing: a name
-// maps to a 64-bit key (kind, id), and name Tcl_Objs cache (key, slot) in their
-// internal rep, validated against the slot on every use.
+// Handle names are "<prefix><id>": the prefix is the kind's name (tensor3,
+// optimizer2) or the object's own (linear4, gru1, step_scheduler5; see
+// Object::handlePrefix), the id a per-kind counter that never repeats, so a
+// stale name can never reach a newer object. Lookups avoid string hashing: a
+// name maps to a 64-bit key (kind, prefix, id), and name Tcl_Objs cache (key,
+// slot) in their internal rep, validated against the slot on every use.
 class Registry {
  public:
   std::string add(at::Tensor t);
@@ -97,7 +106,7 @@ class Registry {
     uint64_t key;
     uint32_t slot;
   };
-  uint64_t insert(Kind k, Entry&& e, uint32_t* slot);
+  uint64_t insert(Kind k, Entry&& e, uint32_t* slot, uint32_t prefix = 0);
   Tcl_Obj* nameObj(uint64_t key, uint32_t slot);
   Entry* lookup(uint64_t key, uint32_t* slot);
   void erase(uint32_t slot);

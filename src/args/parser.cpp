@@ -15,6 +15,11 @@ void Call::assign(int k, Tcl_Obj* word) {
     v_[k] = nullptr;  // "no tensor", even where the row has a default
     return;
   }
+  if (p.empty_is_default && !isHandleObj(word) && !*Tcl_GetString(word)) {
+    resetOwn(k);
+    v_[k] = info.defaults[size_t(k)] ? &*info.defaults[size_t(k)] : nullptr;  // a placeholder: the default
+    return;
+  }
   Value& v = emplaceOwn(k);
   v.obj = word;
   if (!convert(&st, p, word, v)) badValueError(p.name, word, describe(p));
@@ -71,9 +76,26 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       if (!param(pos).by_type) break;
       int end = pos;
       while (end < n && param(end).by_type) ++end;
+      // Whether the parameter after the run takes the word (asked once, lazily).
+      int afterTakes = -1;
+      auto after = [&] {
+        if (afterTakes < 0) {
+          Value probe;
+          afterTakes = end < n && !param(end).named_only && !param(end).by_type &&
+                       (param(end).type == Type::OptTensor || convert(&st, param(end), w, probe));
+        }
+        return afterTakes == 1;
+      };
       int hit = -1;
       for (int k = pos; k < end && hit < 0; ++k) {
         if (given[k]) continue;
+        // Their positional order breaks a tie: a member that comes before one
+        // already given leaves a word that the parameter after the run also
+        // takes to that parameter (tensor_create $d float32 cpu 0: requires_grad,
+        // not shape {0}).
+        bool laterGiven = false;
+        for (int j = k + 1; j < end; ++j) laterGiven = laterGiven || given[j];
+        if (laterGiven && after()) continue;
         Value probe;
         if (convert(&st, param(k), w, probe)) {
           emplaceOwn(k, std::move(probe)).obj = w;
@@ -90,17 +112,12 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       }
       // The word ends the run only if the parameter after the run takes it;
       // otherwise it is reported against the run's first free member.
-      {
-        Value probe;
-        bool after = end < n && !param(end).named_only && !param(end).by_type &&
-                     (param(end).type == Type::OptTensor || convert(&st, param(end), w, probe));
-        if (!after)
-          for (int k = pos; k < end; ++k)
-            if (!given[k]) badValueError(param(k).name, w, describe(param(k)));
-      }
+      if (!after())
+        for (int k = pos; k < end; ++k)
+          if (!given[k]) badValueError(param(k).name, w, describe(param(k)));
       pos = end;
     }
-    if (param(pos).type == Type::Words) {  // takes this word and every later one
+    if (param(pos).type == Type::Words || param(pos).variadic) {  // takes this word and every later one
       if (!rest_) {
         rest_ = Tcl_NewListObj(0, nullptr);
         Tcl_IncrRefCount(rest_);
@@ -117,8 +134,15 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
   for (int k = 0; k < n; ++k)
     if (!param(k).def && !given[k])
       fail(std::string("Required parameter missing: -") + param(k).name, {"ARGS", "MISSING", param(k).name});
-  for (int k = 0; k < n; ++k)
-    if (words[k]) assign(k, words[k]);
+  for (int k = 0; k < n; ++k) {
+    if (!words[k]) continue;
+    Tcl_Size len;
+    Tcl_Obj* one;
+    if (words[k] == rest_ && param(k).variadic && Tcl_ListObjLength(nullptr, rest_, &len) == TCL_OK && len == 1 &&
+        Tcl_ListObjIndex(nullptr, rest_, 0, &one) == TCL_OK)
+      words[k] = one;  // one word: the value itself
+    assign(k, words[k]);
+  }
 }
 
 Call::~Call() {

@@ -18,11 +18,26 @@ static void setError(Tcl_Interp* interp, const std::string& msg, const std::vect
   Tcl_SetObjErrorCode(interp, ec);
 }
 
+// Whether a call of a command with a tensor form is that form: its first word
+// is a tensor handle, or (named syntax) a word spells the form's first parameter.
+static bool usesTensorForm(State& st, const CommandInfo& form, int objc, Tcl_Obj* const objv[]) {
+  if (objc < 2) return false;
+  if (Entry* e = st.reg.find(objv[1])) return e->kind == Kind::Tensor;
+  if (Tcl_GetString(objv[1])[0] != '-') return false;
+  for (int i = 1; i < objc; i += 2) {
+    const char* s = Tcl_GetString(objv[i]);
+    if (s[0] == '-' && form.lookup(s + 1) == 0) return true;
+  }
+  return false;
+}
+
 static int dispatch(ClientData cd, Tcl_Interp* interp, int objc, Tcl_Obj* const objv[]) {
   auto* b = static_cast<std::pair<State*, const CommandInfo*>*>(cd);
   try {
-    Call call(*b->first, *b->second, objc, objv);
-    Tcl_Obj* r = b->second->cmd->handler(call);
+    const CommandInfo* info = b->second;
+    if (info->tensorForm && usesTensorForm(*b->first, *info->tensorForm, objc, objv)) info = info->tensorForm;
+    Call call(*b->first, *info, objc, objv);
+    Tcl_Obj* r = info->cmd->handler(call);
     if (r) Tcl_SetObjResult(interp, r);
     else Tcl_ResetResult(interp);
     return TCL_OK;
@@ -73,6 +88,8 @@ static CommandInfo makeInfo(const Command& c) {
       info.usage += std::string(" ?-") + p.name + " " + typeName(p.type) + "?";
     else if (p.type == Type::Words)
       info.usage += std::string(" ?") + p.name + " ...?";
+    else if (p.variadic)
+      info.usage += std::string(" ") + (req ? "" : "?") + p.name + " ..." + (req ? "" : "?");
     else
       info.usage += std::string(" ") + (req ? "" : "?") + p.name + (req ? "" : "?");
     std::vector<std::string> sp{p.name};
@@ -88,7 +105,8 @@ static CommandInfo makeInfo(const Command& c) {
     if ((p.type == Type::Choice || p.type == Type::NumberOrChoice) == p.choices.empty())
       bug(std::string("choices of -") + p.name);
     if (p.by_type && req) bug(std::string("-") + p.name + " is by-type but required");
-    if (p.type == Type::Words && i + 1 != c.params.size()) bug(std::string("-") + p.name + " is not the last parameter");
+    if ((p.type == Type::Words || p.variadic) && i + 1 != c.params.size())
+      bug(std::string("-") + p.name + " is not the last parameter");
     std::optional<Value> dv;
     if (p.def && p.def != kOptional) {
       Tcl_Obj* o = Tcl_NewStringObj(p.def, -1);
@@ -108,7 +126,17 @@ static CommandInfo makeInfo(const Command& c) {
 const std::vector<CommandInfo>& allCommandInfos() {
   static const std::vector<CommandInfo> infos = [] {
     std::vector<CommandInfo> out;
+    out.reserve(allCommands().size());  // stable addresses for the tensor-form links
     for (auto& c : allCommands()) out.push_back(makeInfo(c));
+    for (auto& f : out) {
+      if (!f.cmd->tensor_form) continue;
+      auto p = std::find_if(out.begin(), out.end(), [&](const CommandInfo& i) {
+        return !i.cmd->tensor_form && !std::strcmp(i.cmd->name, f.cmd->name);
+      });
+      if (p == out.end() || p->tensorForm)
+        throw std::logic_error(std::string("internal: tensor form of ") + f.cmd->name + " without one command");
+      p->tensorForm = &f;
+    }
     return out;
   }();
   return infos;
@@ -127,7 +155,7 @@ void registerCommands(Tcl_Interp* interp, State& st, bool safe) {
   auto bindings = std::make_shared<std::deque<Binding>>();
   st.ext["args.bindings"] = bindings;
   for (auto& info : allCommandInfos()) {
-    if (safe && unsafeCommand(*info.cmd)) continue;
+    if ((safe && unsafeCommand(*info.cmd)) || info.cmd->tensor_form) continue;
     Binding* b = &bindings->emplace_back(&st, &info);
     std::vector<std::string> names{info.cmd->name};
     if (info.camel != info.cmd->name) names.push_back(info.camel);

@@ -240,10 +240,6 @@ static bool listOf(Tcl_Obj* o, Tcl_Size* n, Tcl_Obj*** elems) {
   return Tcl_ListObjGetElements(nullptr, o, n, elems) == TCL_OK;
 }
 
-[[noreturn]] static void badHandle(const char* what, Tcl_Obj* o) {
-  const char* s = Tcl_GetString(o);
-  fail(std::string("Invalid ") + what + " handle \"" + s + "\"", {"HANDLE", s});
-}
 
 // Converts `o` for parameter `p` into `v`. Returns false when the word has the
 // wrong form (the caller reports it, or tries another parameter of a by-type

@@ -71,9 +71,13 @@ static const std::vector<ActSpec>& actSpecs() {
        }},
       {"softmin", "Softmin along dim: softmax(-x).", {kActDim},
        [](Call& c, const at::Tensor& x) { return at::softmax(x.neg(), c.integer("dim")); }},
-      {"softmax2d", "Softmax over the channels of each location: dimension -3 of a [C, H, W] or [N, C, H, W] input.", {},
+      {"softmax2d",
+       "Softmax over the channels of each location: dimension -3 of a [C, H, W] or [N, C, H, W] input "
+       "(PyTorch's Softmax2d), or along -dim of any input.",
+       {{"dim", Type::Int, kOptional, "dimension (default: -3, and the input must be 3-D or 4-D)", "dimension"}},
        [](Call& c, const at::Tensor& x) {
-         if (x.dim() != 3 && x.dim() != 4) c.badValue("input", "a 3-D or 4-D tensor");
+         if (c.has("dim")) return at::softmax(x, c.integer("dim"));
+         if (x.dim() != 3 && x.dim() != 4) c.badValue("input", "a 3-D or 4-D tensor (or give -dim)");
          return at::softmax(x, -3);
        }},
       {"softplus", "Softplus: log(1 + exp(beta x)) / beta, linear above threshold.",

@@ -44,7 +44,7 @@ const Alias kAliases[] = {
     {"fftShift", "fftshift"}, {"ifftShift", "ifftshift"},
     // shape: irregular camelCase
     {"Flip", "flip"}, {"Roll", "roll"}, {"Rot90", "rot90"}, {"dStack", "dstack"}, {"hSplit", "hsplit"},
-    {"hStack", "hstack"}, {"vSplit", "vsplit"}, {"vStack", "vstack"},
+    {"hStack", "hstack"}, {"vSplit", "vsplit"}, {"vStack", "vstack"}, {"row_stack", "vstack"},
     // activations and autograd: irregular camelCase
     {"Elu", "elu"}, {"hardSigmoid", "hardsigmoid"}, {"hardSwish", "hardswish"}, {"hardTanh", "hardtanh"},
     {"logSoftmax", "logsoftmax"}, {"rRelu", "rrelu"}, {"siLU", "silu"}, {"softmax2D", "softmax2d"},

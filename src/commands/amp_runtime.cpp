@@ -71,6 +71,7 @@ static Tcl_Obj* cmdAutocastGetDtype(Call& c) {
 // them); every command checks the object's type.
 namespace {
 struct GradScalerObj : Object {
+  std::string handlePrefix() const override { return "scaler"; }
   double scale, growth, backoff;
   int64_t interval, tracker = 0;
   bool enabled;
@@ -229,7 +230,7 @@ static Tcl_Obj* cmdBenchmark(Call& c) {
   int64_t n = 0, m = 0;
   if (sscanf(size.c_str(), "%ldx%ld", &n, &m) != 2 || n <= 0 || m <= 0) c.badValue("size", "NxM, e.g. 1000x1000");
   auto o = at::TensorOptions().dtype(c.dtype("dtype")).device(c.device("device"));
-  int op = c.choice("operation");
+  int op = c.choice("operation") % 3;  // mm is matmul
   at::Tensor a, b, w;
   if (op == 2) {
     a = at::randn({1, 3, n, m}, o);
@@ -247,7 +248,19 @@ static Tcl_Obj* cmdBenchmark(Call& c) {
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) run();
   double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  return Tcl_NewDoubleObj(us / double(iters));
+  Tcl_WideInt mean = Tcl_WideInt(std::llround(us / double(iters)));
+  if (!c.boolean("verbose")) return Tcl_NewWideIntObj(mean);
+  Tcl_Obj* d = Tcl_NewDictObj();
+  auto put = [&](const char* k, Tcl_Obj* v) { Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj(k, -1), v); };
+  static const char* const kOps[] = {"matmul", "add", "conv2d"};
+  put("operation", Tcl_NewStringObj(kOps[op], -1));
+  put("iterations", Tcl_NewWideIntObj(iters));
+  put("size", newString(size));
+  put("dtype", Tcl_NewStringObj(dtypeName(c.dtype("dtype")), -1));
+  put("device", newString(c.device("device").str()));
+  put("microseconds", Tcl_NewWideIntObj(mean));
+  put("total_microseconds", Tcl_NewDoubleObj(us));
+  return d;
 }
 
 std::vector<Command> ampRuntimeCommands() {
@@ -292,10 +305,14 @@ std::vector<Command> ampRuntimeCommands() {
       {"profiler_start", "Start libtorch's profiler (CPU ops of this thread).",
        {{"record_shapes", Type::Bool, "0", "record input shapes"}}, cmdProfilerStart},
       {"profiler_stop", "Stop the profiler; a dict op name -> {count N total_us T}.", {}, cmdProfilerStop},
-      {"benchmark", "Mean microseconds of one matmul, add or conv2d (16 3x3 filters) on random operands of size NxM.",
-       {{"operation", Type::Choice, nullptr, "matmul, add or conv2d", "op", "matmul add conv2d"},
-        {"iterations", Type::Int, "1", "timed runs (after one warm-up)"},
-        {"size", Type::String, "1000x1000", "NxM"}, {"dtype", Type::Dtype, "float32", "element type"}, {"device", Type::Device, "cpu", "cpu, cuda or cuda:N"}},
+      {"benchmark",
+       "Mean whole microseconds of one matmul, add or conv2d (16 3x3 filters) on random operands of size NxM; "
+       "with -verbose 1 a dict of the settings and the times.",
+       {{"operation", Type::Choice, nullptr, "matmul (or mm), add or conv2d", "op", "matmul add conv2d mm"},
+        {"iterations", Type::Int, "1", "timed runs (after one warm-up)", "iter"},
+        {"size", Type::String, "1000x1000", "NxM"}, {"dtype", Type::Dtype, "float32", "element type"}, {"device", Type::Device, "cpu", "cpu, cuda or cuda:N"},
+        {"verbose", Type::Bool, "0", "1: a dict of operation, iterations, size, dtype, device, microseconds (mean), "
+                                    "total_microseconds"}},
        cmdBenchmark},
   };
 }

@@ -195,7 +195,7 @@ static const Param kFunc{"func", Type::CommandWords, nullptr, "command prefix ca
                          "function"};
 static const Param kInputs{"inputs", Type::Tensor, nullptr, "point of evaluation", "input"};
 static const Param kV{"v", Type::Tensor, kOptional, "the vector (optional for one element)", "vector"};
-static const Param kEps{"eps", Type::Double, "1e-6", "finite-difference step"};
+static const Param kEps{"eps", Type::Double, "1e-6", "finite-difference step", "epsilon"};
 
 std::vector<Command> autogradCommands() {
   std::vector<Command> out = {

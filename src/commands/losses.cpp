@@ -1,6 +1,7 @@
 // Loss functions: one table of specs, one handler; targets checked against the input.
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
+#include <cstring>
 #include <sstream>
 
 namespace tcltorch {
@@ -53,6 +54,9 @@ struct LossSpec {
   at::Tensor (*fn)(Call&, const at::Tensor& input, int64_t reduction);  // input: "" when not declared
   std::vector<Param> tensors = {};  // the leading tensor parameters; empty: input, target
   bool reductionFirst = false;  // reduction right after the tensors (PyTorch's huber, kl_div, smooth_l1)
+  // Reduction right after this parameter (the other API's order where it
+  // documents one: multi_margin_loss input target p margin reduction).
+  const char* reductionAfter = nullptr;
 };
 }  // namespace
 
@@ -167,7 +171,8 @@ static const std::vector<LossSpec>& lossSpecs() {
          int64_t p = c.integer("p");
          if (p != 1 && p != 2) c.badValue("p", "1 or 2");
          return at::multi_margin_loss(x, classTarget(c, x, false), p, c.number("margin"), c.optTensor("weight"), r);
-       }},
+       },
+       {}, false, "margin"},
       {"multilabel_margin_loss", "Multi-label hinge loss; the target [N, C] lists class indices, ended by -1.", {},
        [](Call& c, const at::Tensor& x, int64_t r) {
          at::Tensor t = c.tensor("target");
@@ -260,7 +265,7 @@ std::vector<Command> lossCommands() {
     size_t at = s.reductionFirst ? ps.size() : 0;
     for (auto& p : s.extra) {
       ps.push_back(p);
-      if (std::string(p.name) == "weight") at = ps.size();
+      if (s.reductionAfter ? !std::strcmp(p.name, s.reductionAfter) : !std::strcmp(p.name, "weight")) at = ps.size();
     }
     if (!at) at = ps.size();
     Param red{"reduction", Type::Choice, "mean", "mean, sum or none (per element); or 1, 2, 0", nullptr,

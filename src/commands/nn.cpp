@@ -176,6 +176,16 @@ static Tcl_Obj* cmdLayerZeroGrad(Call& c) {
 
 // ---- shared helpers (nn.h) ----
 
+OneCallModule::OneCallModule(State& st, Tcl_Obj* handle) : st_(st), h_(handle) {
+  Tcl_IncrRefCount(h_);
+  m_ = st_.reg.get<ModuleObj>(Kind::Module, h_);
+}
+OneCallModule::~OneCallModule() {
+  st_.reg.free(h_);
+  Tcl_DecrRefCount(h_);
+}
+
+
 std::vector<at::Tensor> parameterList(Call& c, const char* name) {
   if (auto& m = c.objectRaw(name)) return std::static_pointer_cast<ModuleObj>(m)->module->parameters();
   std::vector<at::Tensor> out = c.tensors(name);
@@ -319,6 +329,9 @@ static const Param kModule{"module", Type::Module, nullptr, "module handle", "la
 static const Param kFile{"file", Type::Path, nullptr, "file path", "filename"};
 
 std::vector<Command> nnCommands() {
+  const std::vector<Param> embeddingParams = {{"num_embeddings", Type::PosInt, nullptr, "number of rows"},
+                                              {"embedding_dim", Type::PosInt, nullptr, "size of each vector"},
+                                              {"padding_idx", Type::Int, kOptional, "row that stays zero and gets no gradient"}};
   std::vector<Command> out = {
       {"linear", "Fully connected layer y = x W^T + b.",
        {{"in_features", Type::PosInt, nullptr, "size of each input sample"},
@@ -352,11 +365,11 @@ std::vector<Command> nnCommands() {
         {"training", Type::Bool, "1", "start in training mode (0: evaluation, dropout off)"},
         {"inplace", Type::Bool, "0", "zero the input's elements in place"}},
        cmdDropoutLayer},
-      {"embedding", "Lookup table of num_embeddings vectors of size embedding_dim.",
-       {{"num_embeddings", Type::PosInt, nullptr, "number of rows"},
-        {"embedding_dim", Type::PosInt, nullptr, "size of each vector"},
-        {"padding_idx", Type::Int, kOptional, "row that stays zero and gets no gradient"}},
-       cmdEmbedding},
+      {"embedding", "Lookup table of num_embeddings vectors of size embedding_dim.", embeddingParams, cmdEmbedding},
+      Command{"embedding", "A new embedding table (random rows) looked up once: the vectors of input's indices.",
+              withInput(embeddingParams, {"input", Type::Tensor, nullptr, "indices (int64, or whole numbers)", "tensor"}),
+              applyOnce<cmdEmbedding>}
+          .asTensorForm(),
       {"flatten", "Flatten a range of dimensions into one.",
        {{"start_dim", Type::Int, "1", "first dimension to flatten"},
         {"end_dim", Type::Int, "-1", "last dimension to flatten"}},

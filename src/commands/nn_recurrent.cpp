@@ -425,10 +425,39 @@ static const TfSpec kTransformers[] = {
 
 static const Param kModuleP{"module", Type::Module, nullptr, "module handle", "layer model"};
 
+// The tensor forms (the other API's transformer_encoder_layer src d_model ...):
+// a new layer or stack from the same parameters, applied once. A 1-D input of
+// d_model features is one token.
+static Tcl_Obj* applyTransformer(Call& c, const TfSpec& s) {
+  bool dec = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
+  OneCallModule m(c.st, makeTransformer(c, s));
+  auto& tf = static_cast<TransformerObj&>(*m.get());
+  at::Tensor x = c.tensor(dec ? "tgt" : "src"), mem = dec ? c.tensor("memory") : at::Tensor();
+  bool token = x.dim() == 1;
+  if (token) x = x.unsqueeze(0);
+  if (mem.defined() && mem.dim() == 1) mem = mem.unsqueeze(0);
+  at::Tensor y = tf.call(x, mem, {}, {}, {}, {}, false);
+  return c.result(token ? y.squeeze(0) : y);
+}
+static const Param kSrc{"src", Type::Tensor, nullptr, "input sequence [S, E], [S, N, E] (or [E]: one token)",
+                        "input tensor"};
+static const Param kTgt{"tgt", Type::Tensor, nullptr, "target sequence [T, E], [T, N, E] (or [E])", "input tensor"};
+static const Param kMemory{"memory", Type::Tensor, nullptr, "encoder output [S, E], [S, N, E] (or [E])"};
+
 std::vector<Command> nnRecurrentCommands() {
   std::vector<Command> out;
   addFamily<makeRnn>(out, kRnns);
   addFamily<makeTransformer>(out, kTransformers);
+  for (const TfSpec& s : kTransformers) {
+    bool dec = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
+    std::vector<Param> ps = dec ? std::vector<Param>{kTgt, kMemory} : std::vector<Param>{kSrc};
+    ps.insert(ps.end(), s.params->begin(), s.params->end());
+    out.push_back(Command{s.name, dec ? "A new decoder (layer or stack) from these parameters, applied once to tgt and memory."
+                                      : "A new encoder (layer or stack) from these parameters, applied once to src.",
+                          ps, familyHandler<TfSpec, applyTransformer>}
+                      .withData(&s)
+                      .asTensorForm());
+  }
   out.push_back({"rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}.",
                  {kModuleP,
                   {"input", Type::Tensor, nullptr, "input sequence"},

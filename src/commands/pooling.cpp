@@ -164,12 +164,14 @@ std::vector<Command> poolingCommands() {
       Param{"stride", Type::IntList, kOptional, "stride (default: the kernel size)"}.atLeast(1),
       Param{"padding", Type::IntList, "0", "implicit padding"}.atLeast(0)};
   std::vector<Command> out = {
-      {"maxpool2d", "2-D max pooling.",
-       poolParams,
-       cmdMaxPool2d},
-      {"avgpool2d", "2-D average pooling.",
-       poolParams,
-       cmdAvgPool2d},
+      {"maxpool2d", "2-D max pooling.", poolParams, cmdMaxPool2d},
+      Command{"maxpool2d", "2-D max pooling of input [N, C, H, W] or [C, H, W].", withInput(poolParams, kInput),
+              applyOnce<cmdMaxPool2d>}
+          .asTensorForm(),
+      {"avgpool2d", "2-D average pooling.", poolParams, cmdAvgPool2d},
+      Command{"avgpool2d", "2-D average pooling of input [N, C, H, W] or [C, H, W].", withInput(poolParams, kInput),
+              applyOnce<cmdAvgPool2d>}
+          .asTensorForm(),
   };
   addFamily<makeMaxPool>(out, kMaxPools);
   addFamily<poolFn>(out, kPools);

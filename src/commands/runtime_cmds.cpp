@@ -90,7 +90,8 @@ static const CommandInfo* findInfo(const std::string& name) {
   std::string n = name.rfind("torch::", 0) == 0 ? name.substr(7) : name;
   if (n.rfind("::torch::", 0) == 0) n = n.substr(9);
   for (auto& i : allCommandInfos())
-    if (n == i.cmd->name || n == i.camel || std::find(i.aliases.begin(), i.aliases.end(), n) != i.aliases.end())
+    if (i.cmd->tensor_form) continue;
+    else if (n == i.cmd->name || n == i.camel || std::find(i.aliases.begin(), i.aliases.end(), n) != i.aliases.end())
       return &i;
   return nullptr;
 }
@@ -121,6 +122,8 @@ static std::string typeText(const Param& p) {
                       ? "one of: " + describe(p)
                   : !std::isnan(p.lo) || !std::isnan(p.hi) ? typeName(p.type) + rangeText(p)
                                                            : std::string(typeName(p.type));
+  if (p.variadic) t += " (one word or several)";
+  if (p.empty_is_default) t += " (\"\" = default)";
   return p.by_type ? t + " (any order)" : t;
 }
 
@@ -139,6 +142,7 @@ static std::string helpText(const CommandInfo& i) {
   s += std::string("  ") + i.cmd->doc + "\n";
   for (auto& p : i.cmd->params)
     s += "  " + paramLine(p) + " (" + typeText(p) + ", " + defaultText(p) + "): " + p.doc + "\n";
+  if (i.tensorForm) s += "tensor form (a tensor first):\n" + helpText(*i.tensorForm);
   return s;
 }
 
@@ -160,11 +164,18 @@ static std::string markdown() {
       "  `TORCH ARGS VALUE name value`; a bad handle is `Invalid tensor handle \"x\"` with `TORCH HANDLE x`.\n"
       "- A parameter of type *tensor or none* takes `none` or an empty word for \"no tensor\".\n"
       "- A last parameter of type *words* (`?args ...?`) takes every remaining positional word;\n"
-      "  its named form takes them as one list.\n\n";
+      "  its named form takes them as one list. A last parameter marked *one word or several*\n"
+      "  (`tensors ...`) takes the list as one word or its elements as several: `hstack [list $a $b]`\n"
+      "  and `hstack $a $b`.\n"
+      "- A parameter marked *\"\" = default* takes an empty word as a placeholder for its default.\n"
+      "- A command with a *(tensor form)* section is also called with a tensor first (or, named, with\n"
+      "  that section's first parameter): it then builds the layer and applies it once.\n\n";
   for (auto& i : allCommandInfos()) {
-    s += std::string("## torch::") + i.cmd->name + "\n\n";
+    s += std::string("## torch::") + i.cmd->name + (i.cmd->tensor_form ? " (tensor form)" : "") + "\n\n";
     s += "```tcl\n" + i.usage + "\n```\n\n";
-    if (!otherNames(i, "", "").empty()) s += "Alias: " + otherNames(i, ", ", "`") + "\n\n";
+    if (i.cmd->tensor_form)
+      s += "The same command called with a tensor first (or named with its first parameter).\n\n";
+    else if (!otherNames(i, "", "").empty()) s += "Alias: " + otherNames(i, ", ", "`") + "\n\n";
     s += std::string(i.cmd->doc) + "\n\n";
     if (!i.cmd->params.empty()) {
       s += "| parameter | type | default | description |\n|---|---|---|---|\n";
@@ -186,7 +197,8 @@ static Tcl_Obj* cmdHelp(Call& c) {
   if (c.choice("format") == 1) return newString(markdown());
   if (!c.has("command")) {
     Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
-    for (auto& i : allCommandInfos()) Tcl_ListObjAppendElement(nullptr, list, Tcl_NewStringObj(i.cmd->name, -1));
+    for (auto& i : allCommandInfos())
+      if (!i.cmd->tensor_form) Tcl_ListObjAppendElement(nullptr, list, Tcl_NewStringObj(i.cmd->name, -1));
     return list;
   }
   std::string name = c.str("command");

@@ -18,6 +18,9 @@ struct SchedulerObj : Object {
   std::function<double(double base, int64_t epoch)> lr;
   // Metric-driven schedulers (reduce on plateau): the next lr from a metric.
   std::function<double(double metric)> onMetric;
+  // "step_scheduler" for lr_scheduler_step: the other API's handle names.
+  std::string prefix;
+  std::string handlePrefix() const override { return prefix; }
 };
 }  // namespace
 
@@ -30,6 +33,8 @@ static std::shared_ptr<SchedulerObj> makeScheduler(Call& c, LrFn lr) {
   s->opt = optArg(c);
   s->base = s->opt->opt->param_groups().at(0).options().get_lr();
   s->lr = std::move(lr);
+  std::string name = c.info.cmd->name;  // lr_scheduler_step -> step_scheduler
+  if (name.rfind("lr_scheduler_", 0) == 0) s->prefix = name.substr(13) + "_scheduler";
   return s;
 }
 // The optimizer's lr becomes lr(base, 0) at creation, as PyTorch's schedulers
@@ -111,8 +116,12 @@ static std::function<double(int64_t)> factorFn(Call& c, const char* name) {
   };
 }
 
-// LambdaLR: base * f(epoch).
+// LambdaLR: base * f(epoch). A number m is the other API's multiplier,
+// applied at every step: base * m^epoch (LambdaLR with lambda e: m ** e).
 static LrFn lrLambdaLr(Call& c) {
+  double m;
+  if (Tcl_GetDoubleFromObj(nullptr, c.obj("lr_lambda"), &m) == TCL_OK)
+    return [m](double base, int64_t e) { return base * std::pow(m, double(e)); };
   auto f = factorFn(c, "lr_lambda");
   return [f](double base, int64_t e) { return base * f(e); };
 }
@@ -221,9 +230,10 @@ static LrFn lrConstantWarmup(Call& c) {
 static LrFn lrInverseSqrt(Call& c) {
   int64_t w = c.integer("warmup_steps");
   if (w < 0) c.badValue("warmup_steps", "an integer >= 0");
-  return [w](double base, int64_t e) {
-    if (e < w) return base * double(e) / double(w);
-    return base * std::sqrt(double(std::max<int64_t>(w, 1)) / double(std::max<int64_t>(e, 1)));
+  double d = positive(c, "decay_factor");
+  return [w, d](double base, int64_t e) {
+    if (e < w) return base * d * double(e) / double(w);
+    return base * d * std::sqrt(double(std::max<int64_t>(w, 1)) / double(std::max<int64_t>(e, 1)));
   };
 }
 // Noam (Attention Is All You Need): base * factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5), s = max(epoch, 1).
@@ -338,8 +348,13 @@ static const std::vector<SchedSpec>& schedSpecs() {
        lrExponentialDecayLr},
       {"lr_scheduler_multi_step", "lr = base_lr * gamma^(number of milestones <= epoch).",
        {kOpt, {"milestones", Type::IntList, nullptr, "epochs at which to decay"}, kGamma}, lrMultiStepLr},
-      {"lr_scheduler_lambda", "lr = base_lr * f(epoch): f a number or a command prefix called with the epoch.",
-       {kOpt, kLrLambda}, lrLambdaLr},
+      {"lr_scheduler_lambda",
+       "lr = base_lr * f(epoch), f a command prefix called with the epoch; or lr = base_lr * m^epoch, m a number "
+       "(the multiplier applied at every step).",
+       {kOpt, Param{"lr_lambda", Type::CommandWords, "1.0",
+                    "a multiplier, or a command prefix called with the epoch that returns the factor",
+                    "multiplier factor lambda"}},
+       lrLambdaLr},
       {"lr_scheduler_multiplicative", "lr(epoch) = lr(epoch - 1) * f(epoch): f a number or a command prefix.",
        {kOpt, kLrLambda}, lrMultiplicativeLr},
       {"lr_scheduler_polynomial", "lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power.",
@@ -366,8 +381,10 @@ static const std::vector<SchedSpec>& schedSpecs() {
        lrLinearWarmup},
       {"lr_scheduler_constant_with_warmup", "Linear warmup from 0 to base_lr, then constant.", {kOpt, kWarmup},
        lrConstantWarmup},
-      {"lr_scheduler_inverse_sqrt", "Linear warmup, then base_lr * sqrt(warmup_steps / epoch).",
-       {kOpt, {"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"}}, lrInverseSqrt},
+      {"lr_scheduler_inverse_sqrt", "Linear warmup, then base_lr * sqrt(warmup_steps / epoch), all times decay_factor.",
+       {kOpt, {"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"},
+        {"decay_factor", Type::Double, "1.0", "scales the whole schedule (> 0)"}},
+       lrInverseSqrt},
       {"lr_scheduler_noam", "Noam: base_lr * factor * model_size^-0.5 * min(s^-0.5, s * warmup_steps^-1.5).",
        {kOpt, {"model_size", Type::Int, nullptr, "model dimension d_model"},
         {"warmup_steps", Type::Int, "4000", "epochs of warmup"}, {"factor", Type::Double, "1.0", "scale"}},

@@ -134,7 +134,6 @@ static const JoinOp kJoins[] = {
      [](at::TensorList ts) { return at::hstack(ts); }},
     {"vstack", "Concatenate along dimension 0 after making each tensor at least 2-D.",
      [](at::TensorList ts) { return at::vstack(ts); }},
-    {"row_stack", "Same as vstack.", [](at::TensorList ts) { return at::row_stack(ts); }},
     {"dstack", "Concatenate along dimension 2 after making each tensor at least 3-D.",
      [](at::TensorList ts) { return at::dstack(ts); }},
     {"column_stack", "Stack 1-D tensors as columns (others are concatenated along dimension 1).",
@@ -245,7 +244,9 @@ static Tcl_Obj* cmdTo(Call& c) {
 
 // Families are rows: one handler per family, each row carrying its member.
 static void addJoins(std::vector<Command>& out) {
-  for (const JoinOp& op : kJoins) out.push_back(Command{op.name, op.doc, {kTensors}, cmdJoin}.withData(&op));
+  // The other API passes the tensors as separate words too: hstack $a $b.
+  for (const JoinOp& op : kJoins)
+    out.push_back(Command{op.name, op.doc, {kTensors.variadicList()}, cmdJoin}.withData(&op));
 }
 static void addDirSplits(std::vector<Command>& out) {
   for (const DirSplit& op : kDirSplits)
@@ -270,7 +271,8 @@ static std::vector<Command> manipulationCommands() {
        {{"shapes", Type::String, nullptr, "list of shapes (each a list of sizes)"}}, cmdBroadcastShapes},
       {"broadcast_tensors", "The tensors expanded to their common broadcast shape; returns a list of handles.",
        {kTensors}, cmdBroadcastTensors},
-      {"cartesian_prod", "Cartesian product of 1-D tensors: [N1*N2*..., k] (1-D for one tensor).", {kTensors},
+      {"cartesian_prod", "Cartesian product of 1-D tensors: [N1*N2*..., k] (1-D for one tensor).",
+       {kTensors.variadicList()},
        cmdCartesianProd},
       {"combinations", "Combinations of r elements of a 1-D tensor, as rows.",
        {kInput, {"r", Type::Int, "2", "elements per combination"},

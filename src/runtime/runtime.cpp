@@ -2,11 +2,18 @@
 #include <c10/util/Exception.h>
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <mutex>
 
 namespace tcltorch {
 
 void fail(const std::string& msg, std::vector<std::string> code) {
   throw Error(msg, std::move(code));
+}
+
+void badHandle(const char* what, Tcl_Obj* name) {
+  const char* s = Tcl_GetString(name);
+  fail(std::string("Invalid ") + what + " handle \"" + s + "\"", {"HANDLE", s});
 }
 
 const char* kindName(Kind k) {
@@ -16,14 +23,55 @@ const char* kindName(Kind k) {
 
 // ---- handle names ----
 
-static constexpr int kKindShift = 56;
+// A key is kind (8 bits) | prefix (16 bits) | id (40 bits). Prefix 0 is the
+// kind's own name; the others ("linear", "gru", ...) are interned once per
+// process in kPrefixes, each for one kind. Ids count per kind, so a name never
+// repeats, and "gru3" never reaches linear3 (another prefix, another key).
+static constexpr int kKindShift = 56, kPrefixShift = 40;
 static inline Kind keyKind(uint64_t key) { return Kind(key >> kKindShift); }
-static inline uint64_t keyId(uint64_t key) { return key & ((uint64_t(1) << kKindShift) - 1); }
+static inline uint32_t keyPrefix(uint64_t key) { return uint32_t(key >> kPrefixShift) & 0xffff; }
+static inline uint64_t keyId(uint64_t key) { return key & ((uint64_t(1) << kPrefixShift) - 1); }
 
+static constexpr size_t kNameCap = 64;  // a name's buffer
+
+namespace {
+struct Prefix {
+  std::string name;
+  Kind kind;
+};
+// Append-only; a deque keeps the strings in place. Guarded by prefixMutex.
+std::deque<Prefix> kPrefixes;
+std::mutex prefixMutex;
+}  // namespace
+
+// The index of `name` for kind k (0: the kind's own name, or a prefix another
+// kind has taken, or no room left).
+static uint32_t internPrefix(Kind k, const std::string& name) {
+  // A name must end in a non-digit (the id follows), be short, and not be a kind's own name.
+  if (name.empty() || name.size() > kNameCap - 24 || (name.back() >= '0' && name.back() <= '9')) return 0;
+  for (size_t i = 0; i < size_t(Kind::Count); ++i)
+    if (name == kindName(Kind(i))) return 0;
+  std::lock_guard<std::mutex> lock(prefixMutex);
+  for (size_t i = 0; i < kPrefixes.size(); ++i)
+    if (kPrefixes[i].name == name) return kPrefixes[i].kind == k ? uint32_t(i + 1) : 0;
+  if (kPrefixes.size() >= 0xffff) return 0;
+  kPrefixes.push_back({name, k});
+  return uint32_t(kPrefixes.size());
+}
+
+// Into buf (kNameCap bytes).
 static size_t formatName(uint64_t key, char* buf) {
-  const char* k = kindName(keyKind(key));
-  size_t n = strlen(k);
-  memcpy(buf, k, n);
+  size_t n;
+  if (uint32_t p = keyPrefix(key)) {
+    std::lock_guard<std::mutex> lock(prefixMutex);
+    const std::string& prefix = kPrefixes[p - 1].name;
+    n = std::min(prefix.size(), kNameCap - 24);
+    memcpy(buf, prefix.data(), n);
+  } else {
+    const char* k = kindName(keyKind(key));
+    n = strlen(k);
+    memcpy(buf, k, n);
+  }
   char digits[24];
   int d = 0;
   for (uint64_t id = keyId(key); id; id /= 10) digits[d++] = char('0' + id % 10);
@@ -32,21 +80,26 @@ static size_t formatName(uint64_t key, char* buf) {
   return n;
 }
 
-// "<kind><id>" -> key; the exact inverse of formatName (no leading zeros).
+// "<prefix><id>" -> key; the exact inverse of formatName (no leading zeros).
 static bool parseName(const char* s, size_t len, uint64_t* key) {
+  size_t n = len;
+  while (n > 0 && s[n - 1] >= '0' && s[n - 1] <= '9') --n;
+  if (n == 0 || n == len || len - n > 13 || s[n] == '0') return false;
+  uint64_t id = 0;
+  for (size_t i = n; i < len; ++i) id = id * 10 + uint64_t(s[i] - '0');
   for (size_t k = 0; k < size_t(Kind::Count); ++k) {
     const char* kn = kindName(Kind(k));
-    size_t n = strlen(kn);
-    if (len <= n || len > n + 16 || memcmp(s, kn, n) != 0) continue;
-    if (s[n] < '1' || s[n] > '9') return false;
-    uint64_t id = 0;
-    for (size_t i = n; i < len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      id = id * 10 + uint64_t(s[i] - '0');
+    if (strlen(kn) == n && memcmp(s, kn, n) == 0) {
+      *key = (uint64_t(k) << kKindShift) | id;
+      return true;
     }
-    *key = (uint64_t(k) << kKindShift) | id;
-    return true;
   }
+  std::lock_guard<std::mutex> lock(prefixMutex);
+  for (size_t i = 0; i < kPrefixes.size(); ++i)
+    if (kPrefixes[i].name.size() == n && memcmp(s, kPrefixes[i].name.data(), n) == 0) {
+      *key = (uint64_t(kPrefixes[i].kind) << kKindShift) | (uint64_t(i + 1) << kPrefixShift) | id;
+      return true;
+    }
   return false;
 }
 
@@ -58,7 +111,7 @@ static void dupHandleRep(Tcl_Obj* src, Tcl_Obj* dup) {
   dup->typePtr = src->typePtr;
 }
 static void updateHandleString(Tcl_Obj* o) {
-  char buf[48];
+  char buf[kNameCap];
   size_t n = formatName(uint64_t(uintptr_t(o->internalRep.twoPtrValue.ptr1)), buf);
   o->bytes = static_cast<char*>(ckalloc(unsigned(n + 1)));
   memcpy(o->bytes, buf, n + 1);
@@ -128,8 +181,8 @@ void Registry::tableDel(uint64_t key) {
 
 // ---- registry ----
 
-uint64_t Registry::insert(Kind k, Entry&& e, uint32_t* slotOut) {
-  uint64_t key = (uint64_t(k) << kKindShift) | ++next_[size_t(k)];
+uint64_t Registry::insert(Kind k, Entry&& e, uint32_t* slotOut, uint32_t prefix) {
+  uint64_t key = (uint64_t(k) << kKindShift) | (uint64_t(prefix) << kPrefixShift) | ++next_[size_t(k)];
   uint32_t slot;
   if (!freeSlots_.empty()) {
     slot = freeSlots_.back();
@@ -157,7 +210,7 @@ Tcl_Obj* Registry::nameObj(uint64_t key, uint32_t slot) {
 }
 
 static std::string keyName(uint64_t key) {
-  char buf[48];
+  char buf[kNameCap];
   size_t n = formatName(key, buf);
   return std::string(buf, n);
 }
@@ -168,8 +221,8 @@ std::string Registry::add(at::Tensor t) {
 }
 
 std::string Registry::add(Kind k, std::shared_ptr<Object> o) {
-  uint32_t slot;
-  return keyName(insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot));
+  uint32_t slot, prefix = internPrefix(k, o->handlePrefix());
+  return keyName(insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot, prefix));
 }
 
 Tcl_Obj* Registry::addObj(at::Tensor t) {
@@ -179,8 +232,8 @@ Tcl_Obj* Registry::addObj(at::Tensor t) {
 }
 
 Tcl_Obj* Registry::addObj(Kind k, std::shared_ptr<Object> o) {
-  uint32_t slot;
-  uint64_t key = insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot);
+  uint32_t slot, prefix = internPrefix(k, o->handlePrefix());
+  uint64_t key = insert(k, Entry{k, at::Tensor(), std::move(o)}, &slot, prefix);
   return nameObj(key, slot);
 }
 
@@ -220,19 +273,13 @@ Entry* Registry::find(Tcl_Obj* o) {
 
 const at::Tensor& Registry::tensor(Tcl_Obj* name) {
   Entry* e = find(name);
-  if (!e || e->kind != Kind::Tensor) {
-    const char* s = Tcl_GetString(name);
-    fail(std::string("Invalid tensor handle \"") + s + "\"", {"HANDLE", s});
-  }
+  if (!e || e->kind != Kind::Tensor) badHandle("tensor", name);
   return e->tensor;
 }
 
 std::shared_ptr<Object> Registry::object(Kind k, Tcl_Obj* name) {
   Entry* e = find(name);
-  if (!e || e->kind != k) {
-    const char* s = Tcl_GetString(name);
-    fail(std::string("Invalid ") + kindName(k) + " handle \"" + s + "\"", {"HANDLE", s});
-  }
+  if (!e || e->kind != k) badHandle(kindName(k), name);
   return e->object;
 }
 
