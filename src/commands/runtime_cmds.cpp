@@ -90,8 +90,8 @@ static const CommandInfo* findInfo(const std::string& name) {
   std::string n = name.rfind("torch::", 0) == 0 ? name.substr(7) : name;
   if (n.rfind("::torch::", 0) == 0) n = n.substr(9);
   for (auto& i : allCommandInfos())
-    if (i.cmd->tensor_form) continue;
-    else if (n == i.cmd->name || n == i.camel || std::find(i.aliases.begin(), i.aliases.end(), n) != i.aliases.end())
+    if (!i.cmd->tensor_form &&  // a tensor form answers to its command's names
+        (n == i.cmd->name || n == i.camel || std::find(i.aliases.begin(), i.aliases.end(), n) != i.aliases.end()))
       return &i;
   return nullptr;
 }

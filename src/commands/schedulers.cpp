@@ -45,14 +45,8 @@ static Tcl_Obj* newScheduler(Call& c, LrFn lr) {
   return c.result(Kind::Scheduler, s);
 }
 
-static int64_t positiveInt(Call& c, const char* name) {
-  int64_t v = c.integer(name);
-  if (v <= 0) c.badValue(name, "a positive integer");
-  return v;
-}
-
 static LrFn lrStepLr(Call& c) {
-  int64_t step = positiveInt(c, "step_size");
+  int64_t step = atLeast(c, "step_size");
   double gamma = nonNegative(c, "gamma");
   return [step, gamma](double base, int64_t e) {
     return base * std::pow(gamma, double(e / step));
@@ -60,7 +54,7 @@ static LrFn lrStepLr(Call& c) {
 }
 
 static LrFn lrCosineLr(Call& c) {
-  int64_t tmax = positiveInt(c, "t_max");
+  int64_t tmax = atLeast(c, "t_max");
   double etaMin = nonNegative(c, "eta_min");
   return [tmax, etaMin](double base, int64_t e) {
     return etaMin + (base - etaMin) * (1 + std::cos(M_PI * double(e) / double(tmax))) / 2;
@@ -75,7 +69,7 @@ static LrFn lrExponentialLr(Call& c) {
 // TensorFlow's exponential decay: base * rate^(epoch / decay_steps), floored with staircase.
 static LrFn lrExponentialDecayLr(Call& c) {
   double rate = nonNegative(c, "decay_rate");
-  int64_t steps = positiveInt(c, "decay_steps");
+  int64_t steps = atLeast(c, "decay_steps");
   bool stair = c.boolean("staircase");
   return [rate, steps, stair](double base, int64_t e) {
     double p = stair ? double(e / steps) : double(e) / double(steps);
@@ -137,7 +131,7 @@ static LrFn lrMultiplicativeLr(Call& c) {
 }
 
 static LrFn lrPolynomialLr(Call& c) {
-  int64_t total = positiveInt(c, "total_iters");
+  int64_t total = atLeast(c, "total_iters");
   double power = c.number("power");
   return [total, power](double base, int64_t e) {
     return base * std::pow(1.0 - double(std::min(e, total)) / double(total), power);
@@ -145,8 +139,8 @@ static LrFn lrPolynomialLr(Call& c) {
 }
 
 static LrFn lrCosineWarmRestarts(Call& c) {
-  int64_t t0 = positiveInt(c, "t_0");
-  int64_t mult = positiveInt(c, "t_mult");
+  int64_t t0 = atLeast(c, "t_0");
+  int64_t mult = atLeast(c, "t_mult");
   double etaMin = nonNegative(c, "eta_min");
   return [t0, mult, etaMin](double base, int64_t e) {
     int64_t cur = e, ti = t0;
@@ -161,8 +155,8 @@ static LrFn lrCosineWarmRestarts(Call& c) {
 // CyclicLR (PyTorch): triangular, triangular2 or exp_range between base_lr and max_lr.
 static LrFn lrCyclicLr(Call& c) {
   double lo = nonNegative(c, "base_lr"), hi = nonNegative(c, "max_lr");
-  double up = double(positiveInt(c, "step_size_up"));
-  double down = c.has("step_size_down") ? double(positiveInt(c, "step_size_down")) : up;
+  double up = double(atLeast(c, "step_size_up"));
+  double down = c.has("step_size_down") ? double(atLeast(c, "step_size_down")) : up;
   int mode = c.choice("mode");
   double gamma = nonNegative(c, "gamma");
   return [lo, hi, up, down, mode, gamma](double, int64_t e) {
@@ -179,7 +173,7 @@ static LrFn lrCyclicLr(Call& c) {
 // OneCycleLR (PyTorch, cosine or linear annealing, two or three phases).
 static LrFn lrOneCycleLr(Call& c) {
   double maxLr = nonNegative(c, "max_lr");
-  int64_t total = positiveInt(c, "total_steps");
+  int64_t total = atLeast(c, "total_steps");
   double pct = c.number("pct_start");
   if (!(pct >= 0 && pct <= 1)) c.badValue("pct_start", "a number between 0 and 1");
   bool cosine = c.choice("anneal_strategy") == 0;
@@ -212,7 +206,7 @@ static LrFn lrOneCycleLr(Call& c) {
 
 // Linear warmup from 0, then linear decay to 0 at num_training_steps.
 static LrFn lrLinearWarmup(Call& c) {
-  int64_t w = c.integer("num_warmup_steps"), t = positiveInt(c, "num_training_steps");
+  int64_t w = c.integer("num_warmup_steps"), t = atLeast(c, "num_training_steps");
   if (w < 0) c.badValue("num_warmup_steps", "an integer >= 0");
   return [w, t](double base, int64_t e) {
     if (e < w) return base * double(e) / double(std::max<int64_t>(1, w));
@@ -238,8 +232,8 @@ static LrFn lrInverseSqrt(Call& c) {
 }
 // Noam (Attention Is All You Need): base * factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5), s = max(epoch, 1).
 static LrFn lrNoam(Call& c) {
-  double d = double(positiveInt(c, "model_size"));
-  double w = double(positiveInt(c, "warmup_steps"));
+  double d = double(atLeast(c, "model_size"));
+  double w = double(atLeast(c, "warmup_steps"));
   double factor = nonNegative(c, "factor");
   return [d, w, factor](double base, int64_t e) {
     double s = double(std::max<int64_t>(e, 1));
