@@ -19,6 +19,7 @@ enum class Type {
   TensorOrShard,   // tensor handle or shard handle
   Module, Optimizer, Work, Scheduler, Shard,  // object handles
   Writer, Loader,  // summary writer, data loader handles
+  Mesh,            // device mesh handle
   ModuleList,      // list of module handles
   Handles,         // one handle or a list of handles of any kind
   Int, Double, Bool, String,

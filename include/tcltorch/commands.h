@@ -18,6 +18,7 @@ std::vector<Command> optimCommands();     // optimizers, optimizer files
 std::vector<Command> schedulerCommands();  // lr schedulers
 std::vector<Command> dataParallelCommands();  // broadcast parameters, sync gradients, shards
 std::vector<Command> shardingCommands(); // sharded tensors, distributed matmul/reductions
+std::vector<Command> parallelCommands();  // device meshes, tensor parallel, fully sharded, distributed checkpoints
 std::vector<Command> tensorLinalgCommands();  // products, decompositions, solvers, norms
 std::vector<Command> tensorRandomCommands();  // samplers, generator state, logspace, meshgrid
 std::vector<Command> tensorFftCommands();     // Fourier transforms, windows, spectrograms

@@ -23,6 +23,9 @@ struct ModuleObj : Object {
   // output and final states): layer_forward returns this instead of
   // forward's single tensor, while sequential chains `forward` (the output).
   std::function<Tcl_Obj*(Call&, const at::Tensor&)> forwardFull;
+  // The module handles a container chains, by their names in `module`
+  // ("0", "1", ...): tensor parallel and fully_shard rewrite their forwards.
+  std::vector<std::pair<std::string, std::shared_ptr<ModuleObj>>> children;
   // Handles named after the layer (linear3, gru1), as the other API names them.
   std::string handlePrefix() const override { return type; }
 };

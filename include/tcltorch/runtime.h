@@ -28,7 +28,7 @@ struct ScriptCode {
   int code;
 };
 
-enum class Kind : uint8_t { Tensor, Module, Optimizer, Work, Scheduler, Shard, Writer, Loader, Count };
+enum class Kind : uint8_t { Tensor, Module, Optimizer, Work, Scheduler, Shard, Writer, Loader, Mesh, Count };
 const char* kindName(Kind k);
 // The one refusal of a word that is no live handle of the kind wanted:
 // `Invalid WHAT handle "NAME"`, errorcode {TORCH HANDLE NAME}.

@@ -9,7 +9,7 @@ const std::vector<Command>& allCommands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> out;
     for (auto* area : {&runtimeCommands, &tensorCommands, &distributedCommands, &autogradCommands, &activationCommands, &lossCommands,
-                       &nnCommands, &nnLayersCommands, &poolingCommands, &optimCommands, &schedulerCommands, &dataParallelCommands, &shardingCommands,
+                       &nnCommands, &nnLayersCommands, &poolingCommands, &optimCommands, &schedulerCommands, &dataParallelCommands, &shardingCommands, &parallelCommands,
                        &tensorLinalgCommands, &tensorRandomCommands, &tensorFftCommands, &ampRuntimeCommands,
                        &modelManagementCommands, &dataCommands, &jitCommands, &safetensorsCommands,
                        &summaryCommands, &tkPhotoCommands, &dataloaderCommands})

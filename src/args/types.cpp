@@ -29,6 +29,7 @@ const char* typeName(Type t) {
     case Type::Shard: return "shard";
     case Type::Writer: return "writer";
     case Type::Loader: return "loader";
+    case Type::Mesh: return "mesh";
     case Type::ModuleList: return "module list";
     case Type::Handles: return "handle list";
     case Type::Int: return "int";
@@ -401,6 +402,7 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
     case Type::Shard: v.o = st->reg.object(Kind::Shard, o); return true;
     case Type::Writer: v.o = st->reg.object(Kind::Writer, o); return true;
     case Type::Loader: v.o = st->reg.object(Kind::Loader, o); return true;
+    case Type::Mesh: v.o = st->reg.object(Kind::Mesh, o); return true;
     case Type::ModuleList:
       if (!listOf(o, &n, &elems)) return false;
       for (int k = 0; k < n; ++k) v.objs.push_back(st->reg.object(Kind::Module, elems[k]));

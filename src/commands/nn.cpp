@@ -112,6 +112,7 @@ static Tcl_Obj* cmdSequential(Call& c) {
   auto o = std::make_shared<ModuleObj>();
   o->type = "sequential";
   o->module = seq;
+  for (size_t i = 0; i < kids.size(); ++i) o->children.emplace_back(std::to_string(i), kids[i]);
   o->forward = [kids](const at::Tensor& x) {
     at::Tensor y = x;
     for (auto& k : kids) y = k->forward(y);

@@ -76,9 +76,11 @@ static Tcl_Obj* cmdIsGradEnabled(Call&) { return Tcl_NewBooleanObj(at::GradMode:
 
 static Tcl_Obj* cmdMemory(Call& c) {
   Tcl_Obj* d = Tcl_NewDictObj();
-  for (size_t k = 0; k < size_t(Kind::Count); ++k)
-    Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj((std::string(kindName(Kind(k))) + "s").c_str(), -1),
-                   Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.count(Kind(k)))));
+  for (size_t k = 0; k < size_t(Kind::Count); ++k) {
+    std::string plural = kindName(Kind(k));
+    plural += plural.back() == 'h' ? "es" : "s";  // meshes
+    Tcl_DictObjPut(nullptr, d, newString(plural), Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.count(Kind(k)))));
+  }
   Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("tensor_bytes", -1),
                  Tcl_NewWideIntObj(Tcl_WideInt(c.st.reg.tensorBytes())));
   Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("scope_depth", -1),

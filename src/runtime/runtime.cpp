@@ -17,7 +17,7 @@ void badHandle(const char* what, Tcl_Obj* name) {
 }
 
 const char* kindName(Kind k) {
-  static const char* names[] = {"tensor", "module", "optimizer", "work", "scheduler", "shard", "writer", "loader"};
+  static const char* names[] = {"tensor", "module", "optimizer", "work", "scheduler", "shard", "writer", "loader", "mesh"};
   return names[size_t(k)];
 }
 
