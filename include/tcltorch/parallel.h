@@ -3,6 +3,7 @@
 // sharded data parallel (fully_shard) and the state of sharded modules.
 // Written only on top of the Communicator interface (collective.h).
 #pragma once
+#include "tcltorch/autograd_collectives.h"
 #include "tcltorch/collective.h"
 #include <functional>
 #include <map>
@@ -10,33 +11,7 @@
 namespace tcltorch {
 
 struct ModuleObj;
-
-// ---- collectives that autograd sees (autograd_collectives.cpp) -------------
-// Each one's backward is its adjoint, as Megatron's f/g operators and
-// DTensor's redistributions. Without a gradient to track they are the plain
-// collective. `sizes`: every rank's extent along `dim` (uneven allowed).
-
-// Forward: x. Backward: the sum of the gradients over the group.
-at::Tensor copyToGroup(const CommPtr& c, const at::Tensor& x);
-// Forward: the sum of x over the group. Backward: the gradient, unchanged.
-at::Tensor reduceFromGroup(const CommPtr& c, const at::Tensor& x);
-// Forward: every rank's x joined along dim. Backward: this rank's slice.
-at::Tensor gatherFromGroup(const CommPtr& c, const at::Tensor& x, int64_t dim, const std::vector<int64_t>& sizes);
-// Forward: this rank's slice (along dim) of the sum over the group.
-// Backward: every rank's gradient joined along dim.
-at::Tensor reduceScatterToGroup(const CommPtr& c, const at::Tensor& x, int64_t dim,
-                                const std::vector<int64_t>& sizes);
-
-// Not differentiable: every rank's `local` joined along dim (padded to the
-// largest piece for the collective, trimmed after).
-at::Tensor joinAlong(Communicator& c, const at::Tensor& local, int64_t dim, const std::vector<int64_t>& sizes);
-
-// The gradient of `outputs` (computed without autograd) flows to `inputs`
-// through `backward`, which gets one gradient per output (zeros where none
-// came) and returns one per input. Outputs need a floating dtype.
-using BackwardFn = std::function<std::vector<at::Tensor>(std::vector<at::Tensor>&&)>;
-void attachBackward(const char* name, std::vector<at::Tensor>& outputs, const std::vector<at::Tensor>& inputs,
-                    BackwardFn backward);
+struct OptimizerObj;
 
 // ---- device meshes (mesh.cpp) ---------------------------------------------
 // Ranks laid out as an n-D array, the last dim varying fastest (PyTorch's
@@ -76,6 +51,9 @@ std::vector<std::pair<std::string, at::Tensor>> fullStateDict(State& st, ModuleO
 // Sum over the ranks of the squared norms of the pieces of every parameter's
 // gradient (a replicated parameter counted once): the global gradient norm.
 double globalGradNorm(State& st, const std::vector<at::Tensor>& params, double p);
+// clip_grad_norm_ over the whole gradients when some parameters are pieces
+// (every rank calls it with the same parameters); returns the norm before.
+double clipGradNorm(State& st, const std::vector<at::Tensor>& params, double maxNorm, double p);
 
 // ---- tensor parallel (tensor_parallel.cpp) ---------------------------------
 enum class ParallelStyle { Colwise, Rowwise };
@@ -98,8 +76,9 @@ std::vector<std::pair<std::string, std::shared_ptr<ModuleObj>>> leafModules(cons
 
 // ---- distributed checkpoints (checkpoint.cpp) ------------------------------
 // Every rank writes its pieces (rank<R>.pt) and rank 0 the metadata; load
-// reads whatever split the files hold into whatever split m has now.
-void distributedSave(State& st, ModuleObj& m, const std::string& dir);
-void distributedLoad(State& st, ModuleObj& m, const std::string& dir);
+// reads whatever split the files hold into whatever split m has now. With an
+// optimizer (Adam, AdamW, SGD) its state follows its parameters' splits.
+void distributedSave(State& st, ModuleObj& m, OptimizerObj* opt, const std::string& dir);
+void distributedLoad(State& st, ModuleObj& m, OptimizerObj* opt, const std::string& dir);
 
 }  // namespace tcltorch

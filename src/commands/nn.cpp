@@ -194,33 +194,12 @@ std::vector<at::Tensor> parameterList(Call& c, const char* name) {
   return out;
 }
 
-void saveAtomically(const std::string& path, const std::function<void(const std::string&)>& write) {
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  try {
-    write(tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    fail("cannot write \"" + path + "\": " + std::strerror(err), {"IO", "WRITE", path});
-  }
-}
-
 static void writeBytes(const std::string& path, const std::vector<char>& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) fail("cannot write \"" + path + "\": " + std::strerror(errno), {"IO", "WRITE", path});
   f.write(bytes.data(), std::streamsize(bytes.size()));
   f.close();
   if (!f) fail("cannot write \"" + path + "\": write failed", {"IO", "WRITE", path});
-}
-
-std::vector<char> readFileBytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("cannot read \"" + path + "\": " + std::strerror(errno), {"IO", "READ", path});
-  return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
 // A file that is not the expected kind of checkpoint.

@@ -3,6 +3,7 @@
 #include "tcltorch/commands.h"
 #include "tcltorch/tensor_util.h"
 #include "tcltorch/optim_family.h"
+#include "tcltorch/parallel.h"
 #include <algorithm>
 #include <cmath>
 
@@ -130,7 +131,7 @@ static Tcl_Obj* cmdSetLr(Call& c) {
 // Scales all gradients together so that their total norm is at most max_norm.
 static Tcl_Obj* cmdClipGradNorm(Call& c) {
   double maxNorm = nonNegative(c, "max_norm");
-  return Tcl_NewDoubleObj(torch::nn::utils::clip_grad_norm_(parameterList(c, "params"), maxNorm, c.number("norm_type")));
+  return Tcl_NewDoubleObj(clipGradNorm(c.st, parameterList(c, "params"), maxNorm, c.number("norm_type")));
 }
 
 // ---- checkpoints ----

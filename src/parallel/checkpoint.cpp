@@ -3,8 +3,9 @@
 // reads, for each piece a rank holds now, the overlapping parts of whatever
 // pieces were saved, so the saving and loading splits and world sizes need
 // not match. No collective on load; a barrier ends a save.
+#include "tcltorch/files.h"
 #include "tcltorch/json.h"
-#include "tcltorch/nn.h"
+#include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
 #include <torch/serialize.h>
 #include <filesystem>
@@ -42,10 +43,69 @@ std::vector<int64_t> intsOf(const Json* j) {
     for (auto& x : j->arr) r.push_back(x.i);
   return r;
 }
-std::vector<std::pair<std::string, at::Tensor>> stateOf(ModuleObj& m) {
+// The optimizer state tensors of parameter p ("exp_avg", ...), made as zeros
+// when missing and `make` (a load into an optimizer that has not stepped yet).
+template <class O, class S>
+using Field = std::pair<const char*, at::Tensor& (*)(S&)>;
+template <class O, class S>
+bool stateFields(torch::optim::Optimizer& o, const at::Tensor& p, bool make, const std::vector<Field<O, S>>& fields,
+                 std::vector<std::pair<std::string, at::Tensor>>& out) {
+  if (!dynamic_cast<O*>(&o)) return false;
+  auto key = compat::optimStateKey(p);
+  auto it = o.state().find(key);
+  if (it == o.state().end()) {
+    if (!make) return true;
+    auto st = std::make_unique<S>();
+    for (auto& f : fields) f.second(*st) = at::zeros_like(p, at::MemoryFormat::Contiguous);
+    it = o.state().emplace(key, std::move(st)).first;
+  }
+  S& st = static_cast<S&>(*it->second);
+  for (auto& f : fields)
+    if (f.second(st).defined()) out.emplace_back(f.first, f.second(st));
+  if constexpr (!std::is_same_v<S, torch::optim::SGDParamState>)  // replaced on load
+    out.emplace_back("step", at::scalar_tensor(double(st.step()), at::kDouble));
+  return true;
+}
+std::vector<std::pair<std::string, at::Tensor>> optimState(torch::optim::Optimizer& o, const at::Tensor& p, bool make) {
+  namespace op = torch::optim;
+  using A = op::AdamParamState;
+  using W = op::AdamWParamState;
+  using S = op::SGDParamState;
   std::vector<std::pair<std::string, at::Tensor>> r;
-  for (auto& kv : m.module->named_parameters()) r.emplace_back(kv.key(), kv.value());
-  for (auto& kv : m.module->named_buffers()) r.emplace_back(kv.key(), kv.value());
+  stateFields<op::Adam, A>(o, p, make, {{"exp_avg", [](A& s) -> at::Tensor& { return s.exp_avg(); }},
+                                        {"exp_avg_sq", [](A& s) -> at::Tensor& { return s.exp_avg_sq(); }}}, r) ||
+      stateFields<op::AdamW, W>(o, p, make, {{"exp_avg", [](W& s) -> at::Tensor& { return s.exp_avg(); }},
+                                             {"exp_avg_sq", [](W& s) -> at::Tensor& { return s.exp_avg_sq(); }}}, r) ||
+      stateFields<op::SGD, S>(o, p, make, {{"momentum_buffer", [](S& s) -> at::Tensor& { return s.momentum_buffer(); }}}, r);
+  return r;
+}
+// Every tensor a checkpoint holds, with the parameter whose split it follows:
+// parameters, buffers, then the optimizer's state as "name/field".
+struct Item {
+  std::string name;
+  at::Tensor t, like;
+  std::function<void(const at::Tensor&)> set;  // for values that are no tensor of their own (step)
+};
+std::vector<Item> stateOf(ModuleObj& m, OptimizerObj* opt, bool make) {
+  std::vector<Item> r;
+  for (auto& kv : m.module->named_parameters()) r.push_back({kv.key(), kv.value(), kv.value(), nullptr});
+  for (auto& kv : m.module->named_buffers()) r.push_back({kv.key(), kv.value(), kv.value(), nullptr});
+  if (!opt) return r;
+  for (auto& kv : m.module->named_parameters())
+    for (auto& [field, t] : optimState(*opt->opt, kv.value(), make)) {
+      Item it{kv.key() + "/" + field, t, field == "step" ? t : kv.value(), nullptr};
+      if (field == "step") {
+        torch::optim::Optimizer* o = opt->opt.get();
+        at::Tensor p = kv.value();
+        it.set = [o, p](const at::Tensor& v) {
+          auto* st = o->state().at(compat::optimStateKey(p)).get();
+          int64_t step = int64_t(v.item<double>());
+          if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(st)) a->step(step);
+          if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(st)) a->step(step);
+        };
+      }
+      r.push_back(std::move(it));
+    }
   return r;
 }
 [[noreturn]] void bad(const std::string& dir, const std::string& why) {
@@ -53,7 +113,7 @@ std::vector<std::pair<std::string, at::Tensor>> stateOf(ModuleObj& m) {
 }
 }  // namespace
 
-void distributedSave(State& st, ModuleObj& m, const std::string& dir) {
+void distributedSave(State& st, ModuleObj& m, OptimizerObj* opt, const std::string& dir) {
   CommPtr world = communicator(st);
   std::filesystem::create_directories(dir);
   std::string stem = dir + "/rank" + std::to_string(world->rank());
@@ -62,8 +122,9 @@ void distributedSave(State& st, ModuleObj& m, const std::string& dir) {
   Json entries;
   entries.kind = Json::Array;
   std::vector<at::Tensor> pieces;
-  for (auto& [name, t] : stateOf(m)) {
-    Box b = boxOf(st, t);
+  for (auto& [name, t, like, set] : stateOf(m, opt, false)) {
+    Box b = boxOf(st, like);
+    if (t.dim() == 0) b = Box{{}, {}, {}};
     Json e;
     e.kind = Json::Object;
     e.obj = {{"name", Json::string(name)}, {"shape", ints(b.shape)}, {"offsets", ints(b.offsets)}, {"sizes", ints(b.sizes)}};
@@ -76,7 +137,7 @@ void distributedSave(State& st, ModuleObj& m, const std::string& dir) {
   world->barrier()->wait();  // every rank's files are there before anyone loads
 }
 
-void distributedLoad(State& st, ModuleObj& m, const std::string& dir) {
+void distributedLoad(State& st, ModuleObj& m, OptimizerObj* opt, const std::string& dir) {
   // Every saved piece: name -> (file, index, box).
   struct Saved {
     std::string file;
@@ -121,16 +182,19 @@ void distributedLoad(State& st, ModuleObj& m, const std::string& dir) {
   };
   at::NoGradGuard ng;
   // Check every name and shape before changing anything.
-  auto state = stateOf(m);
-  for (auto& [name, t] : state) {
-    auto it = saved.find(name);
-    if (it == saved.end()) bad(dir, "nothing saved for \"" + name + "\"");
-    Box b = boxOf(st, t);
+  auto state = stateOf(m, opt, true);
+  auto boxFor = [&](const Item& i) { return i.t.dim() == 0 ? Box{{}, {}, {}} : boxOf(st, i.like); };
+  for (auto& i : state) {
+    auto it = saved.find(i.name);
+    if (it == saved.end()) bad(dir, "nothing saved for \"" + i.name + "\"");
+    Box b = boxFor(i);
+    const std::string& name = i.name;
     if (it->second[0].shape != b.shape) bad(dir, "\"" + name + "\" was saved with another shape");
   }
-  for (auto& [name, t] : state) {
-    Box b = boxOf(st, t);
-    at::Tensor dst = t.detach();
+  for (auto& i : state) {
+    const std::string& name = i.name;
+    Box b = boxFor(i);
+    at::Tensor dst = i.t.detach();
     int64_t filled = 0;
     for (const Saved& s : saved[name]) {
       // The overlap of the saved box and mine, dim by dim.
@@ -155,6 +219,7 @@ void distributedLoad(State& st, ModuleObj& m, const std::string& dir) {
     }
     // Replicated copies overlap: enough elements is not proof, a shortfall is.
     if (filled < dst.numel()) bad(dir, "the saved pieces do not cover \"" + name + "\"");
+    if (i.set) i.set(dst);
   }
 }
 

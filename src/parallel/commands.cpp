@@ -85,16 +85,19 @@ static Tcl_Obj* cmdFullStateDict(Call& c) {
 }
 
 static Tcl_Obj* cmdDistributedSave(Call& c) {
-  distributedSave(c.st, *c.object<ModuleObj>("module"), c.str("dir"));
+  auto opt = c.has("optimizer") ? c.object<OptimizerObj>("optimizer") : nullptr;
+  distributedSave(c.st, *c.object<ModuleObj>("module"), opt.get(), c.str("dir"));
   return nullptr;
 }
 
 static Tcl_Obj* cmdDistributedLoad(Call& c) {
-  distributedLoad(c.st, *c.object<ModuleObj>("module"), c.str("dir"));
+  auto opt = c.has("optimizer") ? c.object<OptimizerObj>("optimizer") : nullptr;
+  distributedLoad(c.st, *c.object<ModuleObj>("module"), opt.get(), c.str("dir"));
   return nullptr;
 }
 
 static const Param kModule{"module", Type::Module, nullptr, "module handle"};
+static const Param kOptimizer{"optimizer", Type::Optimizer, kOptional, "optimizer whose state (Adam, AdamW, SGD) is saved or loaded too"};
 static const Param kGroup{"group", Type::String, "", "process group name (\"\" = default group)"};
 
 std::vector<Command> parallelCommands() {
@@ -120,9 +123,9 @@ std::vector<Command> parallelCommands() {
       {"full_state_dict", "Dict of parameter and buffer names to whole tensors, gathered from every rank's pieces.",
        {kModule}, cmdFullStateDict},
       {"distributed_save", "Write this rank's pieces of a (sharded) module and their place in the whole to a folder.",
-       {kModule, {"dir", Type::Path, nullptr, "folder (made if missing)"}}, cmdDistributedSave},
+       {kModule, {"dir", Type::Path, nullptr, "folder (made if missing)"}, kOptimizer}, cmdDistributedSave},
       {"distributed_load", "Load a folder written by distributed_save into a module split any way, on any world size.",
-       {kModule, {"dir", Type::Path, nullptr, "folder written by distributed_save"}}, cmdDistributedLoad},
+       {kModule, {"dir", Type::Path, nullptr, "folder written by distributed_save"}, kOptimizer}, cmdDistributedLoad},
   };
 }
 

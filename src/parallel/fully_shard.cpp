@@ -16,7 +16,7 @@
 // one buffer), the next unit's issued before this one computes (prefetch, in
 // forward and backward); one reduce_scatter per unit per backward. Backward
 // runs on the calling thread in the same order on every rank.
-#include "tcltorch/nn.h"
+#include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
 #include "tcltorch/sharding.h"  // evenSizes
 #include <torch/csrc/autograd/engine.h>

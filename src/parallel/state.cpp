@@ -1,7 +1,8 @@
 // Which parameters are pieces of a larger whole, and the whole state of a
 // sharded module: gathered state dicts and the global gradient norm.
-#include "tcltorch/nn.h"
+#include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
+#include <torch/nn/utils/clip_grad.h>
 #include <unordered_map>
 
 namespace tcltorch {
@@ -102,6 +103,20 @@ double globalGradNorm(State& st, const std::vector<at::Tensor>& params, double p
     total = inf ? std::max(total, s.item<double>()) : total + s.item<double>();
   }
   return inf ? total : std::pow(total, 1.0 / p);
+}
+
+double clipGradNorm(State& st, const std::vector<at::Tensor>& params, double maxNorm, double p) {
+  bool split = false;
+  for (auto& t : params) split = split || paramSplits(st, t);
+  if (!split) return torch::nn::utils::clip_grad_norm_(params, maxNorm, p);
+  double total = globalGradNorm(st, params, p);
+  double coef = maxNorm / (total + 1e-6);  // libtorch's own epsilon
+  if (coef < 1) {
+    at::NoGradGuard ng;
+    for (auto& t : params)
+      if (t.grad().defined()) t.grad().mul_(coef);
+  }
+  return total;
 }
 
 }  // namespace tcltorch

@@ -2,7 +2,7 @@
 // ColwiseParallel / RowwiseParallel): linear and embedding layers keep only
 // their slice of the weight, and their forwards run the collectives that make
 // the slices add up to the whole layer, each with its backward.
-#include "tcltorch/nn.h"
+#include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
 #include "tcltorch/sharding.h"  // evenSizes
 #include <torch/nn/modules/embedding.h>

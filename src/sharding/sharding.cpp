@@ -1,6 +1,7 @@
 // The sharding layer over the Communicator interface: split / declare / gather
 // shards, the matmul strategies with their byte model, sharded reductions.
 #include "tcltorch/sharding.h"
+#include "tcltorch/autograd_collectives.h"
 #include <numeric>
 
 namespace tcltorch {
@@ -202,6 +203,9 @@ ShardPtr rewrap(const ShardedTensor& like, at::Tensor local, int64_t dim, const 
 at::Tensor unshard(State& st, const ShardedTensor& s, int dst) {
   CommPtr comm = shardComm(st, s);
   if (dst >= 0) dst = groupRank(*comm, dst, "dst");
+  // To every rank: differentiable (the gradient of the whole goes back as
+  // this rank's slice).
+  if (dst < 0) return gatherFromGroup(comm, s.local.contiguous(), s.dim, s.sizes).contiguous();
   const int64_t maxRows = *std::max_element(s.sizes.begin(), s.sizes.end());
   at::Tensor x = s.local.movedim(s.dim, 0);
   if (x.size(0) < maxRows) {
@@ -348,22 +352,22 @@ Operand distributedMatmul(State& st, const Operand& a, const Operand& b, const M
     return {unshard(st, *s, -1), nullptr};
   };
   switch (plan.strategy) {
+    // A whole operand meets this rank's own rows or columns: its gradient
+    // here is this rank's part, summed over the ranks in backward (copyToGroup).
     case Strategy::Row: {  // my rows of a times all of b: my rows of the result
-      at::Tensor c = at::matmul(a.shard->local, whole(b, bWhole));
+      at::Tensor c = at::matmul(a.shard->local, copyToGroup(comm, whole(b, bWhole)));
       return finish(rewrap(*a.shard, c, 0, "distributed_matmul"));
     }
     case Strategy::Column: {  // all of a times my columns of b: my columns of the result
-      at::Tensor c = at::matmul(a.whole, b.shard->local);
+      at::Tensor c = at::matmul(copyToGroup(comm, a.whole), b.shard->local);
       return finish(rewrap(*b.shard, c, c.dim() - 1, "distributed_matmul"));
     }
     case Strategy::Inner: {  // my slice of k on both sides: a partial sum of the result
       const ShardedTensor& s = L.innerA ? *a.shard : *b.shard;
       const int64_t off = s.offsets[size_t(s.rank)], len = s.sizes[size_t(s.rank)];
-      at::Tensor la = L.innerA ? a.shard->local : a.whole.narrow(-1, off, len);
-      at::Tensor lb = L.innerB ? b.shard->local : bWhole.narrow(0, off, len);
-      at::Tensor c = at::matmul(la, lb).contiguous();
-      comm->allReduce(c, ReduceOp::Sum)->wait();
-      return {c, nullptr};
+      at::Tensor la = L.innerA ? a.shard->local : copyToGroup(comm, a.whole).narrow(-1, off, len);
+      at::Tensor lb = L.innerB ? b.shard->local : copyToGroup(comm, bWhole).narrow(0, off, len);
+      return {reduceFromGroup(comm, at::matmul(la, lb).contiguous()), nullptr};
     }
     case Strategy::Replicate:
     case Strategy::Auto:
@@ -406,9 +410,7 @@ Operand distributedReduce(State& st, const Operand& x, std::optional<int64_t> di
   at::Tensor p;
   if (!mean || mine == 0) p = dim ? at::sum(s.local, {*dim}, keepdim) : at::sum(s.local);
   else p = reduce(s.local, dim) * (double(mine) / double(total));
-  p = p.contiguous();
-  comm->allReduce(p, ReduceOp::Sum)->wait();
-  return {p, nullptr};
+  return {reduceFromGroup(comm, p.contiguous()), nullptr};
 }
 
 }  // namespace tcltorch

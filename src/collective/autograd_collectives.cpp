@@ -4,7 +4,7 @@
 // backward runs the adjoint collective. CPU backward runs on the thread that
 // called backward, in the same order on every rank (the graphs are the same),
 // so the collectives of backward line up across ranks as those of forward do.
-#include "tcltorch/parallel.h"
+#include "tcltorch/autograd_collectives.h"
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/grad_mode.h>
