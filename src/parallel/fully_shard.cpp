@@ -160,8 +160,11 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
       const_cast<at::Tensor&>(u.params[i]).mutable_grad() = at::Tensor();
     }
     u.inBackward = true;
+    // Both gathers queued before waiting for the first: the next unit
+    // backward reaches moves while this one computes.
+    startGather(u);
+    if (k > 0) startGather(units[k - 1]);
     makeWhole(u);
-    if (k > 0) startGather(units[k - 1]);  // prefetch: the next unit backward reaches
   }
 
   void postBackward() {
@@ -242,8 +245,9 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
     // hold no module: no cycle).
     mod->forward = [fs, k, inner](const at::Tensor& x) {
       Unit& u = fs->units[k];
+      fs->startGather(u);
+      if (k + 1 < fs->units.size()) fs->startGather(fs->units[k + 1]);  // prefetch, queued behind this one
       fs->makeWhole(u);
-      if (k + 1 < fs->units.size()) fs->startGather(fs->units[k + 1]);  // prefetch
       at::Tensor y = inner(x);
       bool backwardComes = at::GradMode::is_enabled() && y.requires_grad();
       if (backwardComes) {
@@ -252,7 +256,10 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
           if (auto f = weak.lock()) f->preBackward(k);
         });
       }
-      if (fs->reshard || !backwardComes) fs->makeRows(u);
+      // The last unit's backward comes first: freeing it would only gather it
+      // again at once (FSDP2 keeps its root unit whole the same way).
+      bool last = k + 1 == fs->units.size();
+      if ((fs->reshard && !last) || !backwardComes) fs->makeRows(u);
       return y;
     };
   }
