@@ -40,6 +40,7 @@ struct ParamSplit {
   int64_t dim = 0;
   std::vector<int64_t> sizes;
   int rank = 0;  // this rank in group
+  bool byFullyShard = false;  // made by fully_shard (else by tensor parallel)
   int64_t offset() const;
 };
 // Per interpreter: TensorImpl of a parameter -> its splits, outermost first.

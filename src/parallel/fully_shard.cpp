@@ -211,7 +211,9 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
     for (auto& p : mod->module->parameters())
       if (auto* layers = paramSplits(st, p))
         for (auto& s : *layers)
-          if (s.group == o.group)
+          // Twice over one group is refused; a tensor-parallel split over a
+          // group of one (a world of one) is no split.
+          if (s.group == o.group && (s.byFullyShard || s.sizes.size() > 1))
             fail("fully_shard: unit \"" + name + "\" is already split over this group", {"PARALLEL", "UNIT", name});
   at::NoGradGuard ng;
   for (auto& [name, mod] : picked) {
@@ -219,7 +221,7 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
     u.name = name;
     for (auto& p : mod->module->parameters()) {
       if (p.dim() == 0) fail("fully_shard: parameter of unit \"" + name + "\" is 0-d", {"PARALLEL", "UNIT", name});
-      ParamSplit s{o.group, 0, evenSizes(p.size(0), fs->n()), fs->comm->rank()};
+      ParamSplit s{o.group, 0, evenSizes(p.size(0), fs->n()), fs->comm->rank(), true};
       int64_t big = *std::max_element(s.sizes.begin(), s.sizes.end());
       int64_t rowNumel = p.numel() / p.size(0);
       u.params.push_back(p);
