@@ -81,9 +81,28 @@ struct Param {
   bool variadic = false;
   // "" stands for the default (a positional placeholder: gradient $t {} 0).
   bool empty_is_default = false;
+  bool lo_open = false;    // lo itself is refused (a number > lo)
+  bool non_empty = false;  // a list type: at least one element
+  // What a value must be, in messages, where the words are not describe()'s
+  // ("a positive integer" rather than "an integer >= 1").
+  const char* must = nullptr;
 
   Param atLeast(double v) const { Param p = *this; p.lo = v; return p; }
   Param within(double a, double b) const { Param p = *this; p.lo = a; p.hi = b; return p; }
+  Param nonNegative() const { return atLeast(0); }
+  // Integers >= 1 ("a positive integer"), numbers > 0 ("a positive number"),
+  // or in the given words. In a list, each element.
+  Param positive(const char* words = nullptr) const {
+    Param p = *this;
+    bool ints = type == Type::Int || type == Type::IntList || type == Type::IntLists;
+    p.lo = ints ? 1 : 0;
+    p.lo_open = !ints;
+    p.must = words ? words : type == Type::Int ? "a positive integer" : type == Type::Double ? "a positive number" : nullptr;
+    return p;
+  }
+  Param probability() const { Param p = within(0, 1); p.must = "a probability between 0 and 1"; return p; }
+  Param nonEmpty() const { Param p = *this; p.non_empty = true; return p; }
+  Param mustBe(const char* words) const { Param p = *this; p.must = words; return p; }
   Param byType() const { Param p = *this; p.by_type = true; return p; }
   Param variadicList() const { Param p = *this; p.variadic = true; return p; }
   Param emptyIsDefault() const { Param p = *this; p.empty_is_default = true; return p; }
@@ -117,22 +136,37 @@ struct Command {
 };
 
 // A converted argument. Which fields are set depends on the parameter's type.
+// Kept small: one is made per given word on every call, so the lists that
+// only some types need live in `more`, made by those types' converters.
 struct Value {
+  struct More {
+    std::vector<int64_t> ints;
+    std::vector<double> dbls;
+    std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
+    std::vector<std::shared_ptr<Object>> objs;  // ModuleList
+    std::vector<std::vector<int64_t>> lists;    // IntLists
+  };
   Tcl_Obj* obj = nullptr;        // the word as given (nullptr for a default)
   int64_t i = 0;                 // Int family, Bool, Choice value, ReduceOp, RankOrAll (-1: all)
   double d = 0;                  // Double family
-  at::Scalar s;                  // TensorOrNumber given as a number
   const at::Tensor* t = nullptr; // Tensor family: the registry's tensor
+  at::Scalar s;                  // TensorOrNumber given as a number
   std::shared_ptr<Object> o;     // object handles, TensorOrShard/TensorsOrModule given as an object
-  std::vector<int64_t> ints;
-  std::vector<double> dbls;
-  std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
-  std::vector<std::shared_ptr<Object>> objs;  // ModuleList
-  std::vector<std::vector<int64_t>> lists;    // IntLists
+  const char* literal = nullptr; // a default's literal (a given word's text is obj's)
+  std::unique_ptr<More> more;
   bool numeric = false;          // TensorOrNumber / NumberOrChoice given as a number
-  std::string str;               // String, Choice (the word), Device/Dtype word
   at::ScalarType dtype = at::kFloat;
-  c10::Device dev = c10::Device(c10::kCPU);
+  c10::DeviceType devType = c10::kCPU;
+  c10::DeviceIndex devIndex = -1;
+
+  More& lists() {
+    if (!more) more = std::make_unique<More>();
+    return *more;
+  }
+  const More& lists() const {
+    static const More none;
+    return more ? *more : none;
+  }
 };
 
 // Derived once per command at load time.
@@ -143,6 +177,7 @@ struct CommandInfo {
   std::string usage;  // "torch::name a ?b? ?c?"
   std::vector<std::pair<std::string, int>> spellings;  // "world_size" -> 1
   std::vector<std::optional<Value>> defaults;  // converted default literals
+  uint32_t required = 0;  // bit k: parameter k has no default
   const CommandInfo* tensorForm = nullptr;  // the row of Command::tensor_form with this name, if any
   int lookup(const char* spelling) const;
 };
@@ -178,7 +213,7 @@ class Call {
   // The registry's own reference: no reference-count traffic. Valid until that
   // handle is freed, so never across torch::free or a script evaluation.
   const at::Tensor& tensorRef(const char* name) { return *get(name).t; }
-  const std::vector<at::Tensor>& tensors(const char* name) { return get(name).ts; }
+  const std::vector<at::Tensor>& tensors(const char* name) { return get(name).lists().ts; }
   bool isNumber(const char* name) { return get(name).numeric; }  // TensorOrNumber, NumberOrChoice
   const at::Scalar& scalar(const char* name) { return get(name).s; }
   template <class T>
@@ -186,18 +221,21 @@ class Call {
     return std::static_pointer_cast<T>(objectRaw(name));
   }
   const std::shared_ptr<Object>& objectRaw(const char* name) { return get(name).o; }
-  const std::vector<std::shared_ptr<Object>>& objects(const char* name) { return get(name).objs; }
+  const std::vector<std::shared_ptr<Object>>& objects(const char* name) { return get(name).lists().objs; }
   int64_t integer(const char* name) { return get(name).i; }
   double number(const char* name);
   bool boolean(const char* name) { return get(name).i != 0; }
   std::string str(const char* name);
   at::ScalarType dtype(const char* name) { return get(name).dtype; }
-  c10::Device device(const char* name) { return get(name).dev; }
+  c10::Device device(const char* name) {
+    const Value& v = get(name);
+    return c10::Device(v.devType, v.devIndex);
+  }
   ReduceOp op(const char* name) { return ReduceOp(get(name).i); }
   int choice(const char* name) { return int(get(name).i); }  // the Choice's value
-  const std::vector<int64_t>& ints(const char* name) { return get(name).ints; }
-  const std::vector<double>& doubles(const char* name) { return get(name).dbls; }
-  const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists; }
+  const std::vector<int64_t>& ints(const char* name) { return get(name).lists().ints; }
+  const std::vector<double>& doubles(const char* name) { return get(name).lists().dbls; }
+  const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists().lists; }
 
   std::optional<int64_t> optInteger(const char* name) {
     return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;
@@ -216,8 +254,21 @@ class Call {
   [[noreturn]] void badValue(const char* name, const std::string& what);
 
  private:
-  int index(const char* name) const;
-  const Value& get(const char* name) const;
+  // Handlers name parameters by the same string literals as the table, which
+  // the linker merges: a pointer compare finds them; strcmp is the fallback.
+  int index(const char* name) const {
+    const Param* ps = info.cmd->params.data();
+    for (size_t i = 0, n = info.cmd->params.size(); i < n; ++i)
+      if (ps[i].name == name) return int(i);
+    return indexByName(name);
+  }
+  int indexByName(const char* name) const;
+  const Value& get(const char* name) const {
+    const Value* v = v_[index(name)];
+    if (!v) unset(name);
+    return *v;
+  }
+  [[noreturn]] void unset(const char* name) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
   void assign(int k, Tcl_Obj* word);
   // Only the first info.cmd->params.size() entries are used.
@@ -226,6 +277,7 @@ class Call {
   // an array of std::optional<Value> would zero kMaxParams Values on every call.
   alignas(Value) unsigned char own_[kMaxParams][sizeof(Value)];
   uint32_t ownMask_ = 0;
+  uint32_t defaultsMask_ = 0;         // which defaults_ entries are made
   Value& own(int k) { return *reinterpret_cast<Value*>(own_[k]); }
   const Value* ownPtr(int k) const { return ownMask_ >> k & 1 ? reinterpret_cast<const Value*>(own_[k]) : nullptr; }
   Value& emplaceOwn(int k);

@@ -115,7 +115,13 @@ class Registry {
   void tableDel(uint64_t key);
   bool tableGet(uint64_t key, uint32_t* slot) const;
 
-  std::deque<Slot> slots_;  // deque: Entry references survive growth
+  // Slots in fixed chunks: Entry references survive growth, and finding slot
+  // i is a shift and a mask (a deque's index costs a division).
+  static constexpr uint32_t kChunkBits = 8;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  uint32_t nSlots_ = 0;
+  Slot& slotAt(uint32_t i) { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
+  const Slot& slotAt(uint32_t i) const { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
   std::vector<uint32_t> freeSlots_;
   std::vector<std::pair<uint64_t, uint32_t>> table_;
   size_t tableUsed_ = 0;

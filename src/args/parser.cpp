@@ -34,11 +34,10 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
   const int n = int(info.cmd->params.size());
   Tcl_Obj* words[kMaxParams];
   for (int k = 0; k < n; ++k) {
-    defaults_[k] = nullptr;
     words[k] = nullptr;
     v_[k] = info.defaults[size_t(k)] ? &*info.defaults[size_t(k)] : nullptr;
   }
-  bool given[kMaxParams] = {};
+  uint32_t given = 0;  // bit k: parameter k has a word
   bool endOpts = false, named = false;
   int pos = 0;
   for (int i = 1; i < objc; ++i) {
@@ -58,9 +57,9 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       if (idx >= 0) {
         if (i + 1 >= objc)
           fail(std::string("Missing value for parameter ") + Tcl_GetString(w), {"ARGS", "MISSING", param(idx).name});
-        if (given[idx] && !words[idx]) resetOwn(idx);  // a by-type match, now named
+        if ((given >> idx & 1) && !words[idx]) resetOwn(idx);  // a by-type match, now named
         words[idx] = objv[++i];
-        given[idx] = true;
+        given |= 1u << idx;
         named = true;
         continue;
       }
@@ -88,13 +87,12 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       };
       int hit = -1;
       for (int k = pos; k < end && hit < 0; ++k) {
-        if (given[k]) continue;
+        if (given >> k & 1) continue;
         // Their positional order breaks a tie: a member that comes before one
         // already given leaves a word that the parameter after the run also
         // takes to that parameter (tensor_create $d float32 cpu 0: requires_grad,
         // not shape {0}).
-        bool laterGiven = false;
-        for (int j = k + 1; j < end; ++j) laterGiven = laterGiven || given[j];
+        bool laterGiven = (given & ((1u << end) - 1)) >> (k + 1);
         if (laterGiven && after()) continue;
         Value probe;
         if (convert(&st, param(k), w, probe)) {
@@ -104,17 +102,16 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
         }
       }
       if (hit >= 0) {
-        given[hit] = true;
-        bool full = true;
-        for (int k = pos; k < end; ++k) full = full && given[k];
-        if (full) pos = end;
+        given |= 1u << hit;
+        uint32_t run = ((1u << end) - 1) & ~((1u << pos) - 1);
+        if ((given & run) == run) pos = end;
         goto next;
       }
       // The word ends the run only if the parameter after the run takes it;
       // otherwise it is reported against the run's first free member.
       if (!after())
         for (int k = pos; k < end; ++k)
-          if (!given[k]) badValueError(param(k).name, w, describe(param(k)));
+          if (!(given >> k & 1)) badValueError(param(k).name, w, describe(param(k)));
       pos = end;
     }
     if (param(pos).type == Type::Words || param(pos).variadic) {  // takes this word and every later one
@@ -124,16 +121,17 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
       }
       Tcl_ListObjAppendElement(nullptr, rest_, w);
       words[pos] = rest_;
-      given[pos] = true;
+      given |= 1u << pos;
       continue;
     }
     words[pos] = w;
-    given[pos++] = true;
+    given |= 1u << pos++;
   next:;
   }
-  for (int k = 0; k < n; ++k)
-    if (!param(k).def && !given[k])
-      fail(std::string("Required parameter missing: -") + param(k).name, {"ARGS", "MISSING", param(k).name});
+  if (uint32_t missing = info.required & ~given) {
+    const char* name = param(__builtin_ctz(missing)).name;
+    fail(std::string("Required parameter missing: -") + name, {"ARGS", "MISSING", name});
+  }
   for (int k = 0; k < n; ++k) {
     if (!words[k]) continue;
     Tcl_Size len;
@@ -147,10 +145,8 @@ Call::Call(State& s, const CommandInfo& inf, int objc, Tcl_Obj* const objv[])
 
 Call::~Call() {
   if (rest_) Tcl_DecrRefCount(rest_);
-  for (size_t k = 0; k < info.cmd->params.size(); ++k) {
-    if (defaults_[k]) Tcl_DecrRefCount(defaults_[k]);
-    resetOwn(int(k));
-  }
+  for (uint32_t m = defaultsMask_; m; m &= m - 1) Tcl_DecrRefCount(defaults_[__builtin_ctz(m)]);
+  for (uint32_t m = ownMask_; m; m &= m - 1) own(__builtin_ctz(m)).~Value();
 }
 
 Value& Call::emplaceOwn(int k) {
@@ -173,17 +169,15 @@ void Call::resetOwn(int k) {
   ownMask_ &= ~(1u << k);
 }
 
-int Call::index(const char* name) const {
+int Call::indexByName(const char* name) const {
   auto& ps = info.cmd->params;
   for (size_t i = 0; i < ps.size(); ++i)
-    if (ps[i].name == name || (ps[i].name[0] == name[0] && std::strcmp(ps[i].name, name) == 0)) return int(i);
+    if (std::strcmp(ps[i].name, name) == 0) return int(i);
   throw std::logic_error(std::string("internal: command ") + info.cmd->name + " has no parameter " + name);
 }
 
-const Value& Call::get(const char* name) const {
-  int i = index(name);
-  if (!v_[i]) throw std::logic_error(std::string("internal: parameter ") + name + " is unset");
-  return *v_[i];
+void Call::unset(const char* name) const {
+  throw std::logic_error(std::string("internal: parameter ") + name + " is unset");
 }
 
 bool Call::declares(const char* name) const {
@@ -203,9 +197,10 @@ Tcl_Obj* Call::obj(const char* name) {
   int i = index(name);
   if (!v_[i]) return nullptr;
   if (v_[i]->obj) return v_[i]->obj;
-  if (!defaults_[i]) {
+  if (!(defaultsMask_ >> i & 1)) {
     defaults_[i] = Tcl_NewStringObj(param(i).def, -1);
     Tcl_IncrRefCount(defaults_[i]);
+    defaultsMask_ |= 1u << i;
   }
   return defaults_[i];
 }
@@ -217,7 +212,7 @@ double Call::number(const char* name) {
 
 std::string Call::str(const char* name) {
   const Value& v = get(name);
-  if (!v.obj || !v.str.empty()) return v.str;
+  if (!v.obj) return v.literal ? v.literal : "";
   Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(v.obj, &len);
   return std::string(s, size_t(len));

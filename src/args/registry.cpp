@@ -84,6 +84,7 @@ static CommandInfo makeInfo(const Command& c) {
   for (size_t i = 0; i < c.params.size(); ++i) {
     const Param& p = c.params[i];
     bool req = !p.def;
+    if (req) info.required |= 1u << i;
     if (p.named_only)
       info.usage += std::string(" ?-") + p.name + " " + typeName(p.type) + "?";
     else if (p.type == Type::Words)
@@ -116,7 +117,7 @@ static CommandInfo makeInfo(const Command& c) {
       if (p.type == Type::OptTensor) dv.reset();
       Tcl_DecrRefCount(o);
       if (!ok) bug(std::string("default of -") + p.name + " is not " + describe(p));
-      if (dv) dv->str = p.def;
+      if (dv) dv->literal = p.def;
     }
     info.defaults.push_back(std::move(dv));
   }

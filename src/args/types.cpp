@@ -102,12 +102,13 @@ static std::string orList(const std::vector<std::string>& w) {
 std::string rangeText(const Param& p) {
   double lo = effLo(p), hi = effHi(p);
   if (std::isinf(lo) && std::isinf(hi)) return "";
-  if (std::isinf(hi)) return " >= " + num(lo);
+  if (std::isinf(hi)) return (p.lo_open ? " > " : " >= ") + num(lo);
   if (std::isinf(lo)) return " <= " + num(hi);
-  return " in [" + num(lo) + ", " + num(hi) + "]";
+  return std::string(" in ") + (p.lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + "]";
 }
 
 std::string describe(const Param& p) {
+  if (p.must) return p.must;
   switch (p.type) {
     case Type::Int: case Type::PosInt: case Type::NonNegInt: return "an integer" + rangeText(p);
     case Type::Double: case Type::Probability: return "a number" + rangeText(p);
@@ -220,7 +221,9 @@ int classify(const CommandInfo& info, Tcl_Obj* o) {
 
 // ---- converters: one per type ----
 
-static bool inRange(const Param& p, double v) { return v >= effLo(p) && v <= effHi(p); }
+static bool inRange(const Param& p, double v) { return (p.lo_open ? v > effLo(p) : v >= effLo(p)) && v <= effHi(p); }
+// NaN is a number only where no range is declared.
+static bool unbounded(const Param& p) { return std::isinf(effLo(p)) && std::isinf(effHi(p)); }
 
 static bool deviceWord(const char* s) {
   if (!strcmp(s, "cpu") || !strcmp(s, "cuda")) return true;
@@ -256,7 +259,7 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       v.s = at::Scalar(v.i);
       return true;
     case Type::Double: case Type::Probability: {
-      if (!parseNumber(o, &v.d) || !(std::isnan(v.d) ? p.type == Type::Double : inRange(p, v.d))) return false;
+      if (!parseNumber(o, &v.d) || !(std::isnan(v.d) ? unbounded(p) : inRange(p, v.d))) return false;
       Tcl_WideInt w;  // an integer word stays integral as a Scalar (arange's dtype)
       v.s = Tcl_GetWideIntFromObj(nullptr, o, &w) == TCL_OK ? at::Scalar(int64_t(w)) : at::Scalar(v.d);
       return true;
@@ -268,11 +271,9 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       return true;
     }
     case Type::String: case Type::Path:
-      v.str = Tcl_GetString(o);
-      return true;
+      return true;  // Call::str reads the word
     case Type::RankOrAll:
-      v.str = Tcl_GetString(o);
-      if (v.str == "all") {
+      if (!strcmp(Tcl_GetString(o), "all")) {
         v.i = -1;
         return true;
       }
@@ -289,7 +290,6 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
         for (; b != e; ++b)
           if (!strcmp(s, b->name)) {
             v.i = b->value;
-            v.str = s;
             return true;
           }
         return false;
@@ -298,7 +298,6 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
         for (auto& w : kReduceOps)
           if (!strcmp(s, w.name)) {
             v.i = int(w.op);
-            v.str = s;
             return true;
           }
         return false;
@@ -306,29 +305,34 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       return match(p.choices.items.data(), p.choices.items.data() + p.choices.items.size());
     }
     case Type::Dtype:
-      if (!dtypeFromName(Tcl_GetString(o), &v.dtype)) return false;
-      v.str = Tcl_GetString(o);
-      return true;
-    case Type::Device:
+      return dtypeFromName(Tcl_GetString(o), &v.dtype);
+    case Type::Device: {
       if (!deviceWord(Tcl_GetString(o))) return false;
-      v.dev = parseDevice(Tcl_GetString(o), p.name);  // CUDA availability: its own error
-      v.str = Tcl_GetString(o);
+      c10::Device d = parseDevice(Tcl_GetString(o), p.name);  // CUDA availability: its own error
+      v.devType = d.type();
+      v.devIndex = d.index();
       return true;
-    case Type::IntList:
-      if (!listOf(o, &n, &elems)) return false;
-      v.ints.resize(size_t(n));
+    }
+    case Type::IntList: {
+      if (!listOf(o, &n, &elems) || (p.non_empty && n == 0)) return false;
+      auto& ints = v.lists().ints;
+      ints.resize(size_t(n));
       for (int k = 0; k < n; ++k)
-        if (!intWord(p, elems[k], &v.ints[size_t(k)])) return false;
+        if (!intWord(p, elems[k], &ints[size_t(k)])) return false;
       return true;
-    case Type::DoubleList:
-      if (!listOf(o, &n, &elems)) return false;
-      v.dbls.resize(size_t(n));
+    }
+    case Type::DoubleList: {
+      if (!listOf(o, &n, &elems) || (p.non_empty && n == 0)) return false;
+      auto& dbls = v.lists().dbls;
+      dbls.resize(size_t(n));
       for (int k = 0; k < n; ++k)
-        if (!parseNumber(elems[k], &v.dbls[size_t(k)]) || !inRange(p, v.dbls[size_t(k)])) return false;
+        if (!parseNumber(elems[k], &dbls[size_t(k)]) || !inRange(p, dbls[size_t(k)])) return false;
       return true;
-    case Type::IntLists:
-      if (!listOf(o, &n, &elems)) return false;
-      v.lists.resize(size_t(n));
+    }
+    case Type::IntLists: {
+      if (!listOf(o, &n, &elems) || (p.non_empty && n == 0)) return false;
+      auto& lists = v.lists().lists;
+      lists.resize(size_t(n));
       for (int k = 0; k < n; ++k) {
         Tcl_Size m;
         Tcl_Obj** inner;
@@ -336,10 +340,11 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
         for (int j = 0; j < m; ++j) {
           int64_t x;
           if (!intWord(p, inner[j], &x)) return false;
-          v.lists[size_t(k)].push_back(x);
+          lists[size_t(k)].push_back(x);
         }
       }
       return true;
+    }
     case Type::Tensor:
       v.t = &st->reg.tensor(o);
       return true;
@@ -362,15 +367,17 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       v.t = &st->reg.tensor(o);
       return true;
     }
-    case Type::TensorList:
+    case Type::TensorList: {
+      auto& ts = v.lists().ts;
       if (isHandleObj(o)) {
-        v.ts.push_back(st->reg.tensor(o));
+        ts.push_back(st->reg.tensor(o));
         return true;
       }
       if (!listOf(o, &n, &elems)) return false;
-      v.ts.reserve(size_t(n));
-      for (int k = 0; k < n; ++k) v.ts.push_back(st->reg.tensor(elems[k]));
+      ts.reserve(size_t(n));
+      for (int k = 0; k < n; ++k) ts.push_back(st->reg.tensor(elems[k]));
       return true;
+    }
     case Type::TensorsOrModule: {
       if (!listOf(o, &n, &elems)) return false;
       if (n == 1) {
@@ -380,11 +387,12 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
           return true;
         }
       }
-      v.ts.reserve(size_t(n));
+      auto& ts = v.lists().ts;
+      ts.reserve(size_t(n));
       for (int k = 0; k < n; ++k) {
         Entry* e = st->reg.find(elems[k]);
         if (!e || e->kind != Kind::Tensor) badHandle("tensor or module", elems[k]);
-        v.ts.push_back(e->tensor);
+        ts.push_back(e->tensor);
       }
       return true;
     }
@@ -405,7 +413,7 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
     case Type::Mesh: v.o = st->reg.object(Kind::Mesh, o); return true;
     case Type::ModuleList:
       if (!listOf(o, &n, &elems)) return false;
-      for (int k = 0; k < n; ++k) v.objs.push_back(st->reg.object(Kind::Module, elems[k]));
+      for (int k = 0; k < n; ++k) v.lists().objs.push_back(st->reg.object(Kind::Module, elems[k]));
       return true;
     case Type::Handles: case Type::CommandWords:
       return isHandleObj(o) || listOf(o, &n, &elems);

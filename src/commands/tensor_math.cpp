@@ -17,17 +17,20 @@ static Tensor wrapped(const at::Scalar& s) {
   return t;
 }
 
-// A TensorOrNumber operand: either `t` or `s` is set.
+// A TensorOrNumber operand: `t` (the registry's own tensor, no reference-count
+// traffic) or `s`; the other refers to an empty value.
 namespace {
 struct Operand {
-  Tensor t;
-  at::Scalar s;
+  const Tensor& t;
+  const at::Scalar& s;
   bool isTensor;
 };
 }  // namespace
 static Operand operand(Call& c, const char* name) {
-  if (c.isNumber(name)) return {Tensor(), c.scalar(name), false};
-  return {c.tensorRef(name), at::Scalar(), true};
+  static const Tensor kNoTensor;
+  static const at::Scalar kNoScalar;
+  if (c.isNumber(name)) return {kNoTensor, c.scalar(name), false};
+  return {c.tensorRef(name), kNoScalar, true};
 }
 
 // Elementwise out-of-place ops on tensors that need no gradient skip the autograd
@@ -37,11 +40,14 @@ static Operand operand(Call& c, const char* name) {
 static inline bool plain(const Tensor& t) {
   return !t.unsafeGetTensorImpl()->autograd_meta() || (!t.requires_grad() && !t._fw_grad(0).defined());
 }
+static inline bool plainOperands(const Tensor& a, const Operand* b = nullptr) {
+  return plain(a) && (!b || !b->isTensor || plain(b->t));
+}
 namespace {
 struct BelowAutograd {
   c10::optional<at::AutoDispatchBelowADInplaceOrView> guard;
-  BelowAutograd(const Tensor& a, const Operand* b = nullptr) {
-    if (plain(a) && (!b || !b->isTensor || plain(b->t))) guard.emplace();
+  explicit BelowAutograd(bool noGrad) {
+    if (noGrad) guard.emplace();
   }
 };
 }  // namespace
@@ -59,9 +65,9 @@ static bool plainCpu(const Tensor& t) {
 // instead of allocating, called directly since the dispatcher could only pick it.
 // The op's result dtype must be the promoted input dtype (true division of
 // integers is not: those take the allocating path).
-static Tensor recycledOut(Call& c, const Tensor& a, const Operand& b, const BelowAutograd& g,
-                          bool floatOnly = false) {
-  if (!g.guard || !b.isTensor || a.sizes() != b.t.sizes() || !plainCpu(a) || !plainCpu(b.t))
+// The out= kernel is called directly, so no dispatch guard is needed on that path.
+static Tensor recycledOut(Call& c, const Tensor& a, const Operand& b, bool noGrad, bool floatOnly = false) {
+  if (!noGrad || !b.isTensor || a.sizes() != b.t.sizes() || !plainCpu(a) || !plainCpu(b.t))
     return Tensor();
   // Equal dtypes promote to themselves; only mixed ones need libtorch's rules.
   at::ScalarType rt = a.scalar_type() == b.t.scalar_type() ? a.scalar_type() : at::result_type(a, b.t);
@@ -76,13 +82,14 @@ static Tcl_Obj* cmdAddSub(Call& c) {
   const Tensor& a = c.tensorRef("input");
   at::Scalar alpha = c.given("alpha") ? c.scalar("alpha") : at::Scalar(int64_t(1));
   Operand b = operand(c, "other");
-  BelowAutograd g(a, &b);
-  Tensor out = recycledOut(c, a, b, g);
+  bool noGrad = plainOperands(a, &b);
+  Tensor out = recycledOut(c, a, b, noGrad);
   if (out.defined()) {
     if (Sub) at::cpu::sub_out(out, a, b.t, alpha);
     else at::cpu::add_out(out, a, b.t, alpha);
     return c.result(std::move(out));
   }
+  BelowAutograd g(noGrad);
   if (Sub) return c.result(b.isTensor ? at::sub(a, b.t, alpha) : at::sub(a, b.s, alpha));
   return c.result(b.isTensor ? at::add(a, b.t, alpha) : at::add(a, b.s, alpha));
 }
@@ -169,14 +176,15 @@ static Tcl_Obj* cmdBinary(Call& c) {
   const BinaryOp& op = c.data<BinaryOp>();
   const Tensor& a = c.tensorRef("input");
   Operand b = operand(c, op.param);
-  BelowAutograd g(a, &b);
+  bool noGrad = plainOperands(a, &b);
   if (op.out) {
-    Tensor out = recycledOut(c, a, b, g, op.floatOnly);
+    Tensor out = recycledOut(c, a, b, noGrad, op.floatOnly);
     if (out.defined()) {
       op.out(out, a, b.t);
       return c.result(std::move(out));
     }
   }
+  BelowAutograd g(noGrad);
   return c.result(b.isTensor ? op.tt(a, b.t) : op.ts(a, b.s));
 }
 
@@ -244,7 +252,7 @@ static const UnaryOp kUnary[] = {
 
 static Tcl_Obj* cmdUnary(Call& c) {
   const Tensor& a = c.tensorRef("input");
-  BelowAutograd g(a);
+  BelowAutograd g(plainOperands(a));
   return c.result(c.data<UnaryOp>().fn(a));
 }
 

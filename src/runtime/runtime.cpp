@@ -188,10 +188,10 @@ uint64_t Registry::insert(Kind k, Entry&& e, uint32_t* slotOut, uint32_t prefix)
     slot = freeSlots_.back();
     freeSlots_.pop_back();
   } else {
-    slot = uint32_t(slots_.size());
-    slots_.emplace_back();
+    slot = nSlots_++;
+    if (slot >> kChunkBits == chunks_.size()) chunks_.emplace_back(new Slot[size_t(1) << kChunkBits]);
   }
-  Slot& s = slots_[slot];
+  Slot& s = slotAt(slot);
   s.e = std::move(e);
   s.key = key;
   tablePut(key, slot);
@@ -239,7 +239,7 @@ Tcl_Obj* Registry::addObj(Kind k, std::shared_ptr<Object> o) {
 
 Entry* Registry::lookup(uint64_t key, uint32_t* slot) {
   if (!tableGet(key, slot)) return nullptr;
-  return &slots_[*slot].e;
+  return &slotAt(*slot).e;
 }
 
 Entry* Registry::find(const char* name, size_t len) {
@@ -253,7 +253,10 @@ Entry* Registry::find(Tcl_Obj* o) {
   if (o->typePtr == &kHandleType) {
     uint64_t key = uint64_t(uintptr_t(o->internalRep.twoPtrValue.ptr1));
     slot = uint32_t(uintptr_t(o->internalRep.twoPtrValue.ptr2));
-    if (slot < slots_.size() && slots_[slot].key == key) return &slots_[slot].e;
+    if (slot < nSlots_) {
+      Slot& s = slotAt(slot);
+      if (s.key == key) return &s.e;
+    }
     Entry* e = lookup(key, &slot);
     if (e) setHandleRep(o, key, slot);
     return e;
@@ -288,15 +291,24 @@ std::shared_ptr<Object> Registry::object(Kind k, Tcl_Obj* name) {
 static constexpr size_t kPoolSize = 64;
 static constexpr int64_t kPoolMaxNumel = 256;
 
+// The dispatch keys of a fresh dense CPU tensor: equal keys also mean a CPU,
+// strided (not sparse, not mkldnn), non-inference tensor that is neither
+// conjugate nor negative.
+static c10::DispatchKeySet plainCpuKeys() {
+  static const c10::DispatchKeySet keys = at::empty({0}).key_set();
+  return keys;
+}
+
 void Registry::recycle(at::Tensor&& t) {
-  if (pool_.size() >= kPoolSize || !t.defined() || t.use_count() != 1 || t.weak_use_count() != 1) return;
+  if (pool_.size() >= kPoolSize || !t.defined()) return;
   c10::TensorImpl* impl = t.unsafeGetTensorImpl();
-  if (impl->autograd_meta() || impl->is_inference() || !t.device().is_cpu() || t.layout() != at::kStrided ||
-      t.numel() > kPoolMaxNumel || t.numel() == 0 || !t.has_storage() || t.storage_offset() != 0 ||
-      !t.is_contiguous() || t.is_conj() || t.is_neg())
+  int64_t n = impl->numel();
+  if (n > kPoolMaxNumel || n == 0 || impl->key_set() != plainCpuKeys() ||
+      t.use_count() != 1 || t.weak_use_count() != 1 || impl->autograd_meta() || !impl->has_storage() ||
+      impl->storage_offset() != 0 || !impl->is_contiguous())
     return;
-  const c10::Storage& st = t.storage();
-  if (st.use_count() != 1 || !st.resizable() || st.nbytes() != size_t(t.numel()) * t.element_size()) return;
+  const c10::Storage& st = impl->storage();
+  if (st.use_count() != 1 || !st.resizable() || st.nbytes() != size_t(n) * impl->itemsize()) return;
   pool_.push_back(std::move(t));
 }
 
@@ -314,14 +326,12 @@ at::Tensor Registry::recycled(at::ScalarType dtype, at::IntArrayRef sizes) {
 }
 
 void Registry::erase(uint32_t slot) {
-  Slot& s = slots_[slot];
-  Entry dead = std::move(s.e);  // destroyed last, after the bookkeeping
+  Slot& s = slotAt(slot);
+  Entry dead = std::move(s.e);  // destroyed last, after the bookkeeping; s.e is left empty
   if (dead.kind == Kind::Tensor) recycle(std::move(dead.tensor));
   --live_[size_t(keyKind(s.key))];
   tableDel(s.key);
   s.key = 0;
-  s.e.tensor = at::Tensor();
-  s.e.object.reset();
   s.e.kept = false;
   freeSlots_.push_back(slot);
 }
@@ -348,8 +358,9 @@ void Registry::keep(const std::string& name) {
 void Registry::freeAll() {
   scopes_.clear();
   pool_.clear();
-  std::deque<Slot> dead;
-  dead.swap(slots_);
+  std::vector<std::unique_ptr<Slot[]>> dead;
+  dead.swap(chunks_);
+  nSlots_ = 0;
   freeSlots_.clear();
   table_.clear();
   tableUsed_ = 0;
@@ -426,7 +437,7 @@ void Registry::popScope(Tcl_Obj* result) {
   // Newest first: the allocator gets its most recent blocks back first.
   for (auto p = mine.rbegin(); p != mine.rend(); ++p) {
     const ScopeItem& it = *p;
-    Slot& s = slots_[it.slot];
+    Slot& s = slotAt(it.slot);
     if (s.key != it.key || s.e.kept) continue;  // already freed, or kept
     if (!survivors.empty() && std::binary_search(survivors.begin(), survivors.end(), it.key)) {
       if (!scopes_.empty()) scopes_.back().push_back(it);
@@ -441,7 +452,8 @@ void Registry::popScope(Tcl_Obj* result) {
 size_t Registry::tensorBytes() const {
   std::unordered_set<const void*> seen;
   size_t total = 0;
-  for (auto& s : slots_) {
+  for (uint32_t i = 0; i < nSlots_; ++i) {
+    const Slot& s = slotAt(i);
     if (!s.key) continue;
     const at::Tensor& t = s.e.tensor;
     if (!t.defined() || !t.has_storage()) continue;
