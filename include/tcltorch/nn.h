@@ -34,8 +34,6 @@ void addFamily(std::vector<Command>& out, const Spec (&table)[N]) {
     out.push_back(Command{row.name, row.doc, *row.params, familyHandler<Spec, Impl>}.withData(&row).withAliases(row.aliases));
 }
 
-// Integer parameter that must be > 0 (or >= min); probability in [0, 1].
-int64_t atLeast(Call& c, const char* name, int64_t min = 1);
 // A tensor form's parameters: the input first, then the constructor's.
 inline std::vector<Param> withInput(const std::vector<Param>& ctor, Param input) {
   std::vector<Param> ps{std::move(input)};

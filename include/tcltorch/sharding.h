@@ -29,6 +29,14 @@ struct ShardedTensor : Object {
 };
 using ShardPtr = std::shared_ptr<ShardedTensor>;
 
+// A rank argument that is no member of the group. The mechanism knows the rank
+// and why; the command layer, which knows the option that gave it, words the
+// message (rankOption in src/sharding/commands.cpp).
+struct RankNotMember : Error {
+  int rank;
+  RankNotMember(int r, const std::string& reason) : Error(reason, {"DIST", "RANK"}), rank(r) {}
+};
+
 // A matmul / reduction operand: a whole tensor (the same on every rank) or a shard.
 struct Operand {
   at::Tensor whole;

@@ -27,21 +27,4 @@ inline const Param kOtherParam{"other", Type::Tensor, nullptr, "tensor handle", 
 inline const Param kWithIndicesParam{"with_indices", Type::Bool, "0", "1: return {values indices}", nullptr,
                                      nullptr, true};
 
-// Number checks that depend on more than a declared range (an open bound).
-inline double positive(Call& c, const char* name) {
-  double v = c.number(name);
-  if (!(v > 0)) c.badValue(name, "a number > 0");
-  return v;
-}
-inline double nonNegative(Call& c, const char* name) {
-  double v = c.number(name);
-  if (!(v >= 0)) c.badValue(name, "a number >= 0");
-  return v;
-}
-inline double probability(Call& c, const char* name) {
-  double p = c.number(name);
-  if (!(p >= 0 && p <= 1)) c.badValue(name, "a probability between 0 and 1");
-  return p;
-}
-
 }  // namespace tcltorch

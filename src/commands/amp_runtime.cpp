@@ -87,10 +87,8 @@ static Tcl_Obj* cmdScalerNew(Call& c) {
   s->backoff = c.number("backoff_factor");
   s->interval = c.integer("growth_interval");
   s->enabled = c.boolean("enabled");
-  if (!(s->scale > 0)) c.badValue("init_scale", "a number > 0");
   if (!(s->growth > 1)) c.badValue("growth_factor", "a number > 1");
   if (!(s->backoff > 0 && s->backoff < 1)) c.badValue("backoff_factor", "a number between 0 and 1 (exclusive)");
-  if (s->interval <= 0) c.badValue("growth_interval", "a positive integer");
   return c.result(Kind::Scheduler, s);
 }
 static Tcl_Obj* cmdScalerScale(Call& c) {
@@ -125,7 +123,6 @@ static Tcl_Obj* cmdScalerUpdate(Call& c) {
   auto s = scalerArg(c);
   if (c.has("new_scale")) {
     double v = c.number("new_scale");
-    if (!(v > 0)) c.badValue("new_scale", "a number > 0");
     s->scale = v;
   } else if (s->enabled && s->unscaled) {
     if (s->foundInf) {
@@ -150,7 +147,6 @@ static Tcl_Obj* cmdScalerGetScale(Call& c) {
 static Tcl_Obj* cmdGetNumThreads(Call&) { return Tcl_NewIntObj(at::get_num_threads()); }
 static Tcl_Obj* cmdSetNumThreads(Call& c) {
   int64_t n = c.integer("num_threads");
-  if (n <= 0) c.badValue("num_threads", "a positive integer");
   at::set_num_threads(int(n));
   return nullptr;
 }
@@ -225,7 +221,6 @@ static Tcl_Obj* cmdProfilerStop(Call&) {
 
 static Tcl_Obj* cmdBenchmark(Call& c) {
   int64_t iters = c.integer("iterations");
-  if (iters <= 0) c.badValue("iterations", "a positive integer");
   std::string size = c.str("size");
   int64_t n = 0, m = 0;
   if (sscanf(size.c_str(), "%ldx%ld", &n, &m) != 2 || n <= 0 || m <= 0) c.badValue("size", "NxM, e.g. 1000x1000");
@@ -280,10 +275,10 @@ std::vector<Command> ampRuntimeCommands() {
        {{"dtype", Type::Dtype, nullptr, "bfloat16 (cpu); float16 or bfloat16 (cuda)"}, deviceType}, cmdAutocastSetDtype},
       {"autocast_get_dtype", "Autocast's lower-precision dtype for a device type.", {deviceType}, cmdAutocastGetDtype},
       {"grad_scaler_new", "A gradient scaler for float16 training (PyTorch's GradScaler).",
-       {{"init_scale", Type::Double, "65536.0", "initial scale"},
+       {Param{"init_scale", Type::Double, "65536.0", "initial scale"}.positive("a number > 0"),
         {"growth_factor", Type::Double, "2.0", "scale multiplier after growth_interval clean steps"},
         {"backoff_factor", Type::Double, "0.5", "scale multiplier after a step with inf or NaN gradients"},
-        {"growth_interval", Type::Int, "2000", "clean steps between growths"},
+        Param{"growth_interval", Type::Int, "2000", "clean steps between growths"}.positive(),
         {"enabled", Type::Bool, "1", "0 makes every scaler command a pass-through"}},
        cmdScalerNew},
       {"grad_scaler_scale", "The tensor (a loss) multiplied by the current scale.",
@@ -291,11 +286,11 @@ std::vector<Command> ampRuntimeCommands() {
       {"grad_scaler_step", "Unscale the optimizer's gradients and step unless one is inf or NaN; 1 when it stepped.",
        {scaler, {"optimizer", Type::Optimizer, nullptr, "optimizer handle"}}, cmdScalerStep},
       {"grad_scaler_update", "Update the scale after a step (or set it); returns the new scale.",
-       {scaler, {"new_scale", Type::Double, kOptional, "set this scale instead"}}, cmdScalerUpdate},
+       {scaler, Param{"new_scale", Type::Double, kOptional, "set this scale instead"}.positive("a number > 0")}, cmdScalerUpdate},
       {"grad_scaler_get_scale", "The current scale (1.0 when disabled).", {scaler}, cmdScalerGetScale},
       {"get_num_threads", "Threads libtorch uses for intra-op parallelism.", {}, cmdGetNumThreads},
       {"set_num_threads", "Set the threads libtorch uses for intra-op parallelism.",
-       {{"num_threads", Type::Int, nullptr, "number of threads", "threads n"}}, cmdSetNumThreads},
+       {Param{"num_threads", Type::Int, nullptr, "number of threads", "threads n"}.positive()}, cmdSetNumThreads},
       {"set_flush_denormal", "Flush denormal floats to zero on the CPU; 1 when the CPU supports it.",
        {{"mode", Type::Bool, nullptr, "1 to flush, 0 to keep denormals", "enabled"}}, cmdSetFlushDenormal},
       {"synchronize", "Wait for the work queued on a CUDA device (all of them without -device; cpu: nothing to wait for).",
@@ -309,7 +304,7 @@ std::vector<Command> ampRuntimeCommands() {
        "Mean whole microseconds of one matmul, add or conv2d (16 3x3 filters) on random operands of size NxM; "
        "with -verbose 1 a dict of the settings and the times.",
        {{"operation", Type::Choice, nullptr, "matmul (or mm), add or conv2d", "op", "matmul add conv2d mm"},
-        {"iterations", Type::Int, "1", "timed runs (after one warm-up)", "iter"},
+        Param{"iterations", Type::Int, "1", "timed runs (after one warm-up)", "iter"}.positive(),
         {"size", Type::String, "1000x1000", "NxM"}, {"dtype", Type::Dtype, "float32", "element type"}, {"device", Type::Device, "cpu", "cpu, cuda or cuda:N"},
         {"verbose", Type::Bool, "0", "1: a dict of operation, iterations, size, dtype, device, microseconds (mean), "
                                     "total_microseconds"}},

@@ -181,13 +181,13 @@ static at::Tensor finiteDiff(Call& c, const at::Tensor& x0, double eps) {
 }
 static Tcl_Obj* cmdGradCheckFiniteDiff(Call& c) {
   at::Tensor x = c.tensor("inputs");
-  return c.result(finiteDiff(c, x, positive(c, "eps")).to(x.scalar_type()));
+  return c.result(finiteDiff(c, x, c.number("eps")).to(x.scalar_type()));
 }
 // 1 when the autograd Jacobian (in float64) matches central differences.
 static Tcl_Obj* cmdGradCheck(Call& c) {
   at::Tensor x = c.tensor("inputs").detach().to(at::kDouble).requires_grad_(true);
   at::Tensor analytic = jacobianOf(callFunc(c, x), x, false).detach();
-  at::Tensor numeric = finiteDiff(c, x, positive(c, "eps"));
+  at::Tensor numeric = finiteDiff(c, x, c.number("eps"));
   return Tcl_NewBooleanObj(at::allclose(analytic, numeric, c.number("rtol"), c.number("atol")));
 }
 
@@ -195,7 +195,7 @@ static const Param kFunc{"func", Type::CommandWords, nullptr, "command prefix ca
                          "function"};
 static const Param kInputs{"inputs", Type::Tensor, nullptr, "point of evaluation", "input"};
 static const Param kV{"v", Type::Tensor, kOptional, "the vector (optional for one element)", "vector"};
-static const Param kEps{"eps", Type::Double, "1e-6", "finite-difference step", "epsilon"};
+static const Param kEps = Param{"eps", Type::Double, "1e-6", "finite-difference step", "epsilon"}.positive();
 
 std::vector<Command> autogradCommands() {
   std::vector<Command> out = {

@@ -87,7 +87,6 @@ static Tcl_Obj* cmdIdxLoad(Call& c) {
   int64_t limit = -1;
   if (c.has("limit")) {
     limit = c.integer("limit");
-    if (limit < 0) c.badValue("limit", "a non-negative integer");
   }
   Tcl_Obj* bytes = readBytes(c, path);
   Tcl_Size size = 0;
@@ -112,7 +111,6 @@ static Tcl_Obj* cmdNormalize(Call& c) {
   at::Tensor x = c.tensor("input").to(at::kFloat).div(scale);
   at::Tensor mean = c.has("mean") ? at::scalar_tensor(c.number("mean")) : x.mean();
   at::Tensor std = c.has("std") ? at::scalar_tensor(c.number("std")) : x.std();
-  if (c.has("std") && !(c.number("std") > 0)) c.badValue("std", "a positive number");
   return c.result(x.sub_(mean).div_(std));
 }
 
@@ -151,10 +149,7 @@ std::vector<at::Tensor> shardBatches(int64_t n, int64_t batchSize, bool shuffle,
 }
 
 static Tcl_Obj* cmdBatches(Call& c) {
-  int64_t n = c.integer("n");
-  if (n < 0) c.badValue("n", "a non-negative integer");
-  int64_t bs = c.integer("batch_size");
-  if (bs < 1) c.badValue("batch_size", "a positive integer");
+  int64_t n = c.integer("n"), bs = c.integer("batch_size");
   int64_t rank, world;
   if (c.has("rank") && c.has("world_size")) {
     rank = c.integer("rank");
@@ -164,7 +159,6 @@ static Tcl_Obj* cmdBatches(Call& c) {
     rank = c.has("rank") ? c.integer("rank") : comm->rank();
     world = c.has("world_size") ? c.integer("world_size") : comm->size();
   }
-  if (world < 1) c.badValue("world_size", "a positive integer");
   if (rank < 0 || rank >= world)
     fail("Invalid -rank parameter. Must be between 0 and " + std::to_string(world - 1) + ".",
          {"ARGS", "RANGE", "rank"});
@@ -181,25 +175,27 @@ std::vector<Command> dataCommands() {
        "Read an IDX file (MNIST/Fashion-MNIST format, plain or gzip) into a tensor of its shape and type.",
        {{"path", Type::String, nullptr, "file name (.gz or not: detected from its bytes)"},
         {"dtype", Type::Dtype, kOptional, "convert to this dtype (default: the file's, uint8 for images)"},
-        {"limit", Type::Int, kOptional, "read only the first N items"}},
+        Param{"limit", Type::Int, kOptional, "read only the first N items"}.nonNegative().mustBe(
+            "a non-negative integer")},
        cmdIdxLoad},
       {"dataset_normalize", "Float32 (input / scale - mean) / std; mean and std default to the input's own.",
        {{"input", Type::Tensor, nullptr, "tensor (e.g. uint8 images)"},
         {"mean", Type::Double, kOptional, "subtracted after scaling (default: the mean of input / scale)"},
-        {"std", Type::Double, kOptional, "divisor after that (default: the standard deviation of input / scale)"},
+        Param{"std", Type::Double, kOptional, "divisor after that (default: the standard deviation of input / scale)"}
+            .positive(),
         {"scale", Type::Double, "1", "input is divided by this first (255 for uint8 pixels)"}},
        cmdNormalize},
       {"dataset_batches",
        "This rank's batches of sample indices for one epoch: a list of int64 index tensors "
        "(DistributedSampler + DataLoader: equal shares, disjoint with drop_last).",
-       {{"n", Type::Int, nullptr, "number of samples"},
-        {"batch_size", Type::Int, nullptr, "samples per batch on this rank"},
+       {Param{"n", Type::Int, nullptr, "number of samples"}.nonNegative().mustBe("a non-negative integer"),
+        Param{"batch_size", Type::Int, nullptr, "samples per batch on this rank"}.positive(),
         {"shuffle", Type::Bool, "0", "permute before splitting (the same permutation on every rank)"},
         {"seed", Type::Int, "0", "shuffle seed (the same on every rank)"},
         {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"},
         kDropLast,
         {"rank", Type::Int, kOptional, "this rank (default: the default group's)"},
-        {"world_size", Type::Int, kOptional, "number of ranks (default: the default group's)"}},
+        Param{"world_size", Type::Int, kOptional, "number of ranks (default: the default group's)"}.positive()},
        cmdBatches},
   };
 }

@@ -11,9 +11,7 @@
 namespace tcltorch {
 
 static size_t bucketBytes(Call& c) {
-  double mb = c.number("bucket_mb");
-  if (!(mb > 0)) c.badValue("bucket_mb", "a positive number");
-  return size_t(mb * 1024 * 1024);
+  return size_t(c.number("bucket_mb") * 1024 * 1024);
 }
 
 static Tcl_Obj* cmdBroadcastParameters(Call& c) {
@@ -34,7 +32,6 @@ static Tcl_Obj* cmdSyncGradients(Call& c) {
 
 static Tcl_Obj* cmdShardIndices(Call& c) {
   int64_t n = c.integer("n");
-  if (n < 0) c.badValue("n", "a non-negative integer");
   CommPtr comm = communicator(c.st, "");
   int64_t rank = comm->rank(), size = comm->size();
   at::Tensor order;
@@ -54,7 +51,8 @@ static Tcl_Obj* cmdShardIndices(Call& c) {
 }
 
 static const Param kModule{"module", Type::Module, nullptr, "module handle"};
-static const Param kBucket{"bucket_mb", Type::Double, "25", "bucket size in MiB (one collective per bucket)"};
+static const Param kBucket =
+    Param{"bucket_mb", Type::Double, "25", "bucket size in MiB (one collective per bucket)"}.positive();
 
 std::vector<Command> dataParallelCommands() {
   std::vector<Command> rows = {
@@ -66,7 +64,7 @@ std::vector<Command> dataParallelCommands() {
        {kModule, {"op", Type::Choice, "mean", "mean (data-parallel average) or sum", nullptr, "mean sum"}, kBucket},
        cmdSyncGradients},
       {"distributed_shard_indices", "This rank's share of 0..n-1: disjoint across ranks, together covering all.",
-       {{"n", Type::Int, nullptr, "number of samples"},
+       {Param{"n", Type::Int, nullptr, "number of samples"}.nonNegative().mustBe("a non-negative integer"),
         {"shuffle", Type::Bool, "0", "permute before splitting (same permutation on every rank)"},
         {"seed", Type::Int, "0", "shuffle seed (the same on every rank)"},
         {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"}},

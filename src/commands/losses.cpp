@@ -126,9 +126,9 @@ static const std::vector<LossSpec>& lossSpecs() {
                                                      c.optTensor("pos_weight"), r);
        }},
       {"huber_loss", "Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta).",
-       {{"delta", Type::Double, "1.0", "threshold between the quadratic and the linear part"}},
+       {Param{"delta", Type::Double, "1.0", "threshold between the quadratic and the linear part"}.positive()},
        [](Call& c, const at::Tensor& x, int64_t r) {
-         return at::huber_loss(x, sameShapeTarget(c, x), r, positive(c, "delta"));
+         return at::huber_loss(x, sameShapeTarget(c, x), r, c.number("delta"));
        },
        {}, true},
       {"kl_div_loss", "Kullback-Leibler divergence of log-probabilities input from target (mean over elements).",

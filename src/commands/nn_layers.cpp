@@ -31,7 +31,7 @@ using NormSpec = FamilyRow<NormKind>;
 
 template <class Holder, class Options>
 static std::shared_ptr<ModuleObj> batchNorm(Call& c, const char* type) {
-  Options o(atLeast(c, "num_features"));
+  Options o(c.integer("num_features"));
   o.eps(c.number("eps")).momentum(c.number("momentum")).affine(c.boolean("affine"))
       .track_running_stats(c.boolean("track_running_stats"));
   return makeModule(Holder(o), type);
@@ -42,7 +42,7 @@ static Tcl_Obj* makeNorm(Call& c, const NormSpec& s) {
     case NormKind::Batch1d: return moduleResult(c, batchNorm<nn::BatchNorm1d, nn::BatchNorm1dOptions>(c, s.name));
     case NormKind::Batch3d: return moduleResult(c, batchNorm<nn::BatchNorm3d, nn::BatchNorm3dOptions>(c, s.name));
     case NormKind::Group: {
-      int64_t g = atLeast(c, "num_groups"), ch = atLeast(c, "num_channels");
+      int64_t g = c.integer("num_groups"), ch = c.integer("num_channels");
       if (ch % g != 0) c.badValue("num_groups", "a divisor of num_channels (" + std::to_string(ch) + ")");
       return moduleResult(c, makeModule(nn::GroupNorm(nn::GroupNormOptions(g, ch).eps(c.number("eps"))
                                                           .affine(c.boolean("affine"))), s.name));
@@ -52,14 +52,14 @@ static Tcl_Obj* makeNorm(Call& c, const NormSpec& s) {
 }
 
 static const std::vector<Param> kBatchNormParams = {
-    {"num_features", Type::Int, nullptr, "channels C of [N, C] / [N, C, L] / [N, C, D, H, W]"},
+    Param{"num_features", Type::Int, nullptr, "channels C of [N, C] / [N, C, L] / [N, C, D, H, W]"}.positive(),
     {"eps", Type::Double, "1e-5", "added to the variance"},
     {"momentum", Type::Double, "0.1", "running statistics update factor"},
     {"affine", Type::Bool, "1", "learn weight and bias"},
     {"track_running_stats", Type::Bool, "1", "keep running_mean/running_var (used in eval mode)"}};
 static const std::vector<Param> kGroupNormParams = {
-    {"num_groups", Type::Int, nullptr, "groups the channels are split into"},
-    {"num_channels", Type::Int, nullptr, "channels C"},
+    Param{"num_groups", Type::Int, nullptr, "groups the channels are split into"}.positive(),
+    Param{"num_channels", Type::Int, nullptr, "channels C"}.positive(),
     {"eps", Type::Double, "1e-5", "added to the variance"},
     {"affine", Type::Bool, "1", "learn weight and bias"}};
 
@@ -78,9 +78,9 @@ using ConvLayerSpec = FamilyRow<bool>;  // kind: transposed
 
 template <size_t D, class Holder, class Options>
 static std::shared_ptr<ModuleObj> convLayer(Call& c, const char* type) {
-  Options o(atLeast(c, "in_channels"), atLeast(c, "out_channels"), arr<D>(expandInts(c, "kernel_size", D, 1)));
+  Options o(c.integer("in_channels"), c.integer("out_channels"), arr<D>(expandInts(c, "kernel_size", D, 1)));
   o.stride(arr<D>(expandInts(c, "stride", D, 1))).padding(arr<D>(expandInts(c, "padding", D, 0)))
-      .dilation(arr<D>(expandInts(c, "dilation", D, 1))).groups(atLeast(c, "groups")).bias(c.boolean("bias"));
+      .dilation(arr<D>(expandInts(c, "dilation", D, 1))).groups(c.integer("groups")).bias(c.boolean("bias"));
   if constexpr (std::is_same_v<Options, nn::ConvTranspose1dOptions> ||
                 std::is_same_v<Options, nn::ConvTranspose2dOptions> ||
                 std::is_same_v<Options, nn::ConvTranspose3dOptions>)
@@ -103,15 +103,16 @@ static Tcl_Obj* makeConvLayer(Call& c, const ConvLayerSpec& s) {
   return moduleResult(c, m);
 }
 
-static const Param kInCh{"in_channels", Type::Int, nullptr, "input channels"};
-static const Param kOutCh{"out_channels", Type::Int, nullptr, "output channels"};
+static const Param kInCh = Param{"in_channels", Type::Int, nullptr, "input channels"}.positive();
+static const Param kOutCh = Param{"out_channels", Type::Int, nullptr, "output channels"}.positive();
 static const Param kKernel{"kernel_size", Type::IntList, nullptr, "kernel: k or one size per dimension"};
 static const Param kStride{"stride", Type::IntList, "1", "stride: s or one per dimension"};
 static const Param kPadding{"padding", Type::IntList, "0", "zero padding: p or one per dimension"};
 static const Param kOutPad{"output_padding", Type::IntList, "0", "extra size on one side of the output"};
 static const Param kBiasFlag{"bias", Type::Bool, "1", "learn an additive bias"};
 static const Param kDilation{"dilation", Type::IntList, "1", "spacing between kernel elements"};
-static const Param kGroups{"groups", Type::Int, "1", "blocked connections from input to output channels"};
+static const Param kGroups =
+    Param{"groups", Type::Int, "1", "blocked connections from input to output channels"}.positive();
 
 static const std::vector<Param> kConvLayerParams = {kInCh, kOutCh, kKernel, kStride, kPadding,
                                                     kBiasFlag, kDilation, kGroups};
@@ -137,7 +138,7 @@ static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
   if (w.dim() != s.dims + 2) c.badValue("weight", "a " + std::to_string(s.dims + 2) + "-D weight tensor");
   size_t d = size_t(s.dims);
   auto st = expandInts(c, "stride", d, 1), pad = expandInts(c, "padding", d, 0), dil = expandInts(c, "dilation", d, 1);
-  int64_t g = atLeast(c, "groups");
+  int64_t g = c.integer("groups");
   if (!s.kind) return c.result(at::convolution(x, w, b, st, pad, dil, false, std::vector<int64_t>(d, 0), g));
   return c.result(at::convolution(x, w, b, st, pad, dil, true, expandInts(c, "output_padding", d, 0), g));
 }
@@ -184,7 +185,7 @@ static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
     case FnNormKind::CrossMapLrn: {
       if (s.kind == FnNormKind::CrossMapLrn && x.dim() != 4) c.badValue("input", "a 4-D tensor [N, C, H, W]");
       if (x.dim() < 3) c.badValue("input", "a tensor of at least 3 dimensions [N, C, ...]");
-      return c.result(F::local_response_norm(x, F::LocalResponseNormFuncOptions(atLeast(c, "size"))
+      return c.result(F::local_response_norm(x, F::LocalResponseNormFuncOptions(c.integer("size"))
                                                     .alpha(c.number("alpha")).beta(c.number("beta")).k(c.number("k"))));
     }
     case FnNormKind::Rms: {
@@ -212,7 +213,7 @@ static const std::vector<Param> kInstanceNormParams = {
     {"track_running_stats", Type::Bool, "1", "accepted for compatibility (statistics are the input's)"}};
 static const std::vector<Param> kLrnParams = {
     kInput,
-    {"size", Type::Int, "5", "channels in each neighbourhood"},
+    Param{"size", Type::Int, "5", "channels in each neighbourhood"}.positive(),
     {"alpha", Type::Double, "1e-4", "multiplicative factor"},
     {"beta", Type::Double, "0.75", "exponent"},
     {"k", Type::Double, "1", "additive factor"}};
@@ -333,10 +334,10 @@ using ShuffleSpec = FamilyRow<ShuffleKind>;
 static Tcl_Obj* shuffleFn(Call& c, const ShuffleSpec& s) {
   at::Tensor x = c.tensor("input");
   switch (s.kind) {
-    case ShuffleKind::Pixel: return c.result(at::pixel_shuffle(x, atLeast(c, "upscale_factor")));
-    case ShuffleKind::Unpixel: return c.result(at::pixel_unshuffle(x, atLeast(c, "downscale_factor")));
+    case ShuffleKind::Pixel: return c.result(at::pixel_shuffle(x, c.integer("upscale_factor")));
+    case ShuffleKind::Unpixel: return c.result(at::pixel_unshuffle(x, c.integer("downscale_factor")));
     case ShuffleKind::Channel: {
-      int64_t g = atLeast(c, "groups");
+      int64_t g = c.integer("groups");
       if (x.dim() < 3 || x.size(1) % g != 0) c.badValue("groups", "a divisor of the input's channels");
       return c.result(at::channel_shuffle(x, g));
     }
@@ -345,11 +346,11 @@ static Tcl_Obj* shuffleFn(Call& c, const ShuffleSpec& s) {
 }
 
 static const std::vector<Param> kPixelShuffleParams = {
-    kInput, {"upscale_factor", Type::Int, nullptr, "r: [*, C r^2, H, W] -> [*, C, H r, W r]", "factor"}};
+    kInput, Param{"upscale_factor", Type::Int, nullptr, "r: [*, C r^2, H, W] -> [*, C, H r, W r]", "factor"}.positive()};
 static const std::vector<Param> kPixelUnshuffleParams = {
-    kInput, {"downscale_factor", Type::Int, nullptr, "r: [*, C, H r, W r] -> [*, C r^2, H, W]", "factor"}};
+    kInput, Param{"downscale_factor", Type::Int, nullptr, "r: [*, C, H r, W r] -> [*, C r^2, H, W]", "factor"}.positive()};
 static const std::vector<Param> kChannelShuffleParams = {
-    kInput, {"groups", Type::Int, nullptr, "channel groups to interleave"}};
+    kInput, Param{"groups", Type::Int, nullptr, "channel groups to interleave"}.positive()};
 
 static const ShuffleSpec kShuffles[] = {
     {"pixel_shuffle", "Rearrange [*, C r^2, H, W] into [*, C, H r, W r].", &kPixelShuffleParams, ShuffleKind::Pixel},
@@ -374,12 +375,12 @@ static Tcl_Obj* blockFn(Call& c, const BlockSpec& s) {
                                   .padding(arr<2>(expandInts(c, "padding", 2, 0)))
                                   .stride(arr<2>(expandInts(c, "stride", 2, 1)))));
     case BlockKind::Unfold:
-      return c.result(c.tensor("input").unfold(c.integer("dimension"), atLeast(c, "size"), atLeast(c, "step")));
+      return c.result(c.tensor("input").unfold(c.integer("dimension"), c.integer("size"), c.integer("step")));
     case BlockKind::PositionalEncoding: {
       // PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...), then dropout.
-      int64_t n = atLeast(c, "seq_len"), d = atLeast(c, "d_model");
+      int64_t n = c.integer("seq_len"), d = c.integer("d_model");
       if (d % 2) c.badValue("d_model", "a positive even integer");
-      double p = probability(c, "dropout");
+      double p = c.number("dropout");
       at::Tensor pos = at::arange(n, at::kFloat).unsqueeze(1);
       at::Tensor div = at::exp(at::arange(0, d, 2, at::kFloat) * (-std::log(10000.0) / double(d)));
       at::Tensor pe = at::zeros({n, d});
@@ -401,12 +402,12 @@ static const std::vector<Param> kFoldParams = {
 static const std::vector<Param> kUnfoldParams = {
     kInput,
     {"dimension", Type::Int, nullptr, "dimension to slide along", "dim"},
-    {"size", Type::Int, nullptr, "slice length"},
-    {"step", Type::Int, nullptr, "step between slices"}};
+    Param{"size", Type::Int, nullptr, "slice length"}.positive(),
+    Param{"step", Type::Int, nullptr, "step between slices"}.positive()};
 static const std::vector<Param> kPosEncParams = {
-    {"seq_len", Type::Int, nullptr, "positions"},
-    {"d_model", Type::Int, nullptr, "features (even)"},
-    {"dropout", Type::Double, "0", "dropout on the encoding"}};
+    Param{"seq_len", Type::Int, nullptr, "positions"}.positive(),
+    Param{"d_model", Type::Int, nullptr, "features (even)"}.positive(),
+    Param{"dropout", Type::Double, "0", "dropout on the encoding"}.probability()};
 
 static const BlockSpec kBlocks[] = {
     {"fold", "Sum sliding blocks [N, C*kh*kw, L] into [N, C, H, W] (col2im, torch.nn.functional.fold).",

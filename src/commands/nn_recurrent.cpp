@@ -18,12 +18,6 @@ namespace nn = torch::nn;
 
 // ---- shared helpers (declared in nn.h) ----
 
-int64_t atLeast(Call& c, const char* name, int64_t min) {
-  int64_t v = c.integer(name);
-  if (v < min) c.badValue(name, min == 1 ? "a positive integer" : "an integer >= " + std::to_string(min));
-  return v;
-}
-
 std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min) {
   auto v = c.ints(name);
   if (v.size() == 1) v.assign(n, v[0]);
@@ -59,9 +53,9 @@ using RnnSpec = FamilyRow<RnnKind>;
 
 template <class Options>
 static Options rnnOptions(Call& c) {
-  Options o(atLeast(c, "input_size"), atLeast(c, "hidden_size"));
-  o.num_layers(atLeast(c, "num_layers")).bias(c.boolean("bias")).batch_first(c.boolean("batch_first"))
-      .dropout(probability(c, "dropout")).bidirectional(c.boolean("bidirectional"));
+  Options o(c.integer("input_size"), c.integer("hidden_size"));
+  o.num_layers(c.integer("num_layers")).bias(c.boolean("bias")).batch_first(c.boolean("batch_first"))
+      .dropout(c.number("dropout")).bidirectional(c.boolean("bidirectional"));
   return o;
 }
 
@@ -117,12 +111,12 @@ static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
 }
 
 static const std::vector<Param> kRnnParams = {
-    {"input_size", Type::Int, nullptr, "features of each input step"},
-    {"hidden_size", Type::Int, nullptr, "features of the hidden state"},
-    {"num_layers", Type::Int, "1", "stacked recurrent layers"},
+    Param{"input_size", Type::Int, nullptr, "features of each input step"}.positive(),
+    Param{"hidden_size", Type::Int, nullptr, "features of the hidden state"}.positive(),
+    Param{"num_layers", Type::Int, "1", "stacked recurrent layers"}.positive(),
     {"bias", Type::Bool, "1", "learn bias_ih and bias_hh"},
     {"batch_first", Type::Bool, "0", "input and output are [batch, seq, feature] (else [seq, batch, feature])"},
-    {"dropout", Type::Double, "0", "dropout on each layer's output except the last (train mode)"},
+    Param{"dropout", Type::Double, "0", "dropout on each layer's output except the last (train mode)"}.probability(),
     {"bidirectional", Type::Bool, "0", "also run the sequence backwards (keys *_reverse)"}};
 
 static const RnnSpec kRnns[] = {
@@ -218,13 +212,13 @@ struct AttentionObj : ModuleObj {
 }  // namespace
 
 static Tcl_Obj* cmdMultiheadAttention(Call& c) {
-  int64_t e = atLeast(c, "embed_dim"), h = atLeast(c, "num_heads");
+  int64_t e = c.integer("embed_dim"), h = c.integer("num_heads");
   if (e % h != 0) c.badValue("num_heads", "a divisor of embed_dim (" + std::to_string(e) + ")");
   nn::MultiheadAttentionOptions o(e, h);
-  o.dropout(probability(c, "dropout")).bias(c.boolean("bias")).add_bias_kv(c.boolean("add_bias_kv"))
+  o.dropout(c.number("dropout")).bias(c.boolean("bias")).add_bias_kv(c.boolean("add_bias_kv"))
       .add_zero_attn(c.boolean("add_zero_attn"));
-  if (c.has("kdim")) o.kdim(atLeast(c, "kdim"));
-  if (c.has("vdim")) o.vdim(atLeast(c, "vdim"));
+  if (c.has("kdim")) o.kdim(c.integer("kdim"));
+  if (c.has("vdim")) o.vdim(c.integer("vdim"));
   auto obj = std::make_shared<AttentionObj>();
   obj->type = "multihead_attention";
   obj->mha = nn::MultiheadAttention(o);
@@ -264,7 +258,7 @@ static Tcl_Obj* cmdAttentionForward(Call& c) {
 static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
   at::Tensor q = c.tensor("query"), k = c.tensor("key"), v = c.tensor("value");
   if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) c.badValue("query", "tensors of at least 2 dimensions");
-  double p = probability(c, "dropout_p");
+  double p = c.number("dropout_p");
   double scale = c.has("scale") ? c.number("scale") : 1.0 / std::sqrt(double(q.size(-1)));
   at::Tensor s = at::matmul(q, k.transpose(-2, -1)) * scale;
   if (c.boolean("is_causal")) {
@@ -282,7 +276,7 @@ static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
 static Tcl_Obj* cmdSubsequentMask(Call& c) {
   at::ScalarType dt = c.dtype("dtype");
   if (!at::isFloatingType(dt)) c.badValue("dtype", "a floating point type");
-  return c.result(causalMask(atLeast(c, "size"), dt));
+  return c.result(causalMask(c.integer("size"), dt));
 }
 
 // ---- transformer layers and stacks ----
@@ -328,10 +322,10 @@ using TfSpec = FamilyRow<TfKind>;
 
 template <class Options>
 static Options layerOptions(Call& c) {
-  int64_t d = atLeast(c, "d_model"), h = atLeast(c, "nhead");
+  int64_t d = c.integer("d_model"), h = c.integer("nhead");
   if (d % h != 0) c.badValue("nhead", "a divisor of d_model (" + std::to_string(d) + ")");
   Options o(d, h);
-  o.dim_feedforward(atLeast(c, "dim_feedforward")).dropout(probability(c, "dropout"));
+  o.dim_feedforward(c.integer("dim_feedforward")).dropout(c.number("dropout"));
   if (c.choice("activation") == 1) o.activation(torch::kGELU);
   else o.activation(torch::kReLU);
   return o;
@@ -366,7 +360,7 @@ static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
       break;
     case TfKind::Encoder: {
       nn::TransformerEncoderOptions opts(layerOptions<nn::TransformerEncoderLayerOptions>(c),
-                                         atLeast(c, "num_layers"));
+                                         c.integer("num_layers"));
       norm(opts);
       encoder(nn::TransformerEncoder(opts));
       break;
@@ -376,7 +370,7 @@ static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
       break;
     case TfKind::Decoder: {
       nn::TransformerDecoderOptions opts(layerOptions<nn::TransformerDecoderLayerOptions>(c),
-                                         atLeast(c, "num_layers"));
+                                         c.integer("num_layers"));
       norm(opts);
       decoder(nn::TransformerDecoder(opts));
       break;
@@ -397,11 +391,11 @@ static Tcl_Obj* cmdTransformerForward(Call& c) {
                           c.boolean("is_causal")));
 }
 
-static const Param kDModel{"d_model", Type::Int, nullptr, "model (embedding) width"};
-static const Param kNHead{"nhead", Type::Int, nullptr, "attention heads (divides d_model)", "num_heads"};
-static const Param kNumLayers{"num_layers", Type::Int, nullptr, "stacked layers (keys layers.0. ...)"};
-static const Param kDimFf{"dim_feedforward", Type::Int, "2048", "hidden width of the feed-forward block"};
-static const Param kTfDropout{"dropout", Type::Double, "0.1", "dropout probability (train mode)"};
+static const Param kDModel = Param{"d_model", Type::Int, nullptr, "model (embedding) width"}.positive();
+static const Param kNHead = Param{"nhead", Type::Int, nullptr, "attention heads (divides d_model)", "num_heads"}.positive();
+static const Param kNumLayers = Param{"num_layers", Type::Int, nullptr, "stacked layers (keys layers.0. ...)"}.positive();
+static const Param kDimFf = Param{"dim_feedforward", Type::Int, "2048", "hidden width of the feed-forward block"}.positive();
+static const Param kTfDropout = Param{"dropout", Type::Double, "0.1", "dropout probability (train mode)"}.probability();
 static const Param kActivation{"activation", Type::Choice, "relu", "feed-forward activation", nullptr, "relu gelu"};
 static const Param kTfBatchFirst{"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"};
 static const Param kFinalNorm{"norm", Type::Bool, "0", "final LayerNorm after the stack (keys norm.*)"};
@@ -468,14 +462,14 @@ std::vector<Command> nnRecurrentCommands() {
       {"multihead_attention",
        "Multi-head attention with learned projections (keys in_proj_weight, out_proj.weight); "
        "layer_forward m x is self-attention returning {output weights}.",
-       {{"embed_dim", Type::Int, nullptr, "model width"},
-        {"num_heads", Type::Int, nullptr, "heads (divides embed_dim)", "nhead"},
-        {"dropout", Type::Double, "0", "dropout on the attention weights (train mode)"},
+       {Param{"embed_dim", Type::Int, nullptr, "model width"}.positive(),
+        Param{"num_heads", Type::Int, nullptr, "heads (divides embed_dim)", "nhead"}.positive(),
+        Param{"dropout", Type::Double, "0", "dropout on the attention weights (train mode)"}.probability(),
         {"bias", Type::Bool, "1", "learn projection biases"},
         {"add_bias_kv", Type::Bool, "0", "learn bias_k and bias_v appended to the keys and values"},
         {"add_zero_attn", Type::Bool, "0", "append a zero key and value"},
-        {"kdim", Type::Int, kOptional, "key width (default embed_dim)"},
-        {"vdim", Type::Int, kOptional, "value width (default embed_dim)"},
+        Param{"kdim", Type::Int, kOptional, "key width (default embed_dim)"}.positive(),
+        Param{"vdim", Type::Int, kOptional, "value width (default embed_dim)"}.positive(),
         {"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"}},
        cmdMultiheadAttention});
   out.push_back(
@@ -512,13 +506,13 @@ std::vector<Command> nnRecurrentCommands() {
         {"key", Type::Tensor, nullptr, "[..., S, E]"},
         {"value", Type::Tensor, nullptr, "[..., S, Ev]"},
         {"attn_mask", Type::OptTensor, kOptional, "bool: true = may attend; float: added to the scores"},
-        {"dropout_p", Type::Double, "0", "dropout on the weights"},
+        Param{"dropout_p", Type::Double, "0", "dropout on the weights"}.probability(),
         {"is_causal", Type::Bool, "0", "block attention to later positions"},
         {"scale", Type::Double, kOptional, "score scale (default 1/sqrt(E))"}},
        cmdScaledDotProductAttention});
   out.push_back({"generate_square_subsequent_mask",
                  "Causal mask [size, size]: 0 on and below the diagonal, -inf above (nn.Transformer's).",
-                 {{"size", Type::Int, nullptr, "sequence length"}, {"dtype", Type::Dtype, "float32", "floating type"}},
+                 {Param{"size", Type::Int, nullptr, "sequence length"}.positive(), {"dtype", Type::Dtype, "float32", "floating type"}},
                  cmdSubsequentMask});
   return out;
 }

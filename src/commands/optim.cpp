@@ -26,18 +26,18 @@ Tcl_Obj* newOptimizerObj(Call& c, const char* type, std::function<std::unique_pt
 }
 
 static Tcl_Obj* cmdSgd(Call& c) {
-  auto opts = optim::SGDOptions(nonNegative(c, "lr"))
-                  .momentum(nonNegative(c, "momentum")).dampening(c.number("dampening"))
-                  .weight_decay(nonNegative(c, "weight_decay")).nesterov(c.boolean("nesterov"));
+  auto opts = optim::SGDOptions(c.number("lr"))
+                  .momentum(c.number("momentum")).dampening(c.number("dampening"))
+                  .weight_decay(c.number("weight_decay")).nesterov(c.boolean("nesterov"));
   auto ps = parameterList(c, "params");
   return newOptimizer(c, "sgd", [ps, opts] { return std::make_unique<optim::SGD>(ps, opts); });
 }
 
 template <class Options>
 static Options adamOptions(Call& c) {
-  return Options(nonNegative(c, "lr"))
-      .betas({nonNegative(c, "beta1"), nonNegative(c, "beta2")})
-      .eps(nonNegative(c, "eps")).weight_decay(nonNegative(c, "weight_decay")).amsgrad(c.boolean("amsgrad"));
+  return Options(c.number("lr"))
+      .betas({c.number("beta1"), c.number("beta2")})
+      .eps(c.number("eps")).weight_decay(c.number("weight_decay")).amsgrad(c.boolean("amsgrad"));
 }
 
 static Tcl_Obj* cmdAdam(Call& c) {
@@ -53,30 +53,28 @@ static Tcl_Obj* cmdAdamW(Call& c) {
 }
 
 static Tcl_Obj* cmdRmsprop(Call& c) {
-  auto opts = optim::RMSpropOptions(nonNegative(c, "lr"))
-                  .alpha(nonNegative(c, "alpha")).eps(nonNegative(c, "eps"))
-                  .weight_decay(nonNegative(c, "weight_decay")).momentum(nonNegative(c, "momentum"))
+  auto opts = optim::RMSpropOptions(c.number("lr"))
+                  .alpha(c.number("alpha")).eps(c.number("eps"))
+                  .weight_decay(c.number("weight_decay")).momentum(c.number("momentum"))
                   .centered(c.boolean("centered"));
   auto ps = parameterList(c, "params");
   return newOptimizer(c, "rmsprop", [ps, opts] { return std::make_unique<optim::RMSprop>(ps, opts); });
 }
 
 static Tcl_Obj* cmdAdagrad(Call& c) {
-  auto opts = optim::AdagradOptions(nonNegative(c, "lr"))
-                  .lr_decay(nonNegative(c, "lr_decay")).weight_decay(nonNegative(c, "weight_decay"))
-                  .initial_accumulator_value(nonNegative(c, "initial_accumulator_value")).eps(nonNegative(c, "eps"));
+  auto opts = optim::AdagradOptions(c.number("lr"))
+                  .lr_decay(c.number("lr_decay")).weight_decay(c.number("weight_decay"))
+                  .initial_accumulator_value(c.number("initial_accumulator_value")).eps(c.number("eps"));
   auto ps = parameterList(c, "params");
   return newOptimizer(c, "adagrad", [ps, opts] { return std::make_unique<optim::Adagrad>(ps, opts); });
 }
 
 static Tcl_Obj* cmdLbfgs(Call& c) {
-  auto opts = optim::LBFGSOptions(nonNegative(c, "lr")).max_iter(c.integer("max_iter"))
-                  .tolerance_grad(nonNegative(c, "tolerance_grad")).tolerance_change(nonNegative(c, "tolerance_change"))
+  auto opts = optim::LBFGSOptions(c.number("lr")).max_iter(c.integer("max_iter"))
+                  .tolerance_grad(c.number("tolerance_grad")).tolerance_change(c.number("tolerance_change"))
                   .history_size(c.integer("history_size"));
   if (c.has("max_eval")) opts.max_eval(c.integer("max_eval"));
   if (c.choice("line_search_fn") == 1) opts.line_search_fn("strong_wolfe");
-  if (opts.max_iter() <= 0) c.badValue("max_iter", "a positive integer");
-  if (opts.history_size() <= 0) c.badValue("history_size", "a positive integer");
   auto ps = parameterList(c, "params");
   return newOptimizer(c, "lbfgs", [ps, opts] { return std::make_unique<optim::LBFGS>(ps, opts); });
 }
@@ -124,13 +122,13 @@ static Tcl_Obj* cmdGetLr(Call& c) {
 }
 
 static Tcl_Obj* cmdSetLr(Call& c) {
-  setLr(*optArg(c)->opt, nonNegative(c, "lr"));
+  setLr(*optArg(c)->opt, c.number("lr"));
   return nullptr;
 }
 
 // Scales all gradients together so that their total norm is at most max_norm.
 static Tcl_Obj* cmdClipGradNorm(Call& c) {
-  double maxNorm = nonNegative(c, "max_norm");
+  double maxNorm = c.number("max_norm");
   return Tcl_NewDoubleObj(clipGradNorm(c.st, parameterList(c, "params"), maxNorm, c.number("norm_type")));
 }
 
@@ -162,49 +160,50 @@ static Tcl_Obj* cmdOptLoad(Call& c) {
 }
 
 static const Param& kParams = kOptParams;
-static const Param kWd{"weight_decay", Type::Double, "0", "L2 penalty"};
+static const Param kWd = Param{"weight_decay", Type::Double, "0", "L2 penalty"}.nonNegative();
 // Adam and AdamW share everything but the weight decay's meaning, default and position.
-static const Param kAdamLr{"lr", Type::Double, "0.001", "learning rate", kLrAliases};
-static const Param kBeta1{"beta1", Type::Double, "0.9", "decay of the first moment"};
-static const Param kBeta2{"beta2", Type::Double, "0.999", "decay of the second moment"};
-static const Param kAdamEps{"eps", Type::Double, "1e-8", "added to the denominator", "epsilon"};
+static const Param kAdamLr = Param{"lr", Type::Double, "0.001", "learning rate", kLrAliases}.nonNegative();
+static const Param kBeta1 = Param{"beta1", Type::Double, "0.9", "decay of the first moment"}.nonNegative();
+static const Param kBeta2 = Param{"beta2", Type::Double, "0.999", "decay of the second moment"}.nonNegative();
+static const Param kAdamEps = Param{"eps", Type::Double, "1e-8", "added to the denominator", "epsilon"}.nonNegative();
 static const Param kAmsgrad{"amsgrad", Type::Bool, "0", "AMSGrad variant"};
 std::vector<Command> optimCommands() {
-  const Param sgdLr{"lr", Type::Double, nullptr, "learning rate", kLrAliases};
+  const Param sgdLr = Param{"lr", Type::Double, nullptr, "learning rate", kLrAliases}.nonNegative();
   const Param sgdRest[] = {{"dampening", Type::Double, "0", "dampening for momentum"}, kWd,
                            {"nesterov", Type::Bool, "0", "Nesterov momentum"}};
   std::vector<Command> out = {
       {"optimizer_sgd", "Stochastic gradient descent (with momentum, dampening, Nesterov) over parameters.",
-       {kParams, sgdLr, {"momentum", Type::Double, "0", "momentum factor"}, sgdRest[0], sgdRest[1], sgdRest[2]},
+       {kParams, sgdLr, Param{"momentum", Type::Double, "0", "momentum factor"}.nonNegative(), sgdRest[0], sgdRest[1], sgdRest[2]},
        cmdSgd},
       {"optimizer_momentum_sgd", "SGD with momentum (0.9 unless given).",
-       {kParams, sgdLr, {"momentum", Type::Double, "0.9", "momentum factor"}, sgdRest[1], sgdRest[0], sgdRest[2]},
+       {kParams, sgdLr, Param{"momentum", Type::Double, "0.9", "momentum factor"}.nonNegative(), sgdRest[1], sgdRest[0], sgdRest[2]},
        cmdSgd},
       {"optimizer_adam", "Adam optimizer.", {kParams, kAdamLr, kBeta1, kBeta2, kWd, kAdamEps, kAmsgrad}, cmdAdam},
       {"optimizer_adamw", "AdamW optimizer (decoupled weight decay).",
-       {kParams, kAdamLr, {"weight_decay", Type::Double, "0.01", "decoupled weight decay"}, kBeta1, kBeta2, kAdamEps,
+       {kParams, kAdamLr, Param{"weight_decay", Type::Double, "0.01", "decoupled weight decay"}.nonNegative(), kBeta1, kBeta2, kAdamEps,
         kAmsgrad},
        cmdAdamW},
       {"optimizer_rmsprop", "RMSprop optimizer.",
-       {kParams, {"lr", Type::Double, "0.01", "learning rate", kLrAliases},
-        {"alpha", Type::Double, "0.99", "smoothing constant"},
-        {"eps", Type::Double, "1e-8", "added to the denominator", "epsilon"}, kWd,
-        {"momentum", Type::Double, "0", "momentum factor"},
+       {kParams, Param{"lr", Type::Double, "0.01", "learning rate", kLrAliases}.nonNegative(),
+        Param{"alpha", Type::Double, "0.99", "smoothing constant"}.nonNegative(),
+        Param{"eps", Type::Double, "1e-8", "added to the denominator", "epsilon"}.nonNegative(), kWd,
+        Param{"momentum", Type::Double, "0", "momentum factor"}.nonNegative(),
         {"centered", Type::Bool, "0", "normalise by the estimated variance of the gradient"}},
        cmdRmsprop},
       {"optimizer_adagrad", "Adagrad: per-element learning rates from the sum of squared gradients.",
-       {kParams, {"lr", Type::Double, "0.01", "learning rate", kLrAliases},
-        {"lr_decay", Type::Double, "0", "learning rate decay"}, kWd,
-        {"initial_accumulator_value", Type::Double, "0", "starting value of the sums"},
-        {"eps", Type::Double, "1e-10", "added to the denominator", "epsilon"}},
+       {kParams, Param{"lr", Type::Double, "0.01", "learning rate", kLrAliases}.nonNegative(),
+        Param{"lr_decay", Type::Double, "0", "learning rate decay"}.nonNegative(), kWd,
+        Param{"initial_accumulator_value", Type::Double, "0", "starting value of the sums"}.nonNegative(),
+        Param{"eps", Type::Double, "1e-10", "added to the denominator", "epsilon"}.nonNegative()},
        cmdAdagrad},
       {"optimizer_lbfgs", "L-BFGS (needs optimizer_step -closure).",
-       {kParams, {"lr", Type::Double, "1", "learning rate", kLrAliases},
-        {"max_iter", Type::Int, "20", "iterations per step"},
+       {kParams, Param{"lr", Type::Double, "1", "learning rate", kLrAliases}.nonNegative(),
+        Param{"max_iter", Type::Int, "20", "iterations per step"}.positive(),
         {"max_eval", Type::Int, kOptional, "function evaluations per step (default max_iter * 5 / 4)"},
-        {"tolerance_grad", Type::Double, "1e-7", "first-order optimality tolerance"},
-        {"tolerance_change", Type::Double, "1e-9", "tolerance on function value and parameter changes"},
-        {"history_size", Type::Int, "100", "update history size"},
+        Param{"tolerance_grad", Type::Double, "1e-7", "first-order optimality tolerance"}.nonNegative(),
+        Param{"tolerance_change", Type::Double, "1e-9", "tolerance on function value and parameter changes"}
+            .nonNegative(),
+        Param{"history_size", Type::Int, "100", "update history size"}.positive(),
         {"line_search_fn", Type::Choice, "none", "none or strong_wolfe", nullptr, "none strong_wolfe"}},
        cmdLbfgs},
       {"optimizer_step", "One optimization step from the parameters' current gradients.",
@@ -215,9 +214,9 @@ std::vector<Command> optimCommands() {
        {kOpt, {"set_to_none", Type::Bool, "0", "drop the gradients instead of zeroing them"}}, cmdZeroGrad},
       {"optimizer_get_lr", "Learning rate (of the first parameter group).", {kOpt}, cmdGetLr},
       {"optimizer_set_lr", "Set the learning rate of every parameter group.",
-       {kOpt, {"lr", Type::Double, nullptr, "learning rate", kLrAliases}}, cmdSetLr},
+       {kOpt, Param{"lr", Type::Double, nullptr, "learning rate", kLrAliases}.nonNegative()}, cmdSetLr},
       {"clip_grad_norm", "Scale gradients so their total norm is at most max_norm; returns the norm before clipping.",
-       {kParams, {"max_norm", Type::Double, nullptr, "largest allowed total norm"},
+       {kParams, Param{"max_norm", Type::Double, nullptr, "largest allowed total norm"}.nonNegative(),
         {"norm_type", Type::Double, "2", "p of the p-norm (inf for the largest absolute value)"}},
        cmdClipGradNorm},
       {"optimizer_save", "Save an optimizer's state (moments, step counts, options) to a file.",

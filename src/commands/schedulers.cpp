@@ -46,30 +46,30 @@ static Tcl_Obj* newScheduler(Call& c, LrFn lr) {
 }
 
 static LrFn lrStepLr(Call& c) {
-  int64_t step = atLeast(c, "step_size");
-  double gamma = nonNegative(c, "gamma");
+  int64_t step = c.integer("step_size");
+  double gamma = c.number("gamma");
   return [step, gamma](double base, int64_t e) {
     return base * std::pow(gamma, double(e / step));
   };
 }
 
 static LrFn lrCosineLr(Call& c) {
-  int64_t tmax = atLeast(c, "t_max");
-  double etaMin = nonNegative(c, "eta_min");
+  int64_t tmax = c.integer("t_max");
+  double etaMin = c.number("eta_min");
   return [tmax, etaMin](double base, int64_t e) {
     return etaMin + (base - etaMin) * (1 + std::cos(M_PI * double(e) / double(tmax))) / 2;
   };
 }
 
 static LrFn lrExponentialLr(Call& c) {
-  double gamma = nonNegative(c, "gamma");
+  double gamma = c.number("gamma");
   return [gamma](double base, int64_t e) { return base * std::pow(gamma, double(e)); };
 }
 
 // TensorFlow's exponential decay: base * rate^(epoch / decay_steps), floored with staircase.
 static LrFn lrExponentialDecayLr(Call& c) {
-  double rate = nonNegative(c, "decay_rate");
-  int64_t steps = atLeast(c, "decay_steps");
+  double rate = c.number("decay_rate");
+  int64_t steps = c.integer("decay_steps");
   bool stair = c.boolean("staircase");
   return [rate, steps, stair](double base, int64_t e) {
     double p = stair ? double(e / steps) : double(e) / double(steps);
@@ -80,7 +80,7 @@ static LrFn lrExponentialDecayLr(Call& c) {
 static LrFn lrMultiStepLr(Call& c) {
   std::vector<int64_t> ms = c.ints("milestones");
   std::sort(ms.begin(), ms.end());
-  double gamma = nonNegative(c, "gamma");
+  double gamma = c.number("gamma");
   return [ms, gamma](double base, int64_t e) {
     auto n = std::upper_bound(ms.begin(), ms.end(), e) - ms.begin();
     return base * std::pow(gamma, double(n));
@@ -131,7 +131,7 @@ static LrFn lrMultiplicativeLr(Call& c) {
 }
 
 static LrFn lrPolynomialLr(Call& c) {
-  int64_t total = atLeast(c, "total_iters");
+  int64_t total = c.integer("total_iters");
   double power = c.number("power");
   return [total, power](double base, int64_t e) {
     return base * std::pow(1.0 - double(std::min(e, total)) / double(total), power);
@@ -139,9 +139,9 @@ static LrFn lrPolynomialLr(Call& c) {
 }
 
 static LrFn lrCosineWarmRestarts(Call& c) {
-  int64_t t0 = atLeast(c, "t_0");
-  int64_t mult = atLeast(c, "t_mult");
-  double etaMin = nonNegative(c, "eta_min");
+  int64_t t0 = c.integer("t_0");
+  int64_t mult = c.integer("t_mult");
+  double etaMin = c.number("eta_min");
   return [t0, mult, etaMin](double base, int64_t e) {
     int64_t cur = e, ti = t0;
     while (cur >= ti) {
@@ -154,11 +154,11 @@ static LrFn lrCosineWarmRestarts(Call& c) {
 
 // CyclicLR (PyTorch): triangular, triangular2 or exp_range between base_lr and max_lr.
 static LrFn lrCyclicLr(Call& c) {
-  double lo = nonNegative(c, "base_lr"), hi = nonNegative(c, "max_lr");
-  double up = double(atLeast(c, "step_size_up"));
-  double down = c.has("step_size_down") ? double(atLeast(c, "step_size_down")) : up;
+  double lo = c.number("base_lr"), hi = c.number("max_lr");
+  double up = double(c.integer("step_size_up"));
+  double down = c.has("step_size_down") ? double(c.integer("step_size_down")) : up;
   int mode = c.choice("mode");
-  double gamma = nonNegative(c, "gamma");
+  double gamma = c.number("gamma");
   return [lo, hi, up, down, mode, gamma](double, int64_t e) {
     double total = up + down, ratio = up / total;
     double cycle = std::floor(1 + double(e) / total);
@@ -172,12 +172,11 @@ static LrFn lrCyclicLr(Call& c) {
 
 // OneCycleLR (PyTorch, cosine or linear annealing, two or three phases).
 static LrFn lrOneCycleLr(Call& c) {
-  double maxLr = nonNegative(c, "max_lr");
-  int64_t total = atLeast(c, "total_steps");
+  double maxLr = c.number("max_lr");
+  int64_t total = c.integer("total_steps");
   double pct = c.number("pct_start");
-  if (!(pct >= 0 && pct <= 1)) c.badValue("pct_start", "a number between 0 and 1");
   bool cosine = c.choice("anneal_strategy") == 0;
-  double div = positive(c, "div_factor"), finalDiv = positive(c, "final_div_factor");
+  double div = c.number("div_factor"), finalDiv = c.number("final_div_factor");
   bool three = c.boolean("three_phase");
   double initial = maxLr / div, minLr = initial / finalDiv;
   std::vector<std::pair<double, std::pair<double, double>>> phases;  // end step, start lr, end lr
@@ -206,8 +205,7 @@ static LrFn lrOneCycleLr(Call& c) {
 
 // Linear warmup from 0, then linear decay to 0 at num_training_steps.
 static LrFn lrLinearWarmup(Call& c) {
-  int64_t w = c.integer("num_warmup_steps"), t = atLeast(c, "num_training_steps");
-  if (w < 0) c.badValue("num_warmup_steps", "an integer >= 0");
+  int64_t w = c.integer("num_warmup_steps"), t = c.integer("num_training_steps");
   return [w, t](double base, int64_t e) {
     if (e < w) return base * double(e) / double(std::max<int64_t>(1, w));
     return base * std::max(0.0, double(t - e) / double(std::max<int64_t>(1, t - w)));
@@ -215,7 +213,6 @@ static LrFn lrLinearWarmup(Call& c) {
 }
 static LrFn lrConstantWarmup(Call& c) {
   int64_t w = c.integer("num_warmup_steps");
-  if (w < 0) c.badValue("num_warmup_steps", "an integer >= 0");
   return [w](double base, int64_t e) {
     return e < w ? base * double(e) / double(std::max<int64_t>(1, w)) : base;
   };
@@ -223,8 +220,7 @@ static LrFn lrConstantWarmup(Call& c) {
 // Linear warmup, then base * sqrt(warmup / epoch).
 static LrFn lrInverseSqrt(Call& c) {
   int64_t w = c.integer("warmup_steps");
-  if (w < 0) c.badValue("warmup_steps", "an integer >= 0");
-  double d = positive(c, "decay_factor");
+  double d = c.number("decay_factor");
   return [w, d](double base, int64_t e) {
     if (e < w) return base * d * double(e) / double(w);
     return base * d * std::sqrt(double(std::max<int64_t>(w, 1)) / double(std::max<int64_t>(e, 1)));
@@ -232,9 +228,9 @@ static LrFn lrInverseSqrt(Call& c) {
 }
 // Noam (Attention Is All You Need): base * factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5), s = max(epoch, 1).
 static LrFn lrNoam(Call& c) {
-  double d = double(atLeast(c, "model_size"));
-  double w = double(atLeast(c, "warmup_steps"));
-  double factor = nonNegative(c, "factor");
+  double d = double(c.integer("model_size"));
+  double w = double(c.integer("warmup_steps"));
+  double factor = c.number("factor");
   return [d, w, factor](double base, int64_t e) {
     double s = double(std::max<int64_t>(e, 1));
     return base * factor * std::pow(d, -0.5) * std::min(std::pow(s, -0.5), s * std::pow(w, -1.5));
@@ -247,9 +243,7 @@ static Tcl_Obj* cmdPlateau(Call& c) {
   double factor = c.number("factor");
   if (!(factor > 0 && factor < 1)) c.badValue("factor", "a number between 0 and 1 (exclusive)");
   int64_t patience = c.integer("patience"), cooldown = c.integer("cooldown");
-  if (patience < 0) c.badValue("patience", "an integer >= 0");
-  if (cooldown < 0) c.badValue("cooldown", "an integer >= 0");
-  double threshold = nonNegative(c, "threshold"), minLr = nonNegative(c, "min_lr"), eps = nonNegative(c, "eps");
+  double threshold = c.number("threshold"), minLr = c.number("min_lr"), eps = c.number("eps");
   auto s = makeScheduler(c, nullptr);
   struct St { double best; int64_t bad = 0, cool = 0; };
   auto st = std::make_shared<St>();
@@ -300,13 +294,13 @@ static Tcl_Obj* cmdSchedulerStep(Call& c) {
 static Tcl_Obj* cmdSchedulerLr(Call& c) { return Tcl_NewDoubleObj(currentLr(*schedArg(c))); }
 
 static const Param kSched{"scheduler", Type::Scheduler, nullptr, "scheduler handle", "handle"};
-static const Param kGamma{"gamma", Type::Double, "0.1", "decay factor"};
-static const Param kEtaMin{"eta_min", Type::Double, "0", "lowest learning rate"};
+static const Param kGamma = Param{"gamma", Type::Double, "0.1", "decay factor"}.nonNegative();
+static const Param kEtaMin = Param{"eta_min", Type::Double, "0", "lowest learning rate"}.nonNegative();
 static const Param kLrLambda{"lr_lambda", Type::CommandWords, nullptr,
                              "a factor, or a command prefix called with the epoch that returns one",
                              "multiplier factor"};
-static const Param kWarmup{"num_warmup_steps", Type::Int, nullptr, "epochs of linear warmup from 0",
-                           "warmup_steps warmupSteps"};
+static const Param kWarmup = Param{"num_warmup_steps", Type::Int, nullptr, "epochs of linear warmup from 0",
+                                   "warmup_steps warmupSteps"}.nonNegative();
 
 // Epoch-driven schedulers: one row each (a maker of the epoch -> lr function),
 // one handler.
@@ -320,25 +314,26 @@ struct SchedSpec {
 }  // namespace
 
 static const Param kOneCycle[] = {
-    kOpt, {"max_lr", Type::Double, nullptr, "peak learning rate"},
-    {"total_steps", Type::Int, nullptr, "number of steps of the cycle"},
-    {"pct_start", Type::Double, "0.3", "fraction of the cycle spent increasing"},
+    kOpt, Param{"max_lr", Type::Double, nullptr, "peak learning rate"}.nonNegative(),
+    Param{"total_steps", Type::Int, nullptr, "number of steps of the cycle"}.positive(),
+    Param{"pct_start", Type::Double, "0.3", "fraction of the cycle spent increasing"}.within(0, 1).mustBe(
+        "a number between 0 and 1"),
     {"anneal_strategy", Type::Choice, "cos", "cos or linear", nullptr, "cos linear"},
-    {"div_factor", Type::Double, "25", "initial lr = max_lr / div_factor"},
-    {"final_div_factor", Type::Double, "10000", "final lr = initial lr / final_div_factor"},
+    Param{"div_factor", Type::Double, "25", "initial lr = max_lr / div_factor"}.positive(),
+    Param{"final_div_factor", Type::Double, "10000", "final lr = initial lr / final_div_factor"}.positive(),
     {"three_phase", Type::Bool, "0", "a third phase annihilates the lr"}};
 
 static const std::vector<SchedSpec>& schedSpecs() {
   static const std::vector<SchedSpec> specs = {
       {"lr_scheduler_step", "Step decay: lr = base_lr * gamma^floor(epoch / step_size).",
-       {kOpt, {"step_size", Type::Int, nullptr, "epochs between decays"}, kGamma}, lrStepLr},
+       {kOpt, Param{"step_size", Type::Int, nullptr, "epochs between decays"}.positive(), kGamma}, lrStepLr},
       {"lr_scheduler_cosine", "Cosine annealing: lr = eta_min + (base_lr - eta_min)(1 + cos(pi epoch / t_max)) / 2.",
-       {kOpt, {"t_max", Type::Int, nullptr, "epochs of one half cosine", "T_max"}, kEtaMin}, lrCosineLr},
+       {kOpt, Param{"t_max", Type::Int, nullptr, "epochs of one half cosine", "T_max"}.positive(), kEtaMin}, lrCosineLr},
       {"lr_scheduler_exponential", "Exponential decay: lr = base_lr * gamma^epoch.",
-       {kOpt, {"gamma", Type::Double, "0.95", "decay factor per epoch", "decay"}}, lrExponentialLr},
+       {kOpt, Param{"gamma", Type::Double, "0.95", "decay factor per epoch", "decay"}.nonNegative()}, lrExponentialLr},
       {"lr_scheduler_exponential_decay", "lr = base_lr * decay_rate^(epoch / decay_steps) (floored with staircase).",
-       {kOpt, {"decay_rate", Type::Double, "0.96", "decay per decay_steps epochs", "gamma"},
-        {"decay_steps", Type::Int, "1", "epochs per decay_rate"}, {"staircase", Type::Bool, "0", "decay in steps"}},
+       {kOpt, Param{"decay_rate", Type::Double, "0.96", "decay per decay_steps epochs", "gamma"}.nonNegative(),
+        Param{"decay_steps", Type::Int, "1", "epochs per decay_rate"}.positive(), {"staircase", Type::Bool, "0", "decay in steps"}},
        lrExponentialDecayLr},
       {"lr_scheduler_multi_step", "lr = base_lr * gamma^(number of milestones <= epoch).",
        {kOpt, {"milestones", Type::IntList, nullptr, "epochs at which to decay"}, kGamma}, lrMultiStepLr},
@@ -352,36 +347,39 @@ static const std::vector<SchedSpec>& schedSpecs() {
       {"lr_scheduler_multiplicative", "lr(epoch) = lr(epoch - 1) * f(epoch): f a number or a command prefix.",
        {kOpt, kLrLambda}, lrMultiplicativeLr},
       {"lr_scheduler_polynomial", "lr = base_lr * (1 - min(epoch, total_iters) / total_iters)^power.",
-       {kOpt, {"total_iters", Type::Int, "5", "epochs of the decay"}, {"power", Type::Double, "1.0", "exponent"}},
+       {kOpt, Param{"total_iters", Type::Int, "5", "epochs of the decay"}.positive(), {"power", Type::Double, "1.0", "exponent"}},
        lrPolynomialLr},
       {"lr_scheduler_cosine_annealing_warm_restarts", "Cosine annealing restarted after T_0, T_0 T_mult, ... epochs.",
-       {kOpt, {"t_0", Type::Int, nullptr, "epochs of the first cycle", "T_0"},
-        {"t_mult", Type::Int, "1", "growth factor of the cycle length", "T_mult"}, kEtaMin},
+       {kOpt, Param{"t_0", Type::Int, nullptr, "epochs of the first cycle", "T_0"}.positive(),
+        Param{"t_mult", Type::Int, "1", "growth factor of the cycle length", "T_mult"}.positive(), kEtaMin},
        lrCosineWarmRestarts},
       {"lr_scheduler_cyclic", "Cyclical lr between base_lr and max_lr (triangular, triangular2 or exp_range).",
-       {kOpt, {"base_lr", Type::Double, nullptr, "lower bound"}, {"max_lr", Type::Double, nullptr, "upper bound"},
-        {"step_size_up", Type::Int, "2000", "epochs of the rising half", "step_size stepSize"},
+       {kOpt, Param{"base_lr", Type::Double, nullptr, "lower bound"}.nonNegative(),
+        Param{"max_lr", Type::Double, nullptr, "upper bound"}.nonNegative(),
+        Param{"step_size_up", Type::Int, "2000", "epochs of the rising half", "step_size stepSize"}.positive(),
         {"mode", Type::Choice, "triangular", "triangular, triangular2 or exp_range", nullptr,
          "triangular triangular2 exp_range"},
-        {"step_size_down", Type::Int, kOptional, "epochs of the falling half (default step_size_up)"},
-        {"gamma", Type::Double, "1.0", "exp_range decay per epoch"}},
+        Param{"step_size_down", Type::Int, kOptional, "epochs of the falling half (default step_size_up)"}.positive(),
+        Param{"gamma", Type::Double, "1.0", "exp_range decay per epoch"}.nonNegative()},
        lrCyclicLr},
       {"lr_scheduler_one_cycle", "One-cycle policy (PyTorch OneCycleLR).", {std::begin(kOneCycle), std::end(kOneCycle)},
        lrOneCycleLr},
       {"lr_scheduler_onecycle_advanced", "One-cycle policy (PyTorch OneCycleLR).",
        {std::begin(kOneCycle), std::end(kOneCycle)}, lrOneCycleLr},
       {"lr_scheduler_linear_with_warmup", "Linear warmup from 0 to base_lr, then linear decay to 0 at num_training_steps.",
-       {kOpt, kWarmup, {"num_training_steps", Type::Int, nullptr, "epoch at which the lr reaches 0", "total_steps"}},
+       {kOpt, kWarmup,
+        Param{"num_training_steps", Type::Int, nullptr, "epoch at which the lr reaches 0", "total_steps"}.positive()},
        lrLinearWarmup},
       {"lr_scheduler_constant_with_warmup", "Linear warmup from 0 to base_lr, then constant.", {kOpt, kWarmup},
        lrConstantWarmup},
       {"lr_scheduler_inverse_sqrt", "Linear warmup, then base_lr * sqrt(warmup_steps / epoch), all times decay_factor.",
-       {kOpt, {"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"},
-        {"decay_factor", Type::Double, "1.0", "scales the whole schedule (> 0)"}},
+       {kOpt, Param{"warmup_steps", Type::Int, "0", "epochs of linear warmup", "num_warmup_steps"}.nonNegative(),
+        Param{"decay_factor", Type::Double, "1.0", "scales the whole schedule"}.positive()},
        lrInverseSqrt},
       {"lr_scheduler_noam", "Noam: base_lr * factor * model_size^-0.5 * min(s^-0.5, s * warmup_steps^-1.5).",
-       {kOpt, {"model_size", Type::Int, nullptr, "model dimension d_model"},
-        {"warmup_steps", Type::Int, "4000", "epochs of warmup"}, {"factor", Type::Double, "1.0", "scale"}},
+       {kOpt, Param{"model_size", Type::Int, nullptr, "model dimension d_model"}.positive(),
+        Param{"warmup_steps", Type::Int, "4000", "epochs of warmup"}.positive(),
+        Param{"factor", Type::Double, "1.0", "scale"}.nonNegative()},
        lrNoam},
   };
   return specs;
@@ -398,12 +396,12 @@ std::vector<Command> schedulerCommands() {
   const Param plateau[] = {
       kOpt, {"mode", Type::Choice, "min", "min: the metric should fall; max: rise", nullptr, "min max"},
       {"factor", Type::Double, "0.1", "lr multiplier on a plateau"},
-      {"patience", Type::Int, "10", "epochs without improvement before reducing"},
-      {"threshold", Type::Double, "1e-4", "smallest change counted as an improvement"},
+      Param{"patience", Type::Int, "10", "epochs without improvement before reducing"}.nonNegative(),
+      Param{"threshold", Type::Double, "1e-4", "smallest change counted as an improvement"}.nonNegative(),
       {"threshold_mode", Type::Choice, "rel", "rel (relative) or abs", nullptr, "rel abs"},
-      {"min_lr", Type::Double, "0", "lowest learning rate"},
-      {"cooldown", Type::Int, "0", "epochs to wait after a reduction"},
-      {"eps", Type::Double, "1e-8", "smallest change of the lr that is applied"}};
+      Param{"min_lr", Type::Double, "0", "lowest learning rate"}.nonNegative(),
+      Param{"cooldown", Type::Int, "0", "epochs to wait after a reduction"}.nonNegative(),
+      Param{"eps", Type::Double, "1e-8", "smallest change of the lr that is applied"}.nonNegative()};
   std::vector<Command> out = {
       {"lr_scheduler_reduce_on_plateau", "Multiply the lr by factor when a metric stops improving (step with -metric).",
        {std::begin(plateau), std::end(plateau)}, cmdPlateau},

@@ -94,30 +94,14 @@ static Tcl_Obj* cmdAtleast(Call& c) {
   return c.result(N == 1 ? at::atleast_1d(t) : N == 2 ? at::atleast_2d(t) : at::atleast_3d(t));
 }
 static Tcl_Obj* cmdBroadcastShapes(Call& c) {
-  Tcl_Size n;
-  Tcl_Obj** elems;
-  if (Tcl_ListObjGetElements(nullptr, c.obj("shapes"), &n, &elems) != TCL_OK || n == 0)
-    c.badValue("shapes", "a list of shapes");
   std::vector<int64_t> out;
-  for (int i = 0; i < n; ++i) {
-    Tcl_Size m;
-    Tcl_Obj** dims;
-    if (Tcl_ListObjGetElements(nullptr, elems[i], &m, &dims) != TCL_OK) c.badValue("shapes", "a list of shapes");
-    std::vector<int64_t> shape(static_cast<size_t>(m));
-    for (int j = 0; j < m; ++j) {
-      Tcl_WideInt w;
-      if (Tcl_GetWideIntFromObj(nullptr, dims[j], &w) != TCL_OK || w < 0) c.badValue("shapes", "a list of shapes");
-      shape[size_t(j)] = w;
-    }
-    out = at::infer_size(out, shape);
-  }
+  for (auto& shape : c.intLists("shapes")) out = at::infer_size(out, shape);
   return newList(out);
 }
 static Tcl_Obj* cmdBroadcastTensors(Call& c) { return c.results(at::broadcast_tensors(c.tensors("tensors"))); }
 static Tcl_Obj* cmdCartesianProd(Call& c) { return c.result(at::cartesian_prod(c.tensors("tensors"))); }
 static Tcl_Obj* cmdCombinations(Call& c) {
   int64_t r = c.integer("r");
-  if (r < 0) c.badValue("r", "a non-negative integer");
   return c.result(at::combinations(c.tensor("input"), r, c.boolean("with_replacement")));
 }
 
@@ -268,14 +252,17 @@ static std::vector<Command> manipulationCommands() {
       {"atleast_2d", "The input viewed with at least 2 dimensions.", {kInput}, cmdAtleast<2>},
       {"atleast_3d", "The input viewed with at least 3 dimensions.", {kInput}, cmdAtleast<3>},
       {"broadcast_shapes", "The shape that the given shapes broadcast to.",
-       {{"shapes", Type::String, nullptr, "list of shapes (each a list of sizes)"}}, cmdBroadcastShapes},
+       {Param{"shapes", Type::IntLists, nullptr, "list of shapes (each a list of sizes)"}
+            .nonNegative()
+            .nonEmpty()
+            .mustBe("a list of shapes")}, cmdBroadcastShapes},
       {"broadcast_tensors", "The tensors expanded to their common broadcast shape; returns a list of handles.",
        {kTensors}, cmdBroadcastTensors},
       {"cartesian_prod", "Cartesian product of 1-D tensors: [N1*N2*..., k] (1-D for one tensor).",
        {kTensors.variadicList()},
        cmdCartesianProd},
       {"combinations", "Combinations of r elements of a 1-D tensor, as rows.",
-       {kInput, {"r", Type::Int, "2", "elements per combination"},
+       {kInput, Param{"r", Type::Int, "2", "elements per combination"}.nonNegative().mustBe("a non-negative integer"),
         {"with_replacement", Type::Bool, "0", "allow repeated elements"}},
        cmdCombinations},
       {"flip", "Reverse the order of elements along the listed dimensions.", {kInput, dims}, cmdFlip},

@@ -14,9 +14,22 @@ static Tcl_Obj* result(Call& c, const Operand& r) {
   return r.sharded() ? c.result(Kind::Shard, r.shard) : c.result(r.whole);
 }
 
+// Runs a command's work; a rank that is no member of the group (the mechanism
+// says which, by number) is reported against the command's one rank option.
+template <class F>
+static Tcl_Obj* rankOption(const char* option, F&& work) {
+  try {
+    return work();
+  } catch (const RankNotMember& e) {
+    fail(std::string("Invalid -") + option + " parameter: " + e.what(), {"DIST", "RANK", option});
+  }
+}
+
 static Tcl_Obj* cmdShard(Call& c) {
-  return c.result(Kind::Shard, shardTensor(c.st, c.tensor("tensor"), c.integer("dim"), int(c.integer("src")),
-                                           c.str("group")));
+  return rankOption("src", [&] {
+    return c.result(Kind::Shard, shardTensor(c.st, c.tensor("tensor"), c.integer("dim"), int(c.integer("src")),
+                                             c.str("group")));
+  });
 }
 
 static Tcl_Obj* cmdShardLocal(Call& c) {
@@ -43,12 +56,14 @@ static Tcl_Obj* cmdShardInfo(Call& c) {
 static Tcl_Obj* cmdShardLocalTensor(Call& c) { return c.result(c.object<ShardedTensor>("shard")->local); }
 
 static Tcl_Obj* cmdUnshard(Call& c) {
-  auto s = c.object<ShardedTensor>("shard");
-  at::Tensor t = unshard(c.st, *s, int(c.integer("dst")));  // -1: all
-  return t.defined() ? c.result(t) : nullptr;
+  return rankOption("dst", [&]() -> Tcl_Obj* {
+    auto s = c.object<ShardedTensor>("shard");
+    at::Tensor t = unshard(c.st, *s, int(c.integer("dst")));  // -1: all
+    return t.defined() ? c.result(t) : nullptr;
+  });
 }
 
-static Tcl_Obj* cmdMatmul(Call& c) {
+static Tcl_Obj* matmul(Call& c) {
   Operand a = operand(c, "a");
   const bool gather = c.boolean("gather"), explain = c.boolean("explain");
   const int src = int(c.integer("src"));
@@ -65,6 +80,7 @@ static Tcl_Obj* cmdMatmul(Call& c) {
   Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("candidates", -1), cand);
   return d;
 }
+static Tcl_Obj* cmdMatmul(Call& c) { return rankOption("src", [&] { return matmul(c); }); }
 
 static Tcl_Obj* reduceCmd(Call& c, bool mean) {
   return result(c, distributedReduce(c.st, operand(c, "input"), c.optInteger("dim"), c.boolean("keepdim"), mean));

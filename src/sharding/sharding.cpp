@@ -51,12 +51,12 @@ CommPtr shardComm(State& st, const ShardedTensor& s) {
   return c;
 }
 
-// -src / -dst are global ranks, as in the distributed commands; the group's own
+// Ranks given are global, as in the distributed commands; the group's own
 // numbering is what the communicator takes.
 // Strict even in a world of one (where the seeds' collectives accept any rank).
-static int groupRank(const Communicator& c, int r, const char* param) {
+static int groupRank(const Communicator& c, int r) {
   int g = memberRank(c, r);
-  if (g < 0) fail(std::string("Invalid -") + param + " parameter: " + notMemberReason(c, r), {"DIST", "RANK", param});
+  if (g < 0) throw RankNotMember(r, notMemberReason(c, r));
   return g;
 }
 
@@ -89,7 +89,7 @@ static Meta readMeta(const at::Tensor& row) {
 
 at::Tensor broadcastWhole(const CommPtr& comm, const at::Tensor& t, int src, bool shapeOnly) {
   if (src < 0) return t;
-  src = groupRank(*comm, src, "src");
+  src = groupRank(*comm, src);
   if (comm->size() == 1) return t;
   at::Tensor m = metaOf(t);
   comm->broadcast(m, src)->wait();
@@ -141,7 +141,7 @@ static ShardPtr make(at::Tensor local, std::vector<int64_t> global, int64_t dim,
 ShardPtr shardTensor(State& st, const at::Tensor& t, int64_t dim, int src, const std::string& group) {
   CommPtr comm = communicator(st, group);
   const int n = comm->size(), r = comm->rank();
-  src = groupRank(*comm, src, "src");
+  src = groupRank(*comm, src);
   // Only src's shape counts: the others learn it first.
   at::Tensor m = metaOf(t);
   if (n > 1) comm->broadcast(m, src)->wait();
@@ -202,7 +202,7 @@ ShardPtr rewrap(const ShardedTensor& like, at::Tensor local, int64_t dim, const 
 
 at::Tensor unshard(State& st, const ShardedTensor& s, int dst) {
   CommPtr comm = shardComm(st, s);
-  if (dst >= 0) dst = groupRank(*comm, dst, "dst");
+  if (dst >= 0) dst = groupRank(*comm, dst);
   // To every rank: differentiable (the gradient of the whole goes back as
   // this rank's slice).
   if (dst < 0) return gatherFromGroup(comm, s.local.contiguous(), s.dim, s.sizes).contiguous();
