@@ -7,6 +7,9 @@
 #include "tcltorch/json.h"
 #include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
 #include <torch/serialize.h>
 #include <filesystem>
 #include <fstream>
