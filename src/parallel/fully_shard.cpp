@@ -49,7 +49,6 @@ struct Unit {
 };
 
 struct Fsdp : std::enable_shared_from_this<Fsdp> {
-  State* st;
   CommPtr comm;
   bool reshard = true;
   std::vector<Unit> units;
@@ -179,7 +178,6 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
 
 void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShardOptions& o) {
   auto fs = std::make_shared<Fsdp>();
-  fs->st = &st;
   fs->comm = communicator(st, o.group);
   fs->reshard = o.reshardAfterForward;
   // Units: the named submodules, or every layer with parameters.

@@ -34,12 +34,6 @@ void keepSlice(State& st, const at::Tensor& p, int64_t dim, const CommPtr& c, co
   const_cast<at::Tensor&>(p).set_data(piece);
   addParamSplit(st, p, std::move(s));
 }
-
-struct Planned {
-  std::string name;
-  std::shared_ptr<ModuleObj> obj;
-  ParallelStyle style;
-};
 }  // namespace
 
 void parallelizeModule(State& st, ModuleObj& root, const std::vector<std::pair<std::string, ParallelStyle>>& plan,
