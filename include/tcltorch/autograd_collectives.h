@@ -6,6 +6,13 @@
 
 namespace tcltorch {
 
+// How one dim of n elements is split over `world` ranks, as torch::shard
+// splits it: the first n % world ranks get one more.
+std::vector<int64_t> evenSizes(int64_t n, int world);
+// Where each rank's piece starts (the sizes before it, summed), and one rank's.
+std::vector<int64_t> splitOffsets(const std::vector<int64_t>& sizes);
+int64_t splitOffset(const std::vector<int64_t>& sizes, int rank);
+
 // Each one's backward is its adjoint, as Megatron's f/g operators and
 // DTensor's redistributions. Without a gradient to track they are the plain
 // collective. `sizes`: every rank's extent along `dim` (uneven allowed).

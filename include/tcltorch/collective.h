@@ -11,37 +11,55 @@
 
 namespace tcltorch {
 
-// Every collective, once: its enum value, its name (messages, flight
-// recorder, capabilities, desync fingerprints) and how the desync check
-// re-issues it on communicator `c` from a fingerprint (a scratch tensor `t`,
-// `root`, reduction `op`; WorkPtr(): never re-issued, as point to point is
-// never checked). The enum, the names and the replay are made from this list.
-#define TCLTORCH_COLLECTIVES(X)                              \
-  X(AllReduce, "all_reduce", c.allReduce(t, op))             \
-  X(Broadcast, "broadcast", c.broadcast(t, root))            \
-  X(Reduce, "reduce", c.reduce(t, root, op))                 \
-  X(AllGather, "all_gather", c.allGather(t))                 \
-  X(Gather, "gather", c.gather(t, root))                     \
-  X(Scatter, "scatter", c.scatter(t, root))                  \
-  X(ReduceScatter, "reduce_scatter", c.reduceScatter(t, op)) \
-  X(AllToAll, "all_to_all", c.allToAll(t))                   \
-  X(Send, "send", WorkPtr())                                 \
-  X(Recv, "recv", WorkPtr())                                 \
-  X(Barrier, "barrier", c.barrier())
+// Every collective, once. A row gives: its enum value; its name (messages,
+// flight recorder, capabilities, desync fingerprints); the Communicator
+// method and its parameters; how the desync check re-issues it on
+// communicator `c` from a fingerprint (a scratch tensor `t`, `root`,
+// reduction `op`; WorkPtr(): never re-issued, as point to point is never
+// checked); the world of one's body (LocalCommunicator); and what the world
+// of one says of it in distributed_capabilities ("": native, nullptr: not
+// offered). The enum, the names, the replay, the interface, both
+// communicators' declarations and the world of one are made from this list,
+// so a new collective is this row, its c10d body and its command.
+// In place (the result is written into t, and Work::result() is t):
+// all_reduce, broadcast, reduce. New tensors: all_gather ([N, ...]), gather
+// (dst: [N, ...]), scatter (chunk `rank` of src's t along dim 0),
+// reduce_scatter (chunk `rank` of the reduction), all_to_all (chunk `rank` of
+// every t, in rank order). recv fills t.
+#define TCLTORCH_COLLECTIVES(X)                                                                          \
+  X(AllReduce, "all_reduce", allReduce, (at::Tensor t, ReduceOp op), c.allReduce(t, op),                \
+    done(t), "copy (world of one)")                                                                     \
+  X(Broadcast, "broadcast", broadcast, (at::Tensor t, int root), c.broadcast(t, root),                  \
+    done(t), "copy (world of one)")                                                                     \
+  X(Reduce, "reduce", reduce, (at::Tensor t, int dst, ReduceOp op), c.reduce(t, root, op),              \
+    done(t), "copy (world of one)")                                                                     \
+  X(AllGather, "all_gather", allGather, (const at::Tensor& t), c.allGather(t),                          \
+    done(t.unsqueeze(0).clone()), "stack to [1, ...]")                                                  \
+  X(Gather, "gather", gather, (const at::Tensor& t, int dst), c.gather(t, root),                        \
+    done(t.unsqueeze(0).clone()), "stack to [1, ...]")                                                  \
+  X(Scatter, "scatter", scatter, (const at::Tensor& t, int src), c.scatter(t, root),                    \
+    done(t.clone()), "copy (world of one)")                                                             \
+  X(ReduceScatter, "reduce_scatter", reduceScatter, (const at::Tensor& t, ReduceOp op),                 \
+    c.reduceScatter(t, op), done(t.clone()), "copy (world of one)")                                     \
+  X(AllToAll, "all_to_all", allToAll, (const at::Tensor& t), c.allToAll(t),                             \
+    done(t.clone()), "copy (world of one)")                                                             \
+  X(Send, "send", send, (const at::Tensor& t, int dst, int tag), WorkPtr(), noPeer(), nullptr)          \
+  X(Recv, "recv", recv, (at::Tensor t, int src, int tag), WorkPtr(), noPeer(), nullptr)                 \
+  X(Barrier, "barrier", barrier, (), c.barrier(), done(at::Tensor()), "")
 
 enum class CollectiveOp : int8_t {
-#define TCLTORCH_ENUM(e, name, replay) e,
+#define TCLTORCH_ENUM(e, name, method, params, replay, local, localHow) e,
   TCLTORCH_COLLECTIVES(TCLTORCH_ENUM)
 #undef TCLTORCH_ENUM
 };
 inline constexpr CollectiveOp kCollectiveOps[] = {
-#define TCLTORCH_ALL(e, name, replay) CollectiveOp::e,
+#define TCLTORCH_ALL(e, name, method, params, replay, local, localHow) CollectiveOp::e,
     TCLTORCH_COLLECTIVES(TCLTORCH_ALL)
 #undef TCLTORCH_ALL
 };
 inline const char* opName(CollectiveOp op) {
   switch (op) {
-#define TCLTORCH_NAME(e, name, replay) \
+#define TCLTORCH_NAME(e, name, method, params, replay, local, localHow) \
   case CollectiveOp::e: return name;
     TCLTORCH_COLLECTIVES(TCLTORCH_NAME)
 #undef TCLTORCH_NAME
@@ -124,20 +142,10 @@ class Communicator {
   }
   virtual Capabilities capabilities() const = 0;
 
-  // In place: the result is written into t (and Work::result() is t).
-  virtual WorkPtr allReduce(at::Tensor t, ReduceOp op) = 0;
-  virtual WorkPtr broadcast(at::Tensor t, int root) = 0;
-  virtual WorkPtr reduce(at::Tensor t, int dst, ReduceOp op) = 0;
-  // New tensors.
-  virtual WorkPtr allGather(const at::Tensor& t) = 0;           // [N, ...]
-  virtual WorkPtr gather(const at::Tensor& t, int dst) = 0;      // dst: [N, ...]
-  virtual WorkPtr scatter(const at::Tensor& t, int src) = 0;     // chunk `rank` of src's t (dim 0)
-  virtual WorkPtr reduceScatter(const at::Tensor& t, ReduceOp op) = 0;  // chunk `rank` of the reduction
-  virtual WorkPtr allToAll(const at::Tensor& t) = 0;             // chunk `rank` of every t, in rank order
-  // Point to point.
-  virtual WorkPtr send(const at::Tensor& t, int dst, int tag) = 0;
-  virtual WorkPtr recv(at::Tensor t, int src, int tag) = 0;      // fills t
-  virtual WorkPtr barrier() = 0;
+  // One method per TCLTORCH_COLLECTIVES row.
+#define TCLTORCH_METHOD(e, name, method, params, replay, local, localHow) virtual WorkPtr method params = 0;
+  TCLTORCH_COLLECTIVES(TCLTORCH_METHOD)
+#undef TCLTORCH_METHOD
 };
 using CommPtr = std::shared_ptr<Communicator>;
 
@@ -150,27 +158,24 @@ class LocalCommunicator : public Communicator {
   // The world of one accepts any non-negative rank, as the seeds show.
   int groupRank(int globalRank) const override { return 0; }
   Capabilities capabilities() const override {
-    return {{"barrier"},
-            {{"all_reduce", "copy (world of one)"}, {"broadcast", "copy (world of one)"},
-             {"reduce", "copy (world of one)"}, {"all_gather", "stack to [1, ...]"},
-             {"gather", "stack to [1, ...]"}, {"scatter", "copy (world of one)"},
-             {"reduce_scatter", "copy (world of one)"}, {"all_to_all", "copy (world of one)"}}};
+    Capabilities c;
+#define TCLTORCH_LOCAL_HOW(e, name, method, params, replay, local, localHow) \
+  if (const char* how = localHow) {                                      \
+    if (*how) c.composed.emplace_back(name, how);                        \
+    else c.native.push_back(name);                                       \
   }
-  WorkPtr allReduce(at::Tensor t, ReduceOp) override { return std::make_shared<DoneWork>(t); }
-  WorkPtr broadcast(at::Tensor t, int) override { return std::make_shared<DoneWork>(t); }
-  WorkPtr reduce(at::Tensor t, int, ReduceOp) override { return std::make_shared<DoneWork>(t); }
-  WorkPtr allGather(const at::Tensor& t) override { return done(t.unsqueeze(0).clone()); }
-  WorkPtr gather(const at::Tensor& t, int) override { return done(t.unsqueeze(0).clone()); }
-  WorkPtr scatter(const at::Tensor& t, int) override { return done(t.clone()); }
-  WorkPtr reduceScatter(const at::Tensor& t, ReduceOp) override { return done(t.clone()); }
-  WorkPtr allToAll(const at::Tensor& t) override { return done(t.clone()); }
-  WorkPtr send(const at::Tensor&, int, int) override { noPeer(); }
-  WorkPtr recv(at::Tensor, int, int) override { noPeer(); }
-  WorkPtr barrier() override { return std::make_shared<DoneWork>(); }
+    TCLTORCH_COLLECTIVES(TCLTORCH_LOCAL_HOW)
+#undef TCLTORCH_LOCAL_HOW
+    return c;
+  }
+#define TCLTORCH_LOCAL(e, name, method, params, replay, local, localHow) \
+  WorkPtr method params override { return local; }
+  TCLTORCH_COLLECTIVES(TCLTORCH_LOCAL)
+#undef TCLTORCH_LOCAL
 
  private:
   static WorkPtr done(at::Tensor t) { return std::make_shared<DoneWork>(std::move(t)); }
-  [[noreturn]] static void noPeer() {
+  [[noreturn]] static WorkPtr noPeer() {
     fail("point-to-point needs a process group of more than one rank (call torch::distributed_init)",
          {"DIST", "NOPEER"});
   }

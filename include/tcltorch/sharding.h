@@ -3,6 +3,7 @@
 // Written only on top of the Communicator interface (collective.h): every rank
 // runs the same code, there is no central process.
 #pragma once
+#include "tcltorch/autograd_collectives.h"  // evenSizes, splitOffsets
 #include "tcltorch/collective.h"
 #include <optional>
 
@@ -44,9 +45,6 @@ struct Operand {
   bool sharded() const { return bool(shard); }
   std::vector<int64_t> shape() const { return shard ? shard->global : whole.sizes().vec(); }
 };
-
-// n rows over `world` ranks: the first n % world ranks get one more.
-std::vector<int64_t> evenSizes(int64_t n, int world);
 
 // The communicator of a shard's group, checked against the world it was made in.
 CommPtr shardComm(State& st, const ShardedTensor& s);

@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <numeric>
 
 namespace tcltorch {
 
@@ -60,10 +61,20 @@ at::Tensor joinAlong(Communicator& c, const at::Tensor& local, int64_t dim, cons
   return at::cat(parts, dim);
 }
 
-static int64_t offsetOf(const std::vector<int64_t>& sizes, int rank) {
-  int64_t o = 0;
-  for (int r = 0; r < rank; ++r) o += sizes[size_t(r)];
-  return o;
+std::vector<int64_t> evenSizes(int64_t n, int world) {
+  std::vector<int64_t> s(size_t(world), n / world);
+  for (int64_t i = 0; i < n % world; ++i) ++s[size_t(i)];
+  return s;
+}
+
+std::vector<int64_t> splitOffsets(const std::vector<int64_t>& sizes) {
+  std::vector<int64_t> off(sizes.size(), 0);
+  for (size_t i = 1; i < sizes.size(); ++i) off[i] = off[i - 1] + sizes[i - 1];
+  return off;
+}
+
+int64_t splitOffset(const std::vector<int64_t>& sizes, int rank) {
+  return std::accumulate(sizes.begin(), sizes.begin() + rank, int64_t(0));
 }
 
 at::Tensor copyToGroup(const CommPtr& c, const at::Tensor& x) {
@@ -95,7 +106,7 @@ at::Tensor gatherFromGroup(const CommPtr& c, const at::Tensor& x, int64_t dim, c
     y = joinAlong(*c, x.detach(), dim, sizes);
   }
   std::vector<at::Tensor> out{y};
-  int64_t off = offsetOf(sizes, c->rank()), n = sizes[size_t(c->rank())];
+  int64_t off = splitOffset(sizes, c->rank()), n = sizes[size_t(c->rank())];
   attachBackward("GatherFromGroupBackward", out, {x}, [dim, off, n](std::vector<at::Tensor>&& g) {
     return std::vector<at::Tensor>{g[0].narrow(dim, off, n).contiguous()};
   });
@@ -105,7 +116,7 @@ at::Tensor gatherFromGroup(const CommPtr& c, const at::Tensor& x, int64_t dim, c
 at::Tensor reduceScatterToGroup(const CommPtr& c, const at::Tensor& x, int64_t dim,
                                 const std::vector<int64_t>& sizes) {
   dim = c10::maybe_wrap_dim(dim, x.dim());
-  int64_t off = offsetOf(sizes, c->rank()), n = sizes[size_t(c->rank())];
+  int64_t off = splitOffset(sizes, c->rank()), n = sizes[size_t(c->rank())];
   at::Tensor y;
   {
     at::NoGradGuard ng;

@@ -49,17 +49,9 @@ class C10dCommunicator : public Communicator, public std::enable_shared_from_thi
   std::vector<int> globalRanks() const override { return ranks_; }
   Capabilities capabilities() const override;
 
-  WorkPtr allReduce(at::Tensor t, ReduceOp op) override;
-  WorkPtr broadcast(at::Tensor t, int root) override;
-  WorkPtr reduce(at::Tensor t, int dst, ReduceOp op) override;
-  WorkPtr allGather(const at::Tensor& t) override;
-  WorkPtr gather(const at::Tensor& t, int dst) override;
-  WorkPtr scatter(const at::Tensor& t, int src) override;
-  WorkPtr reduceScatter(const at::Tensor& t, ReduceOp op) override;
-  WorkPtr allToAll(const at::Tensor& t) override;
-  WorkPtr send(const at::Tensor& t, int dst, int tag) override;
-  WorkPtr recv(at::Tensor t, int src, int tag) override;
-  WorkPtr barrier() override;
+#define TCLTORCH_C10D(e, name, method, params, replay, local, localHow) WorkPtr method params override;
+  TCLTORCH_COLLECTIVES(TCLTORCH_C10D)
+#undef TCLTORCH_C10D
 
   const RecorderPtr& recorder() const { return rec_; }
 

@@ -188,8 +188,8 @@ void C10dCommunicator::replay(const int64_t* row) {
   Communicator& c = *this;
   WorkPtr w;
   switch (static_cast<CollectiveOp>(row[kFpOp])) {
-#define TCLTORCH_REPLAY(e, name, call) \
-  case CollectiveOp::e: w = call; break;
+#define TCLTORCH_REPLAY(e, name, method, params, replay, local, localHow) \
+  case CollectiveOp::e: w = replay; break;
     TCLTORCH_COLLECTIVES(TCLTORCH_REPLAY)
 #undef TCLTORCH_REPLAY
   }

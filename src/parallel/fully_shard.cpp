@@ -18,7 +18,6 @@
 // runs on the calling thread in the same order on every rank.
 #include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
-#include "tcltorch/sharding.h"  // evenSizes
 #include <torch/csrc/autograd/engine.h>
 
 namespace tcltorch {
@@ -34,6 +33,12 @@ void resizeStorage(const at::Tensor& t, size_t bytes) {
   s->set_nbytes(bytes);
 }
 
+// `from`'s elements into the front of the flat `to`, the rest zeroed.
+void copyPadded(const at::Tensor& to, const at::Tensor& from, int64_t numel) {
+  to.narrow(0, 0, numel).view(from.sizes()).copy_(from);
+  if (numel < to.numel()) to.narrow(0, numel, to.numel() - numel).zero_();
+}
+
 struct Unit {
   std::string name;
   std::vector<at::Tensor> params;                  // the module's own tensors
@@ -41,6 +46,7 @@ struct Unit {
   std::vector<at::Tensor> whole;                   // each whole tensor (storage freed between uses)
   std::vector<std::vector<int64_t>> sizes;         // rows of every rank, per parameter
   std::vector<int64_t> padded;                     // the largest piece's elements, per parameter
+  int64_t packed = 0;                              // their sum: one rank's part of a collective
   std::vector<at::Tensor> stash;                   // gradients from before this backward
   WorkPtr gathering;                               // the all_gather in flight
   WorkPtr scattering;                              // the reduce_scatter in flight
@@ -56,30 +62,32 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
 
   int n() const { return comm->size(); }
 
-  // Pieces of every rank packed as [N, sum of padded pieces].
+  // Every rank's piece of each tensor written straight into one [N, packed]
+  // buffer (pads zeroed): one copy per piece, no intermediate tensors.
   at::Tensor packAll(const Unit& u, const std::vector<at::Tensor>& wholes) {
-    std::vector<at::Tensor> cols;
+    at::Tensor out = at::empty({n(), u.packed}, wholes[0].options());
+    int64_t col = 0;
     for (size_t i = 0; i < wholes.size(); ++i) {
-      std::vector<at::Tensor> byRank;
-      int64_t off = 0;
+      int64_t row = 0, rowNumel = wholes[i].numel() / std::max<int64_t>(wholes[i].size(0), 1);
       for (int r = 0; r < n(); ++r) {
-        at::Tensor piece = wholes[i].narrow(0, off, u.sizes[i][size_t(r)]).reshape({-1});
-        off += u.sizes[i][size_t(r)];
-        byRank.push_back(at::constant_pad_nd(piece, {0, u.padded[i] - piece.numel()}, 0));
+        int64_t k = u.sizes[i][size_t(r)];
+        copyPadded(out[r].narrow(0, col, u.padded[i]), wholes[i].narrow(0, row, k), k * rowNumel);
+        row += k;
       }
-      cols.push_back(at::stack(byRank));
+      col += u.padded[i];
     }
-    return at::cat(cols, 1);
+    return out;
   }
 
   void startGather(Unit& u) {
     if (u.isWhole || u.gathering) return;
-    std::vector<at::Tensor> mine;
+    at::Tensor mine = at::empty({u.packed}, u.rows[0].options());
+    int64_t col = 0;
     for (size_t i = 0; i < u.rows.size(); ++i) {
-      at::Tensor piece = u.rows[i].reshape({-1});
-      mine.push_back(at::constant_pad_nd(piece, {0, u.padded[i] - piece.numel()}, 0));
+      copyPadded(mine.narrow(0, col, u.padded[i]), u.rows[i], u.rows[i].numel());
+      col += u.padded[i];
     }
-    u.gathering = comm->allGather(at::cat(mine));
+    u.gathering = comm->allGather(mine);
   }
 
   void makeWhole(Unit& u) {
@@ -121,7 +129,7 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
     at::NoGradGuard ng;
     std::vector<at::Tensor> grads;
     for (auto& p : u.params) grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
-    at::Tensor packed = packAll(u, grads).div_(n());
+    at::Tensor packed = packAll(u, grads).div_(n());  // pads are zeros
     for (auto& p : u.params) const_cast<at::Tensor&>(p).mutable_grad() = at::Tensor();
     makeRows(u);
     u.scattering = comm->reduceScatter(packed, ReduceOp::Sum);
@@ -134,6 +142,7 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
     u.scattering.reset();
     int64_t col = 0;
     for (size_t i = 0; i < u.params.size(); ++i) {
+      // Its own tensor, not a view of the result: zero_grad detaches in place.
       at::Tensor g = mine.narrow(0, col, u.rows[i].numel()).view(u.rows[i].sizes()).clone();
       col += u.padded[i];
       if (u.stash[i].defined()) g.add_(u.stash[i]);
@@ -227,6 +236,7 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
       u.whole.push_back(at::empty_like(p));
       u.sizes.push_back(s.sizes);
       u.padded.push_back(big * rowNumel);
+      u.packed += big * rowNumel;
       u.stash.emplace_back();
       addParamSplit(st, p, std::move(s));
     }

@@ -7,11 +7,7 @@
 
 namespace tcltorch {
 
-int64_t ParamSplit::offset() const {
-  int64_t o = 0;
-  for (int r = 0; r < rank; ++r) o += sizes[size_t(r)];
-  return o;
-}
+int64_t ParamSplit::offset() const { return splitOffset(sizes, rank); }
 
 namespace {
 struct Splits {

@@ -4,7 +4,6 @@
 // the slices add up to the whole layer, each with its backward.
 #include "tcltorch/module.h"
 #include "tcltorch/parallel.h"
-#include "tcltorch/sharding.h"  // evenSizes
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
@@ -84,9 +83,7 @@ void parallelizeModule(State& st, ModuleObj& root, const std::vector<std::pair<s
       } else {
         bool splitIn = shardedIn[k];
         auto sizes = evenSizes(lin->weight.size(1), c->size());
-        int64_t off = 0;
-        for (int r = 0; r < rank; ++r) off += sizes[size_t(r)];
-        int64_t n = sizes[size_t(rank)];
+        int64_t off = splitOffset(sizes, rank), n = sizes[size_t(rank)];
         keepSlice(st, lin->weight, 1, c, group);
         o->forward = [lin, c, splitIn, off, n](const at::Tensor& x) {
           at::Tensor xs = splitIn ? x : copyToGroup(c, x).narrow(-1, off, n);
@@ -106,9 +103,7 @@ void parallelizeModule(State& st, ModuleObj& root, const std::vector<std::pair<s
         };
       } else {  // each rank: some rows; other rows look up zeros, summed over the ranks
         auto sizes = evenSizes(emb->weight.size(0), c->size());
-        int64_t off = 0;
-        for (int r = 0; r < rank; ++r) off += sizes[size_t(r)];
-        int64_t n = sizes[size_t(rank)];
+        int64_t off = splitOffset(sizes, rank), n = sizes[size_t(rank)];
         int64_t localPad = pad >= off && pad < off + n ? pad - off : -1;
         keepSlice(st, emb->weight, 0, c, group);
         o->forward = [emb, c, off, n, localPad, longIdx](const at::Tensor& x) {

@@ -22,18 +22,6 @@ std::string ShardedTensor::describe() const {
   return "split on dim " + std::to_string(dim) + " of " + shapeText(global) + " as " + shapeText(sizes);
 }
 
-std::vector<int64_t> evenSizes(int64_t n, int world) {
-  std::vector<int64_t> s(size_t(world), n / world);
-  for (int64_t i = 0; i < n % world; ++i) ++s[size_t(i)];
-  return s;
-}
-
-static std::vector<int64_t> prefix(const std::vector<int64_t>& sizes) {
-  std::vector<int64_t> off(sizes.size(), 0);
-  for (size_t i = 1; i < sizes.size(); ++i) off[i] = off[i - 1] + sizes[i - 1];
-  return off;
-}
-
 static int64_t normDim(int64_t dim, int64_t ndim, const char* cmd) {
   if (ndim == 0) fail(std::string(cmd) + ": cannot split a 0-dim tensor", {"SHARD", "DIM"});
   if (dim < -ndim || dim >= ndim)
@@ -131,7 +119,7 @@ static ShardPtr make(at::Tensor local, std::vector<int64_t> global, int64_t dim,
   s->local = std::move(local);
   s->global = std::move(global);
   s->dim = dim;
-  s->offsets = prefix(sizes);
+  s->offsets = splitOffsets(sizes);
   s->sizes = std::move(sizes);
   s->rank = rank;
   s->group = group;
@@ -154,7 +142,7 @@ ShardPtr shardTensor(State& st, const at::Tensor& t, int64_t dim, int src, const
   blockShape.push_back(sizes[0] * n);
   for (size_t i = 0; i < meta.shape.size(); ++i)
     if (int64_t(i) != dim) blockShape.push_back(meta.shape[i]);
-  at::Tensor send = r == src ? padBlocks(t.movedim(dim, 0), sizes, prefix(sizes))
+  at::Tensor send = r == src ? padBlocks(t.movedim(dim, 0), sizes, splitOffsets(sizes))
                              : at::empty(blockShape, t.options().dtype(meta.dtype));
   at::Tensor got = done(comm->scatter(send, src));
   at::Tensor local = got.narrow(0, 0, sizes[size_t(r)]).movedim(0, dim).contiguous();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <thread>
+#include "tcltorch/autograd_collectives.h"
 #include "tcltorch/collective.h"
 
 using namespace tcltorch;
@@ -42,7 +43,10 @@ void onRanks(int n, F f) {
     threads.emplace_back([&, r] {
       try {
         CommPtr c = makeGlooCommunicator(store, r, n, 30s);
-        f(*c, r);
+        if constexpr (std::is_invocable_v<F, const CommPtr&, int>)
+          f(c, r);
+        else
+          f(*c, r);
       } catch (const std::exception& e) {
         errors[size_t(r)] = e.what();
       }
@@ -159,6 +163,46 @@ TEST_P(Ranks, SendRecvWithTagsAndTest) {
       EXPECT_TRUE(at::equal(t7, at::full({2}, 7.0 + peer)));
     }
     run(c.barrier());
+  });
+}
+
+// The collectives autograd sees: each forward against the plain math over
+// every rank's input, each gradient against its adjoint, on uneven pieces
+// (2n + 1 rows: the first rank has one more).
+TEST_P(Ranks, AutogradCollectivesHaveTheirAdjoints) {
+  int n = GetParam();
+  onRanks(n, [n](const CommPtr& c, int r) {
+    std::vector<int64_t> sizes = evenSizes(2 * n + 1, n);
+    int64_t off = splitOffset(sizes, r), rows = sizes[size_t(r)];
+    auto leaf = [](at::Tensor t) { return t.detach().requires_grad_(true); };
+    auto weights = at::arange(double((2 * n + 1) * 3)).reshape({2 * n + 1, 3}).to(at::kFloat);
+    // Forward x, backward the sum of the gradients: rank k's gradient is k + 1.
+    at::Tensor x = leaf(input(r, n));
+    at::Tensor y = copyToGroup(c, x);
+    EXPECT_TRUE(at::equal(y, x));
+    (y * (r + 1)).sum().backward();
+    EXPECT_TRUE(at::allclose(x.grad(), at::full_like(x, n * (n + 1) / 2)));
+    // Forward the sum, backward the gradient unchanged.
+    x = leaf(input(r, n));
+    y = reduceFromGroup(c, x);
+    EXPECT_TRUE(at::allclose(y, reference(n, ReduceOp::Sum)));
+    (y * weights.narrow(0, 0, 2 * n)).sum().backward();
+    EXPECT_TRUE(at::allclose(x.grad(), weights.narrow(0, 0, 2 * n)));
+    // Forward every rank's rows joined, backward this rank's rows.
+    at::Tensor whole = at::arange(double((2 * n + 1) * 3)).reshape({2 * n + 1, 3}).to(at::kFloat) * 0.5;
+    x = leaf(whole.narrow(0, off, rows).clone());
+    y = gatherFromGroup(c, x, 0, sizes);
+    EXPECT_TRUE(at::equal(y, whole));
+    (y * weights).sum().backward();
+    EXPECT_TRUE(at::allclose(x.grad(), weights.narrow(0, off, rows)));
+    // Forward this rank's rows of the sum, backward every rank's gradient joined.
+    x = leaf(whole * (r + 1));
+    y = reduceScatterToGroup(c, x, 0, sizes);
+    EXPECT_TRUE(at::allclose(y, (whole * (n * (n + 1) / 2)).narrow(0, off, rows)));
+    (y * (r + 1)).sum().backward();
+    std::vector<at::Tensor> byRank;
+    for (int k = 0; k < n; ++k) byRank.push_back(at::full({sizes[size_t(k)], 3}, double(k + 1)));
+    EXPECT_TRUE(at::allclose(x.grad(), at::cat(byRank)));
   });
 }
 
