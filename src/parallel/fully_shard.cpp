@@ -129,7 +129,7 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
     at::NoGradGuard ng;
     std::vector<at::Tensor> grads;
     for (auto& p : u.params) grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
-    at::Tensor packed = packAll(u, grads).div_(n());  // pads are zeros
+    at::Tensor packed = packAll(u, grads);
     for (auto& p : u.params) const_cast<at::Tensor&>(p).mutable_grad() = at::Tensor();
     makeRows(u);
     u.scattering = comm->reduceScatter(packed, ReduceOp::Sum);
@@ -138,7 +138,8 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
   void finishScatter(Unit& u) {
     if (!u.scattering) return;
     u.scattering->wait();
-    at::Tensor mine = u.scattering->result().reshape({-1});
+    // The average: divided here, on 1/N of the elements.
+    at::Tensor mine = u.scattering->result().reshape({-1}).div_(n());
     u.scattering.reset();
     int64_t col = 0;
     for (size_t i = 0; i < u.params.size(); ++i) {
