@@ -7,7 +7,9 @@
 #
 # Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
 # MASTER_PORT and TORCHELASTIC_RESTART_COUNT (also TCLTORCH_RESTART_COUNT) in
-# its environment; every output line is printed with a "[rank] " prefix
+# its environment, and glibc's MALLOC_MMAP_THRESHOLD_ (64 MiB) and
+# MALLOC_TRIM_THRESHOLD_ (256 MiB) unless already set (freed buffers are kept
+# for the next step instead of being faulted in again); every output line is printed with a "[rank] " prefix
 # (stdout lines on stdout, stderr lines on stderr). When a rank exits non-zero
 # the launcher prints one summary (the first failing rank, its exit status or
 # signal, the last lines of its stderr; a rank that failed because a peer went
@@ -188,6 +190,14 @@ proc ::torchrun::start {opts prog attempt port} {
     set ::env(MASTER_PORT) $port
     set ::env(TORCHELASTIC_RESTART_COUNT) $attempt
     set ::env(TCLTORCH_RESTART_COUNT) $attempt
+    # glibc gives freed blocks of 128 KiB and more back to the system and
+    # page-faults them in again on their next use, and a training step frees
+    # and re-allocates the same buffers every time (fully_shard's gathered
+    # units, gradients, collective buffers). As PyTorch's CPU launcher preloads
+    # a caching allocator, ranks keep them, unless the caller set these.
+    foreach {var value} {MALLOC_MMAP_THRESHOLD_ 67108864 MALLOC_TRIM_THRESHOLD_ 268435456} {
+      if {![info exists ::env($var)]} { set ::env($var) $value }
+    }
     lassign [chan pipe] er ew
     set chan [open |[list {*}$prog 2>@ $ew] r]
     close $ew
