@@ -82,6 +82,7 @@ struct Param {
   // "" stands for the default (a positional placeholder: gradient $t {} 0).
   bool empty_is_default = false;
   bool lo_open = false;    // lo itself is refused (a number > lo)
+  bool hi_open = false;    // hi itself is refused (a number < hi)
   bool non_empty = false;  // a list type: at least one element
   // What a value must be, in messages, where the words are not describe()'s
   // ("a positive integer" rather than "an integer >= 1").
@@ -90,6 +91,13 @@ struct Param {
   Param atLeast(double v) const { Param p = *this; p.lo = v; return p; }
   Param within(double a, double b) const { Param p = *this; p.lo = a; p.hi = b; return p; }
   Param nonNegative() const { return atLeast(0); }
+  Param above(double v) const { Param p = atLeast(v); p.lo_open = true; return p; }  // > v
+  // Both ends refused: a number in (a, b).
+  Param strictlyWithin(double a, double b) const {
+    Param p = within(a, b);
+    p.lo_open = p.hi_open = true;
+    return p;
+  }
   // Integers >= 1 ("a positive integer"), numbers > 0 ("a positive number"),
   // or in the given words. In a list, each element.
   Param positive(const char* words = nullptr) const {

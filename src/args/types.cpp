@@ -103,8 +103,8 @@ std::string rangeText(const Param& p) {
   double lo = effLo(p), hi = effHi(p);
   if (std::isinf(lo) && std::isinf(hi)) return "";
   if (std::isinf(hi)) return (p.lo_open ? " > " : " >= ") + num(lo);
-  if (std::isinf(lo)) return " <= " + num(hi);
-  return std::string(" in ") + (p.lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + "]";
+  if (std::isinf(lo)) return (p.hi_open ? " < " : " <= ") + num(hi);
+  return std::string(" in ") + (p.lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + (p.hi_open ? ")" : "]");
 }
 
 std::string describe(const Param& p) {
@@ -221,7 +221,9 @@ int classify(const CommandInfo& info, Tcl_Obj* o) {
 
 // ---- converters: one per type ----
 
-static bool inRange(const Param& p, double v) { return (p.lo_open ? v > effLo(p) : v >= effLo(p)) && v <= effHi(p); }
+static bool inRange(const Param& p, double v) {
+  return (p.lo_open ? v > effLo(p) : v >= effLo(p)) && (p.hi_open ? v < effHi(p) : v <= effHi(p));
+}
 // NaN is a number only where no range is declared.
 static bool unbounded(const Param& p) { return std::isinf(effLo(p)) && std::isinf(effHi(p)); }
 

@@ -87,8 +87,6 @@ static Tcl_Obj* cmdScalerNew(Call& c) {
   s->backoff = c.number("backoff_factor");
   s->interval = c.integer("growth_interval");
   s->enabled = c.boolean("enabled");
-  if (!(s->growth > 1)) c.badValue("growth_factor", "a number > 1");
-  if (!(s->backoff > 0 && s->backoff < 1)) c.badValue("backoff_factor", "a number between 0 and 1 (exclusive)");
   return c.result(Kind::Scheduler, s);
 }
 static Tcl_Obj* cmdScalerScale(Call& c) {
@@ -276,8 +274,10 @@ std::vector<Command> ampRuntimeCommands() {
       {"autocast_get_dtype", "Autocast's lower-precision dtype for a device type.", {deviceType}, cmdAutocastGetDtype},
       {"grad_scaler_new", "A gradient scaler for float16 training (PyTorch's GradScaler).",
        {Param{"init_scale", Type::Double, "65536.0", "initial scale"}.positive("a number > 0"),
-        {"growth_factor", Type::Double, "2.0", "scale multiplier after growth_interval clean steps"},
-        {"backoff_factor", Type::Double, "0.5", "scale multiplier after a step with inf or NaN gradients"},
+        Param{"growth_factor", Type::Double, "2.0", "scale multiplier after growth_interval clean steps"}.above(1),
+        Param{"backoff_factor", Type::Double, "0.5", "scale multiplier after a step with inf or NaN gradients"}
+            .strictlyWithin(0, 1)
+            .mustBe("a number between 0 and 1 (exclusive)"),
         Param{"growth_interval", Type::Int, "2000", "clean steps between growths"}.positive(),
         {"enabled", Type::Bool, "1", "0 makes every scaler command a pass-through"}},
        cmdScalerNew},

@@ -4,8 +4,8 @@
 // Communicator, then wait or hand back a work handle.
 #include "tcltorch/collective.h"
 #include "tcltorch/commands.h"
+#include "tcltorch/dist_options.h"
 #include "tcltorch/tensor_util.h"
-#include <cstdlib>
 #include <list>
 
 namespace tcltorch {
@@ -158,11 +158,10 @@ int groupRankArg(Call& c, const Communicator& m, const char* name, bool anyInWor
   return g;
 }
 
-// A rank argument: non-negative; once a process group exists, a member of the
-// group (translated to the group's own numbering). A world of one without a
-// process group accepts any non-negative rank, as the seeds show.
+// A rank argument (non-negative: see rankParam): once a process group exists,
+// a member of the group (translated to the group's own numbering). A world of
+// one without a process group accepts any non-negative rank, as the seeds show.
 static int rankArg(Call& c, const Communicator& m, const char* name) {
-  if (c.integer(name) < 0) c.badValue(name, "a non-negative rank");
   return groupRankArg(c, m, name, /*anyInWorldOfOne=*/true);
 }
 
@@ -327,11 +326,7 @@ static std::shared_ptr<PendingWork> workArg(Call& c) {
 static Tcl_Obj* cmdWait(Call& c) {
   auto w = workArg(c);
   ms t = ms::zero();
-  if (c.has("timeout")) {
-    double s = c.number("timeout");
-    if (!(s > 0)) c.badValue("timeout", "a positive number of seconds");
-    t = ms(int64_t(s * 1000));
-  }
+  if (c.has("timeout")) t = ms(int64_t(c.number("timeout") * 1000));
   w->wait(t);
   return resultObj(c, *w);
 }
@@ -339,82 +334,25 @@ static Tcl_Obj* cmdTest(Call& c) { return Tcl_NewBooleanObj(workArg(c)->test());
 
 // ---- lifetime and information ----------------------------------------------
 
-static const char* envValue(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : nullptr;
-}
-
-// An explicit value wins over nothing; conflicting with the environment is an error.
-static std::string setting(Call& c, const char* param, const char* envName, const std::string& def) {
-  const char* e = envValue(envName);
-  if (c.given(param)) {
-    std::string v = c.str(param);
-    if (e && v != e)
-      fail(std::string("-") + param + " " + v + " conflicts with " + envName + "=" + e +
-               " in the environment", {"DIST", "CONFIG", param});
-    return v;
-  }
-  return e ? e : def;
-}
-
-static int intSetting(Call& c, const char* param, const char* envName, int def) {
-  if (c.given(param)) c.integer(param);  // the parser's own type error first
-  std::string s = setting(c, param, envName, std::to_string(def));
-  char* end = nullptr;
-  long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end) fail(std::string(envName) + "=" + s + " is not an integer", {"DIST", "CONFIG", param});
-  return int(v);
-}
-
+// The options as given; resolveDistOptions adds the environment and checks them.
 static Tcl_Obj* cmdInit(Call& c) {
-  DistOptions o;
-  o.rank = intSetting(c, "rank", "RANK", 0);
-  o.worldSize = intSetting(c, "world_size", "WORLD_SIZE", 1);
-  o.localRank = envValue("LOCAL_RANK") ? std::atoi(envValue("LOCAL_RANK")) : o.rank;
-  o.masterAddr = setting(c, "master_addr", "MASTER_ADDR", "127.0.0.1");
-  o.masterPort = intSetting(c, "master_port", "MASTER_PORT", 29500);
+  GivenDistOptions g;
+  if (c.given("rank")) g.rank = c.integer("rank");
+  if (c.given("world_size")) g.worldSize = c.integer("world_size");
+  if (c.given("master_addr")) g.masterAddr = c.str("master_addr");
+  if (c.given("master_port")) g.masterPort = c.integer("master_port");
   static const char* const kBackends[] = {"gloo", "nccl", "auto"};
-  o.backend = kBackends[c.choice("backend")];
-  if (c.has("init_method")) {
-    o.initMethod = c.str("init_method");
-    if (o.initMethod.rfind("tcp://", 0) == 0) {
-      // tcp://host:port names the master instead of the environment.
-      std::string hp = o.initMethod.substr(6);
-      auto colon = hp.rfind(':');
-      char* end = nullptr;
-      long port = colon == std::string::npos ? -1 : std::strtol(hp.c_str() + colon + 1, &end, 10);
-      if (colon == std::string::npos || colon == 0 || *end || port <= 0 || port > 65535)
-        c.badValue("init_method", "env://, tcp://host:port or file://path");
-      std::string host = hp.substr(0, colon);
-      if ((c.given("master_addr") && c.str("master_addr") != host) ||
-          (c.given("master_port") && c.integer("master_port") != port))
-        fail("-init_method " + o.initMethod + " conflicts with -master_addr/-master_port",
-             {"DIST", "CONFIG", "init_method"});
-      o.masterAddr = host;
-      o.masterPort = int(port);
-    } else if (o.initMethod != "env://" &&
-               !(o.initMethod.rfind("file://", 0) == 0 && o.initMethod.size() > 7)) {
-      c.badValue("init_method", "env://, tcp://host:port or file://path");
-    }
+  g.backend = kBackends[c.choice("backend")];
+  if (c.has("init_method")) g.initMethod = c.str("init_method");
+  if (c.has("timeout")) g.timeout = c.number("timeout");
+  g.debug = c.boolean("debug");
+  if (c.given("desync_check")) g.desyncCheck = c.boolean("desync_check");
+  DistOptions o;
+  try {
+    o = resolveDistOptions(g);
+  } catch (const BadSetting& e) {
+    c.badValue(e.param.c_str(), e.what);
   }
-  if (o.masterPort <= 0 || o.masterPort > 65535) c.badValue("master_port", "a port between 1 and 65535");
-  if (c.has("timeout")) {
-    double s = c.number("timeout");
-    if (!(s > 0)) c.badValue("timeout", "a positive number of seconds");
-    o.timeout = ms(int64_t(s * 1000));
-  } else if (const char* e = envValue("TCLTORCH_DIST_TIMEOUT")) {
-    double s = std::atof(e);
-    if (!(s > 0)) fail(std::string("TCLTORCH_DIST_TIMEOUT=") + e + " is not a positive number", {"DIST", "CONFIG", "timeout"});
-    o.timeout = ms(int64_t(s * 1000));
-  }
-  const char* dbg = envValue("TORCH_DISTRIBUTED_DEBUG");
-  o.debug = c.boolean("debug") || (dbg && std::string(dbg) == "DETAIL");
-  if (c.given("desync_check")) {
-    o.desyncCheck = c.boolean("desync_check");
-  } else if (const char* e = envValue("TCLTORCH_DESYNC_CHECK")) {
-    o.desyncCheck = std::string(e) != "0";
-  }
-  if (const char* e = envValue("TCLTORCH_DESYNC_SHM")) o.desyncShm = std::string(e) != "0";
   std::string backend = distInit(c.st, o);
   return newString("Distributed training initialized: rank=" + std::to_string(o.rank) +
                    ", world_size=" + std::to_string(o.worldSize) + ", backend=" + backend);
@@ -451,10 +389,7 @@ static Tcl_Obj* cmdCapabilities(Call& c) {
 
 static Tcl_Obj* cmdNewGroup(Call& c) {
   std::vector<int> ranks;
-  for (int64_t r : c.ints("ranks")) {
-    if (r < 0) c.badValue("ranks", "a list of non-negative ranks");
-    ranks.push_back(int(r));
-  }
+  for (int64_t r : c.ints("ranks")) ranks.push_back(int(r));
   if (const DistOptions* o = distOptions(c.st)) {  // else distNewGroup says it needs distributed_init
     if (ranks.empty()) fail("Invalid -ranks parameter. Must be a non-empty list of ranks.", {"ARGS", "TYPE", "ranks"});
     std::string problem = groupRanksProblem(ranks, o->worldSize);
@@ -477,6 +412,12 @@ static const Param kCommand{"command", Type::Script, kOptional,
                             "run this script from the event loop when the work ends, with the work handle, "
                             "ok or error, and the result or message appended (implies -async 1)",
                             nullptr, nullptr, true};
+static Param rankParam(const char* name, const char* def, const char* doc, const char* aliases = nullptr) {
+  return Param{name, Type::Int, def, doc, aliases}.nonNegative().mustBe("a non-negative rank");
+}
+static Param secondsParam(const char* doc) {
+  return Param{"timeout", Type::Double, kOptional, doc, nullptr, nullptr, true}.positive("a positive number of seconds");
+}
 static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
 
 std::vector<Command> distributedCommands() {
@@ -487,11 +428,11 @@ std::vector<Command> distributedCommands() {
        {{"rank", Type::Int, kOptional, "this process's rank (RANK)"},
         {"world_size", Type::Int, kOptional, "number of processes (WORLD_SIZE)"},
         {"master_addr", Type::String, kOptional, "rendezvous host (MASTER_ADDR, default 127.0.0.1)"},
-        {"master_port", Type::Int, kOptional, "rendezvous port (MASTER_PORT, default 29500)"},
+        Param{"master_port", Type::Int, kOptional, "rendezvous port (MASTER_PORT, default 29500)"}.within(1, 65535).mustBe(
+            "a port between 1 and 65535"),
         {"backend", Type::Choice, "auto", "gloo, nccl, or auto (nccl with a CUDA build and GPU, else gloo)",
          nullptr, "gloo nccl auto"},
-        {"timeout", Type::Double, kOptional,
-         "seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)", nullptr, nullptr, true},
+        secondsParam("seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)"),
         {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path", nullptr,
          nullptr, true},
         {"debug", Type::Bool, "0",
@@ -518,46 +459,47 @@ std::vector<Command> distributedCommands() {
       {"distributed_all_reduce", "Every rank gets the reduction of all ranks' tensors.",
        {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdAllReduce},
       {"distributed_broadcast", "Every rank gets root's tensor.",
-       {kTensor, {"root", Type::Int, "0", "rank whose tensor is sent", "src"}, kGroup, kAsync, kInplace, kCommand},
+       {kTensor, rankParam("root", "0", "rank whose tensor is sent", "src"), kGroup, kAsync, kInplace, kCommand},
        cmdBroadcast},
       {"distributed_reduce", "dst gets the reduction; other ranks get their tensor unchanged.",
-       {kTensor, {"dst", Type::Int, "0", "rank that receives the reduction"}, kOp, kGroup, kAsync, kInplace, kCommand},
+       {kTensor, rankParam("dst", "0", "rank that receives the reduction"), kOp, kGroup, kAsync, kInplace, kCommand},
        cmdReduce},
       {"distributed_all_gather", "Every rank gets all tensors stacked: shape [N, ...].",
        {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllGather},
       {"distributed_gather", "dst gets all tensors stacked [N, ...]; other ranks get an empty result.",
-       {kTensor, {"dst", Type::Int, "0", "rank that receives the stack"}, kGroup, kAsync, kInplace, kCommand}, cmdGather},
+       {kTensor, rankParam("dst", "0", "rank that receives the stack"), kGroup, kAsync, kInplace, kCommand}, cmdGather},
       {"distributed_scatter", "Each rank gets chunk `rank` (dim 0) of src's tensor.",
-       {kTensor, {"src", Type::Int, "0", "rank whose tensor is split"}, kGroup, kAsync, kInplace, kCommand}, cmdScatter},
+       {kTensor, rankParam("src", "0", "rank whose tensor is split"), kGroup, kAsync, kInplace, kCommand}, cmdScatter},
       {"distributed_reduce_scatter", "Each rank gets chunk `rank` (dim 0) of the reduction.",
        {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdReduceScatter},
       {"distributed_all_to_all",
        "Each rank gets chunk `rank` (dim 0) of every rank's tensor, concatenated in rank order.",
        {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllToAll},
       {"distributed_send", "Send a tensor to rank dst (blocks until received).",
-       {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag}, cmdSend},
+       {kTensor, rankParam("dst", nullptr, "destination rank"), kTag}, cmdSend},
       {"distributed_recv", "Receive a tensor of the given shape and dtype from rank src.",
        {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
-        {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam},
+        rankParam("src", nullptr, "source rank"), kTag, kDtypeParam, kDeviceParam},
        cmdRecv},
       {"distributed_isend", "Start sending; returns a work handle.",
-       {kTensor, {"dst", Type::Int, nullptr, "destination rank"}, kTag,
+       {kTensor, rankParam("dst", nullptr, "destination rank"), kTag,
         {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}, kCommand},
        cmdSend},
       {"distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor.",
        {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
-        {"src", Type::Int, nullptr, "source rank"}, kTag, kDtypeParam, kDeviceParam,
+        rankParam("src", nullptr, "source rank"), kTag, kDtypeParam, kDeviceParam,
         {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}, kCommand},
        cmdRecv},
       {"distributed_wait", "Wait for a work handle; returns its result tensor handle (empty for send, barrier).",
        {{"work", Type::Work, nullptr, "work handle", "handle"},
-        {"timeout", Type::Double, kOptional, "seconds (default: the group's timeout)", nullptr, nullptr, true}},
+        secondsParam("seconds (default: the group's timeout)")},
        cmdWait},
       {"distributed_test", "1 when the work has finished (an error if it failed), else 0.",
        {{"work", Type::Work, nullptr, "work handle", "handle"}}, cmdTest},
       {"distributed_new_group",
        "Make a subgroup; every rank calls it in the same order. Returns the group name.",
-       {{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"},
+       {Param{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"}.nonNegative().mustBe(
+            "a list of non-negative ranks"),
         {"name", Type::String, kOptional, "group name (default groupN)"},
         {"desync_check", Type::Bool, kOptional,
          "the desync check on this group (default: as distributed_init set it); every member must agree",

@@ -166,10 +166,9 @@ static const std::vector<LossSpec>& lossSpecs() {
        {{"input", Type::Tensor, nullptr, "predicted means"}, {"target", Type::Tensor, nullptr, "target"},
         {"var", Type::Tensor, nullptr, "variances (input's shape, or one less trailing dimension)"}}},
       {"multi_margin_loss", "Multi-class hinge loss of scores [N, C] against class indices [N].",
-       {{"p", Type::Int, "1", "1 or 2"}, kMargin1, kWeight},
+       {Param{"p", Type::Int, "1", "1 or 2"}.within(1, 2).mustBe("1 or 2"), kMargin1, kWeight},
        [](Call& c, const at::Tensor& x, int64_t r) {
          int64_t p = c.integer("p");
-         if (p != 1 && p != 2) c.badValue("p", "1 or 2");
          return at::multi_margin_loss(x, classTarget(c, x, false), p, c.number("margin"), c.optTensor("weight"), r);
        },
        {}, false, "margin"},

@@ -51,7 +51,6 @@ static Tcl_Obj* cmdBatchNorm2d(Call& c) {
 
 static Tcl_Obj* cmdLayerNorm(Call& c) {
   auto shape = c.ints("normalized_shape");
-  if (shape.empty()) c.badValue("normalized_shape", "a non-empty list of integers >= 1");
   return wrap(c, nn::LayerNorm(nn::LayerNormOptions(shape)
                                    .eps(c.number("eps")).elementwise_affine(c.boolean("elementwise_affine"))),
               "layer_norm");
@@ -336,7 +335,8 @@ std::vector<Command> nnCommands() {
         {"track_running_stats", Type::Bool, "1", "keep running mean and variance for eval mode"}},
        cmdBatchNorm2d},
       {"layer_norm", "Layer normalisation over the trailing dimensions.",
-       {Param{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"}.atLeast(1),
+       {Param{"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"}.atLeast(1).nonEmpty().mustBe(
+            "a non-empty list of integers >= 1"),
         {"eps", Type::Double, "1e-5", "added to the variance"},
         {"elementwise_affine", Type::Bool, "1", "learn scale and shift"}},
        cmdLayerNorm},

@@ -175,7 +175,6 @@ static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
     case FnNormKind::Instance: {
       if (x.dim() != s.dims + 2) c.badValue("input", "a " + std::to_string(s.dims + 2) + "-D tensor [N, C, ...]");
       double eps = c.number("eps");
-      if (!(eps > 0)) c.badValue("eps", "a positive number");
       // Each (sample, channel) normalised by its own statistics, as a freshly
       // made nn.InstanceNormNd does (unit weight, zero bias, batch statistics).
       (void)c.boolean("affine"), (void)c.boolean("track_running_stats");
@@ -207,7 +206,7 @@ static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
 
 static const std::vector<Param> kInstanceNormParams = {
     kInput,
-    {"eps", Type::Double, "1e-5", "added to the variance", "epsilon"},
+    Param{"eps", Type::Double, "1e-5", "added to the variance", "epsilon"}.positive(),
     {"momentum", Type::Double, "0.1", "accepted for compatibility (no running statistics in a function)"},
     {"affine", Type::Bool, "1", "accepted for compatibility (a fresh affine map is the identity)"},
     {"track_running_stats", Type::Bool, "1", "accepted for compatibility (statistics are the input's)"}};
@@ -464,7 +463,6 @@ static Tcl_Obj* cmdConv2dSetWeights(Call& c) {
 // Sums, means or maxima of embedding rows over bags (torch.nn.functional.embedding_bag).
 static Tcl_Obj* cmdEmbeddingBag(Call& c) {
   int64_t mode = c.integer("mode");
-  if (mode < 0 || mode > 2) c.badValue("mode", "0 (sum), 1 (mean) or 2 (max)");
   at::Tensor idx = c.tensor("input"), off = c.tensor("offsets");
   if (idx.is_floating_point()) idx = idx.to(at::kLong);
   if (off.is_floating_point()) off = off.to(at::kLong);
@@ -497,7 +495,7 @@ std::vector<Command> nnLayersCommands() {
                  {kInput,
                   {"weight", Type::Tensor, nullptr, "embedding table [num, dim]"},
                   {"offsets", Type::Tensor, nullptr, "start of each bag in input (int64)"},
-                  {"mode", Type::Int, nullptr, "0 sum, 1 mean, 2 max"},
+                  Param{"mode", Type::Int, nullptr, "0 sum, 1 mean, 2 max"}.within(0, 2).mustBe("0 (sum), 1 (mean) or 2 (max)"),
                   {"per_sample_weights", Type::Tensor, kOptional, "weight of each index (sum mode)"}},
                  cmdEmbeddingBag});
   for (auto& c : nnRecurrentCommands()) out.push_back(c);

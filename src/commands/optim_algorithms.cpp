@@ -291,7 +291,6 @@ Tcl_Obj* cmdAlgo(Call& c) {
   const AlgoSpec& a = c.data<AlgoSpec>();
   Hyper h;
   h.lr = c.number("lr");
-  if (!(h.lr >= 0)) c.badValue("lr", "a number >= 0");
   for (auto& p : a.hyper) h.h.push_back(c.number(p.name));
   auto ps = parameterList(c, "params");
   Update u = a.update;
@@ -302,7 +301,7 @@ Tcl_Obj* cmdAlgo(Call& c) {
 // One handler for the family, each row carrying its algorithm.
 void addAlgos(std::vector<Command>& out) {
   for (const AlgoSpec& a : algos()) {
-    std::vector<Param> ps = {kOptParams, {"lr", Type::Double, a.lr, "learning rate", kLrAliases}};
+    std::vector<Param> ps = {kOptParams, Param{"lr", Type::Double, a.lr, "learning rate", kLrAliases}.nonNegative()};
     ps.insert(ps.end(), a.hyper.begin(), a.hyper.end());
     out.push_back(Command{a.name, a.doc, ps, cmdAlgo}.withData(&a));
   }

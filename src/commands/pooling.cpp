@@ -99,7 +99,6 @@ static Tcl_Obj* poolFn(Call& c, const PoolSpec& s) {
     case PoolKind::Lp: {
       // torch.nn.functional.lp_pool*d: (sum over the window of x^p)^(1/p).
       double p = c.number("norm_type");
-      if (!(p > 0)) c.badValue("norm_type", "a positive number");
       auto k = expandInts(c, "kernel_size", d, 1);
       auto st = c.has("stride") ? expandInts(c, "stride", d, 1) : k;
       at::Tensor out = avgPool(x.pow(p), s.dims, k, st, std::vector<int64_t>(d, 0), c.boolean("ceil_mode"), true);
@@ -136,7 +135,7 @@ static const std::vector<Param> kAvgPoolParams = {
 static const std::vector<Param> kAdaptiveParams = {
     kInput, {"output_size", Type::IntList, nullptr, "output size: n or one per dimension"}};
 static const std::vector<Param> kLpPoolParams = {
-    kInput, {"norm_type", Type::Double, nullptr, "p of the p-norm"}, kPoolKernel, kPoolStride, kCeil};
+    kInput, Param{"norm_type", Type::Double, nullptr, "p of the p-norm"}.positive(), kPoolKernel, kPoolStride, kCeil};
 static const std::vector<Param> kFractionalParams = {
     kInput, kPoolKernel, {"output_ratio", Type::DoubleList, "0.5", "output size / input size, in (0, 1)"}};
 

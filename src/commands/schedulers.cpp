@@ -241,7 +241,6 @@ static LrFn lrNoam(Call& c) {
 static Tcl_Obj* cmdPlateau(Call& c) {
   bool maxMode = c.choice("mode") == 1, absMode = c.choice("threshold_mode") == 1;
   double factor = c.number("factor");
-  if (!(factor > 0 && factor < 1)) c.badValue("factor", "a number between 0 and 1 (exclusive)");
   int64_t patience = c.integer("patience"), cooldown = c.integer("cooldown");
   double threshold = c.number("threshold"), minLr = c.number("min_lr"), eps = c.number("eps");
   auto s = makeScheduler(c, nullptr);
@@ -395,7 +394,8 @@ static void addScheds(std::vector<Command>& out) {
 std::vector<Command> schedulerCommands() {
   const Param plateau[] = {
       kOpt, {"mode", Type::Choice, "min", "min: the metric should fall; max: rise", nullptr, "min max"},
-      {"factor", Type::Double, "0.1", "lr multiplier on a plateau"},
+      Param{"factor", Type::Double, "0.1", "lr multiplier on a plateau"}.strictlyWithin(0, 1).mustBe(
+          "a number between 0 and 1 (exclusive)"),
       Param{"patience", Type::Int, "10", "epochs without improvement before reducing"}.nonNegative(),
       Param{"threshold", Type::Double, "1e-4", "smallest change counted as an improvement"}.nonNegative(),
       {"threshold_mode", Type::Choice, "rel", "rel (relative) or abs", nullptr, "rel abs"},

@@ -127,8 +127,6 @@ static Tcl_Obj* cmdMelscaleFbanks(Call& c) {
   int64_t nFreqs = c.integer("n_freqs"), nMels = c.integer("n_mels");
   double sr = c.number("sample_rate"), fMin = c.number("f_min");
   double fMax = c.has("f_max") ? c.number("f_max") : sr / 2;
-  if (nFreqs < 1) c.badValue("n_freqs", "a count >= 1");
-  if (nMels < 1) c.badValue("n_mels", "a count >= 1");
   at::TensorOptions o = at::TensorOptions().dtype(at::kDouble);
   Tensor freqs = at::linspace(0, std::floor(sr / 2), nFreqs, o);
   Tensor fPts = melToHz(at::linspace(hzToMel(at::scalar_tensor(fMin, o)).item<double>(),
@@ -147,7 +145,6 @@ static Tcl_Obj* cmdMelscaleFbanks(Call& c) {
 static Tcl_Obj* cmdMfcc(Call& c) {
   const Tensor& mel = c.tensorRef("spectrogram");
   int64_t nMfcc = c.integer("n_mfcc");
-  if (c.integer("dct_type") != 2) c.badValue("dct_type", "2 (the only DCT type supported)");
   if (mel.dim() < 2) fail("mfcc: the spectrogram must be [..., n_mels, frames]", {"SHAPE"});
   int64_t nMels = mel.size(-2);
   if (nMfcc < 1 || nMfcc > nMels) c.badValue("n_mfcc", "a count from 1 to n_mels");
@@ -187,7 +184,6 @@ static Tensor phaseVocoder(const Tensor& spec, double rate, int64_t hop) {
 static Tcl_Obj* cmdTimeStretch(Call& c) {
   Tensor spec = c.tensor("input");
   double rate = c.number("rate");
-  if (!(rate > 0)) c.badValue("rate", "a rate > 0");
   if (spec.dim() < 2) fail("time_stretch: the input must be an STFT [..., freq, frames]", {"SHAPE"});
   if (!spec.is_complex()) spec = at::complex(spec.to(at::kFloat), at::zeros_like(spec, at::kFloat));
   if (rate == 1.0) return c.result(spec);
@@ -223,7 +219,6 @@ static Tensor resample(const Tensor& w, int64_t orig, int64_t target) {
 static Tcl_Obj* cmdPitchShift(Call& c) {
   Tensor w = c.tensor("waveform");
   double sr = c.number("sample_rate");
-  if (!(sr > 0)) c.badValue("sample_rate", "a rate > 0");
   int64_t nfft = c.integer("n_fft");
   int64_t hop = c.has("hop_length") ? c.integer("hop_length") : nfft / 4;
   int64_t wl = c.has("win_length") ? c.integer("win_length") : nfft;
@@ -321,24 +316,25 @@ std::vector<Command> tensorFftCommands() {
        cmdSpectrogram},
       {"time_stretch", "Phase-vocoder time stretch of a complex STFT [..., freq, frames] by rate (> 1: shorter).",
        {{"input", Type::Tensor, nullptr, "complex STFT [..., freq, frames]", "tensor stft_matrix"},
-        {"rate", Type::Double, nullptr, "speed factor > 0"},
+        Param{"rate", Type::Double, nullptr, "speed factor > 0"}.positive("a rate > 0"),
         {"hop_length", Type::Int, kOptional, "hop of the STFT (default freq - 1, i.e. n_fft/2)"}},
        cmdTimeStretch},
       {"pitch_shift", "Shift the pitch of a waveform [..., time] by n_steps semitones, keeping its length (torchaudio's).",
        {{"waveform", Type::Tensor, nullptr, "waveform [..., time]", "input tensor"},
-        {"sample_rate", Type::Double, nullptr, "sample rate in Hz"}, {"n_steps", Type::Double, nullptr, "semitones (negative: down)"},
+        Param{"sample_rate", Type::Double, nullptr, "sample rate in Hz"}.positive("a rate > 0"), {"n_steps", Type::Double, nullptr, "semitones (negative: down)"},
         {"bins_per_octave", Type::Int, "12", "steps per octave"}, {"n_fft", Type::Int, "512", "FFT size"},
         {"hop_length", Type::Int, kOptional, "hop (default n_fft/4)"}, {"win_length", Type::Int, kOptional, "window (default n_fft)"}},
        cmdPitchShift},
       {"melscale_fbanks", "Triangular mel filters [n_mels, n_freqs] (HTK scale) for a [freq, frames] spectrogram.",
-       {{"n_freqs", Type::Int, nullptr, "frequency bins (n_fft/2 + 1)"}, {"n_mels", Type::Int, nullptr, "mel bands"},
+       {Param{"n_freqs", Type::Int, nullptr, "frequency bins (n_fft/2 + 1)"}.positive("a count >= 1"),
+        Param{"n_mels", Type::Int, nullptr, "mel bands"}.positive("a count >= 1"),
         {"sample_rate", Type::Double, nullptr, "sample rate in Hz"}, {"f_min", Type::Double, "0", "lowest frequency"},
         {"f_max", Type::Double, kOptional, "highest frequency (default sample_rate/2)"},
         {"norm", Type::Choice, "none", "none, or slaney (area-normalised filters)", nullptr, "none slaney"}, kDtypeParam},
        cmdMelscaleFbanks},
       {"mfcc", "Mel-frequency cepstral coefficients [..., n_mfcc, frames] of a mel power spectrogram.",
        {{"spectrogram", Type::Tensor, nullptr, "mel power spectrogram [..., n_mels, frames]", "input"},
-        {"n_mfcc", Type::Int, "13", "coefficients to keep"}, {"dct_type", Type::Int, "2", "DCT type (2)"},
+        {"n_mfcc", Type::Int, "13", "coefficients to keep"}, Param{"dct_type", Type::Int, "2", "DCT type (2)"}.within(2, 2).mustBe("2 (the only DCT type supported)"),
         {"top_db", Type::Double, "80", "clamp decibels to this far below the peak"}},
        cmdMfcc},
   };

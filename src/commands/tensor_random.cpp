@@ -74,10 +74,9 @@ static const std::vector<Sampler>& samplers() {
        }},
       {"gamma", "Gamma(alpha, beta) samples: shape alpha, rate beta (mean alpha/beta).",
        {{"alpha", Type::Double, nullptr, "shape alpha > 0", "concentration"},
-        {"beta", Type::Double, "1", "rate beta > 0", "rate"}},
+        Param{"beta", Type::Double, "1", "rate beta > 0", "rate"}.positive("a rate > 0")},
        [](Call& c, at::IntArrayRef size, const at::TensorOptions& o) {
          double beta = c.number("beta");
-         if (!(beta > 0)) c.badValue("beta", "a rate > 0");
          return at::_standard_gamma(at::full(size, c.number("alpha"), o)).div_(beta);
        }},
       {"poisson", "Poisson(lambda) samples (counts, in the floating dtype).",

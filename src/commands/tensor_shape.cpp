@@ -35,6 +35,8 @@ static Tcl_Obj* cmdRepeat(Call& c) { return c.result(c.tensor("input").repeat(c.
 static Tcl_Obj* cmdCat(Call& c) { return c.result(at::cat(c.tensors("tensors"), c.integer("dim"))); }
 static Tcl_Obj* cmdStack(Call& c) { return c.result(at::stack(c.tensors("tensors"), c.integer("dim"))); }
 
+static const char* const kSectionsWords = "a number of sections or a list of indices";
+
 // tensor_split as torch.tensor_split: one integer N means N nearly equal
 // sections, a list means the indices to split before; -indices is always a list.
 static Tcl_Obj* cmdSplit(Call& c) {
@@ -44,7 +46,6 @@ static Tcl_Obj* cmdSplit(Call& c) {
     fail("tensor_split needs either sections or -indices", {"ARGS", "MISSING", "sections"});
   if (c.given("indices")) return c.results(t.tensor_split(c.ints("indices"), dim));
   auto s = c.ints("sections");
-  if (s.empty()) c.badValue("sections", "a number of sections or a list of indices");
   if (s.size() == 1) return c.results(t.tensor_split(s[0], dim));
   return c.results(t.tensor_split(s, dim));
 }
@@ -150,7 +151,6 @@ static Tcl_Obj* cmdDirSplit(Call& c) {
   const DirSplit& op = c.data<DirSplit>();
   at::Tensor t = c.tensor("input");
   auto s = c.ints("sections");
-  if (s.empty()) c.badValue("sections", "a number of sections or a list of indices");
   if (s.size() == 1) return c.results(op.sections(t, s[0]));
   return c.results(op.indices(t, s));
 }
@@ -233,10 +233,14 @@ static void addJoins(std::vector<Command>& out) {
     out.push_back(Command{op.name, op.doc, {kTensors.variadicList()}, cmdJoin}.withData(&op));
 }
 static void addDirSplits(std::vector<Command>& out) {
+  static const Param kDirSections =
+      Param{"sections", Type::IntList, nullptr, "number of equal sections, or a list of indices",
+            "indices_or_sections indices"}
+          .nonEmpty()
+          .mustBe(kSectionsWords);
   for (const DirSplit& op : kDirSplits)
     out.push_back(Command{op.name, op.doc,
-                          {kInput, {"sections", Type::IntList, nullptr, "number of equal sections, or a list of indices",
-                                    "indices_or_sections indices"}},
+                          {kInput, kDirSections},
                           cmdDirSplit}
                       .withData(&op));
 }
@@ -322,7 +326,9 @@ std::vector<Command> tensorShapeCommands() {
       {"tensor_stack", "Stack tensors along a new dimension.", {kTensors, dimParam("0")}, cmdStack},
       {"tensor_split", "torch.tensor_split: N nearly equal sections (one integer) or split before the listed indices; "
        "returns a list of handles.",
-       {kInput, {"sections", Type::IntList, kOptional, "number of sections, or a list of indices", "indices_or_sections"},
+       {kInput, Param{"sections", Type::IntList, kOptional, "number of sections, or a list of indices", "indices_or_sections"}
+            .nonEmpty()
+            .mustBe(kSectionsWords),
         dimParam("0"), {"indices", Type::IntList, kOptional, "indices to split before", nullptr, nullptr, true}},
        cmdSplit},
       {"tensor_chunk", "Split into a number of (nearly) equal chunks; returns a list of handles.",

@@ -58,7 +58,6 @@ static Tcl_Obj* cmdToPhoto(Call& c) {
 static Tcl_Obj* cmdFromPhoto(Call& c) {
   Tk_PhotoHandle h = findPhoto(c, "photo");
   int ch = int(c.integer("channels"));
-  if (ch != 3 && ch != 4) c.badValue("channels", "3 or 4");
   Tk_PhotoImageBlock b;
   Tk_PhotoGetImage(h, &b);
   at::Tensor t = at::empty({b.height, b.width, ch}, at::TensorOptions().dtype(at::kByte));
@@ -91,7 +90,7 @@ std::vector<Command> tkPhotoCommands() {
        cmdToPhoto},
       {"photo_to_tensor", "A Tk photo image's pixels as a uint8 H x W x C tensor (RGB or RGBA).",
        {{"photo", Type::String, nullptr, "name of a photo image"},
-        {"channels", Type::Int, "3", "3 (RGB) or 4 (RGBA)"}},
+        Param{"channels", Type::Int, "3", "3 (RGB) or 4 (RGBA)"}.within(3, 4).mustBe("3 or 4")},
        cmdFromPhoto},
   };
 }

@@ -285,8 +285,6 @@ std::shared_ptr<DdpObj> ddpArg(Call& c) {
 Tcl_Obj* cmdDdp(Call& c) {
   auto m = c.object<ModuleObj>("module");
   double mb = c.number("bucket_mb"), first = c.number("first_bucket_mb");
-  if (!(mb > 0)) c.badValue("bucket_mb", "a positive number");
-  if (!(first > 0)) c.badValue("first_bucket_mb", "a positive number");
   CommPtr comm = communicator(c.st, c.str("group"));
   if (c.boolean("broadcast")) broadcastModule(*comm, *m->module, 0, size_t(mb * 1024 * 1024));
   std::vector<at::Tensor> ps;
@@ -343,8 +341,9 @@ std::vector<Command> ddpCommands() {
        "Wrap a module for data-parallel training: gradients are averaged across ranks by bucketed all_reduce "
        "started during backward (as PyTorch's DDP). Returns a module handle; forward through it or the model.",
        {{"module", Type::Module, nullptr, "module handle"},
-        {"bucket_mb", Type::Double, "25", "bucket size in MiB (one all_reduce per bucket)"},
-        {"first_bucket_mb", Type::Double, "1", "size of the first bucket (the last layers' gradients) in MiB"},
+        Param{"bucket_mb", Type::Double, "25", "bucket size in MiB (one all_reduce per bucket)"}.positive(),
+        Param{"first_bucket_mb", Type::Double, "1", "size of the first bucket (the last layers' gradients) in MiB"}
+            .positive(),
         {"group", Type::String, "", "process group (default: the world)"},
         {"broadcast", Type::Bool, "1", "give every rank rank 0's parameters and buffers first"}},
        cmdDdp},

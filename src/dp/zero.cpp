@@ -194,7 +194,6 @@ int64_t stateBytes(const optim::Optimizer& o) {
 Tcl_Obj* cmdZero(Call& c) {
   auto o = c.object<OptimizerObj>("optimizer");
   int64_t stage = c.integer("stage");
-  if (stage != 1 && stage != 2) c.badValue("stage", "1 or 2");
   if (dynamic_cast<ShardedOptimizer*>(o->opt.get()))
     fail("the optimizer is already sharded", {"ARGS", "VALUE", "optimizer"});
   if (o->opt->param_groups().size() != 1)
@@ -248,7 +247,8 @@ std::vector<Command> zeroCommands() {
        "Shard an optimizer's state across ranks (ZeRO): each rank steps its 1/N slice of the parameters, then "
        "the slices are all-gathered. Stage 2 also reduce-scatters the gradients (no all_reduce needed before).",
        {{"optimizer", Type::Optimizer, nullptr, "optimizer handle giving kind and options (sgd, adam, adamw, rmsprop, adagrad)"},
-        {"stage", Type::Int, "1", "1: shard optimizer state; 2: also shard (reduce-scatter) gradients"},
+        Param{"stage", Type::Int, "1", "1: shard optimizer state; 2: also shard (reduce-scatter) gradients"}
+            .within(1, 2).mustBe("1 or 2"),
         {"group", Type::String, "", "process group (default: the world)"}},
        cmdZero},
       {"optimizer_state_bytes", "Bytes of an optimizer's state tensors on this rank (moments, momentum buffers).",

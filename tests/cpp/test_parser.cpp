@@ -31,6 +31,16 @@ TEST(CamelCase, Derivation) {
   EXPECT_EQ(tcltorch::camelCase("_x"), "x");
 }
 
+TEST(Ranges, OpenBoundsAreWorded) {
+  using tcltorch::Param;
+  using tcltorch::Type;
+  Param x{"x", Type::Double, nullptr, "x"};
+  EXPECT_EQ(tcltorch::describe(x.above(1)), "a number > 1");
+  EXPECT_EQ(tcltorch::describe(x.strictlyWithin(0, 1)), "a number in (0, 1)");
+  EXPECT_EQ(tcltorch::describe(x.within(0, 1)), "a number in [0, 1]");
+  EXPECT_EQ(tcltorch::rangeText(Param{"n", Type::Int, nullptr, "n"}.within(1, 2)), " in [1, 2]");
+}
+
 TEST(Table, EveryCommandHasUniqueNamesAndDocs) {
   // The table's defaults are converted with Tcl's API: the stubs must be set up first.
   Tcl_Interp* interp = Tcl_CreateInterp();
