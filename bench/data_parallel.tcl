@@ -99,6 +99,11 @@ proc keep_min {key v} {
   if {![dict exists $::best $key] || $v < [dict get $::best $key]} { dict set ::best $key $v }
 }
 set launcher [file join [file dirname $here] tcl torchrun.tcl]
+# The launcher gives the Tcl ranks glibc's mmap and trim thresholds
+# (docs/distributed.md); the Python peer (mp.spawn) gets the same.
+foreach {var value} {MALLOC_MMAP_THRESHOLD_ 67108864 MALLOC_TRIM_THRESHOLD_ 268435456} {
+  if {![info exists ::env($var)]} { set ::env($var) $value }
+}
 for {set r 0} {$r < $opt(-rounds)} {incr r} {
   foreach line [split [exec [info nameofexecutable] $launcher -nproc 2 [info script] {*}$argv] \n] {
     if {[regexp {^\[0\] (\S+) (\S+) (\S+) (\S+)$} $line -> mode name secs first]} {

@@ -40,6 +40,7 @@ enum class Type {
   Script,          // a Tcl script body
   CommandWords,    // a command as a list of words
   Words,           // the remaining positional words, as a list (the last parameter; named: a list)
+  NamedChoices,    // a list of name / choice pairs ({0 colwise 2 rowwise}), choices from Param::choices
 };
 const char* typeName(Type t);
 
@@ -153,6 +154,8 @@ struct Value {
     std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
     std::vector<std::shared_ptr<Object>> objs;  // ModuleList
     std::vector<std::vector<int64_t>> lists;    // IntLists
+    std::vector<std::string> strs;              // Words
+    std::vector<std::pair<std::string, int>> pairs;  // NamedChoices: name, the choice's value
   };
   Tcl_Obj* obj = nullptr;        // the word as given (nullptr for a default)
   int64_t i = 0;                 // Int family, Bool, Choice value, ReduceOp, RankOrAll (-1: all)
@@ -244,6 +247,8 @@ class Call {
   const std::vector<int64_t>& ints(const char* name) { return get(name).lists().ints; }
   const std::vector<double>& doubles(const char* name) { return get(name).lists().dbls; }
   const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists().lists; }
+  const std::vector<std::string>& words(const char* name) { return get(name).lists().strs; }
+  const std::vector<std::pair<std::string, int>>& namedChoices(const char* name) { return get(name).lists().pairs; }
 
   std::optional<int64_t> optInteger(const char* name) {
     return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;

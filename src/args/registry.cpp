@@ -103,7 +103,7 @@ static CommandInfo makeInfo(const Command& c) {
       if (prev >= 0) bug("spelling -" + s + " names two parameters");
       info.spellings.emplace_back(s, int(i));
     }
-    if ((p.type == Type::Choice || p.type == Type::NumberOrChoice) == p.choices.empty())
+    if ((p.type == Type::Choice || p.type == Type::NumberOrChoice || p.type == Type::NamedChoices) == p.choices.empty())
       bug(std::string("choices of -") + p.name);
     if (p.by_type && req) bug(std::string("-") + p.name + " is by-type but required");
     if ((p.type == Type::Words || p.variadic) && i + 1 != c.params.size())

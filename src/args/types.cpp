@@ -5,6 +5,7 @@
 #include "convert.h"
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -54,6 +55,7 @@ const char* typeName(Type t) {
     case Type::Script: return "script";
     case Type::CommandWords: return "command";
     case Type::Words: return "words";
+    case Type::NamedChoices: return "name choice pairs";
   }
   return "value";
 }
@@ -128,6 +130,11 @@ std::string describe(const Param& p) {
       return orList(w);
     }
     case Type::IntLists: return "an integer or a list of integer lists";
+    case Type::NamedChoices: {
+      std::vector<std::string> w;
+      for (auto& c : p.choices.items) w.push_back(c.name);
+      return "a list of names, each followed by " + orList(w);
+    }
     case Type::IntList: return "a list of integers" + rangeText(p);
     case Type::DoubleList: return "a list of numbers" + rangeText(p);
     case Type::TensorOrNumber: return "a tensor handle or a number";
@@ -419,8 +426,24 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       return true;
     case Type::Handles: case Type::CommandWords:
       return isHandleObj(o) || listOf(o, &n, &elems);
-    case Type::Words:
-      return listOf(o, &n, &elems);
+    case Type::Words: {
+      if (!listOf(o, &n, &elems)) return false;
+      auto& strs = v.lists().strs;
+      for (int k = 0; k < n; ++k) strs.push_back(Tcl_GetString(elems[k]));
+      return true;
+    }
+    case Type::NamedChoices: {
+      if (!listOf(o, &n, &elems) || n % 2) return false;
+      auto& pairs = v.lists().pairs;
+      for (int k = 0; k < n; k += 2) {
+        const char* s = Tcl_GetString(elems[k + 1]);
+        auto& items = p.choices.items;
+        auto it = std::find_if(items.begin(), items.end(), [&](const Choice& c) { return !strcmp(s, c.name); });
+        if (it == items.end()) return false;
+        pairs.emplace_back(Tcl_GetString(elems[k]), it->value);
+      }
+      return true;
+    }
     case Type::Data: case Type::Bytes: case Type::Script:
       return true;
   }

@@ -5,21 +5,8 @@
 
 namespace tcltorch {
 
-// The elements of a list-valued parameter (already checked to be a list).
-static std::vector<std::string> wordsOf(Call& c, const char* name) {
-  std::vector<std::string> r;
-  Tcl_Obj* o = c.obj(name);
-  Tcl_Size n = 0;
-  Tcl_Obj** elems = nullptr;
-  if (o && Tcl_ListObjGetElements(nullptr, o, &n, &elems) == TCL_OK)
-    for (Tcl_Size k = 0; k < n; ++k) r.push_back(Tcl_GetString(elems[k]));
-  return r;
-}
-
 static Tcl_Obj* cmdDeviceMesh(Call& c) {
-  std::vector<std::string> names;
-  for (auto& w : wordsOf(c, "names")) names.push_back(w);
-  return c.result(Kind::Mesh, makeDeviceMesh(c.st, c.ints("shape"), names));
+  return c.result(Kind::Mesh, makeDeviceMesh(c.st, c.ints("shape"), c.words("names")));
 }
 
 static Tcl_Obj* cmdMeshGroup(Call& c) {
@@ -50,21 +37,9 @@ static Tcl_Obj* cmdMeshInfo(Call& c) {
 }
 
 static Tcl_Obj* cmdParallelizeModule(Call& c) {
-  auto m = c.object<ModuleObj>("module");
-  Tcl_Size n = 0;
-  Tcl_Obj** elems = nullptr;
-  if (Tcl_ListObjGetElements(nullptr, c.obj("plan"), &n, &elems) != TCL_OK || n % 2)
-    c.badValue("plan", "a list of layer names and styles (colwise or rowwise)");
-  std::vector<std::string> w;
-  for (Tcl_Size k = 0; k < n; ++k) w.push_back(Tcl_GetString(elems[k]));
   std::vector<std::pair<std::string, ParallelStyle>> plan;
-  for (size_t k = 0; k < w.size(); k += 2) {
-    if (w[k + 1] != "colwise" && w[k + 1] != "rowwise")
-      fail("bad style \"" + w[k + 1] + "\" for layer \"" + w[k] + "\": must be colwise or rowwise",
-           {"ARGS", "VALUE", "plan", w[k + 1]});
-    plan.emplace_back(w[k], w[k + 1] == "colwise" ? ParallelStyle::Colwise : ParallelStyle::Rowwise);
-  }
-  parallelizeModule(c.st, *m, plan, c.str("group"));
+  for (auto& [name, style] : c.namedChoices("plan")) plan.emplace_back(name, ParallelStyle(style));
+  parallelizeModule(c.st, *c.object<ModuleObj>("module"), plan, c.str("group"));
   return c.obj("module");
 }
 
@@ -72,7 +47,7 @@ static Tcl_Obj* cmdFullyShard(Call& c) {
   FullyShardOptions o;
   o.group = c.str("group");
   o.reshardAfterForward = c.boolean("reshard_after_forward");
-  for (auto& u : wordsOf(c, "units")) o.units.push_back(u);
+  o.units = c.words("units");
   fullyShard(c.st, c.object<ModuleObj>("module"), o);
   return c.obj("module");
 }
@@ -112,7 +87,8 @@ std::vector<Command> parallelCommands() {
        {{"mesh", Type::Mesh, nullptr, "mesh handle"}}, cmdMeshInfo},
       {"parallelize_module", "Tensor parallel: split linear and embedding layers over a group, colwise or rowwise; returns the module.",
        {kModule,
-        {"plan", Type::String, nullptr, "layer names (as layer_named_parameters prints them) and styles: {0 colwise 2 rowwise}"},
+        Param{"plan", Type::NamedChoices, nullptr, "layer names (as layer_named_parameters prints them), each with its style: {0 colwise 2 rowwise}",
+              nullptr, "colwise rowwise"}.mustBe("a list of layer names, each followed by colwise or rowwise"),
         kGroup},
        cmdParallelizeModule},
       {"fully_shard", "Fully sharded data parallel (ZeRO-3): each rank keeps 1/N of every parameter, gradient and optimizer state; returns the module.",
