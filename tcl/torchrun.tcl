@@ -9,8 +9,8 @@
 # MASTER_PORT and TORCHELASTIC_RESTART_COUNT (also TCLTORCH_RESTART_COUNT) in
 # its environment, and glibc's MALLOC_MMAP_THRESHOLD_ (64 MiB) and
 # MALLOC_TRIM_THRESHOLD_ (256 MiB) unless already set (freed buffers are kept
-# for the next step instead of being faulted in again); every output line is printed with a "[rank] " prefix
-# (stdout lines on stdout, stderr lines on stderr). When a rank exits non-zero
+# for the next step instead of being faulted in again); every output line is
+# printed with a "[rank] " prefix (stdout lines on stdout, stderr lines on stderr). When a rank exits non-zero
 # the launcher prints one summary (the first failing rank, its exit status or
 # signal, the last lines of its stderr; a rank that failed because a peer went
 # away counts after one that did not) and ends the other ranks by PID

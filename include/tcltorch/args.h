@@ -154,7 +154,6 @@ struct Value {
     std::vector<at::Tensor> ts;    // TensorList, TensorsOrModule given as tensors
     std::vector<std::shared_ptr<Object>> objs;  // ModuleList
     std::vector<std::vector<int64_t>> lists;    // IntLists
-    std::vector<std::string> strs;              // Words
     std::vector<std::pair<std::string, int>> pairs;  // NamedChoices: name, the choice's value
   };
   Tcl_Obj* obj = nullptr;        // the word as given (nullptr for a default)
@@ -197,6 +196,8 @@ std::string camelCase(const std::string& snake);
 // What a value of this parameter must be, for messages and docs ("an integer >= 0").
 std::string describe(const Param& p);
 std::string rangeText(const Param& p);  // " >= 1", " in [0, 1]", or ""
+// "a, b, or c": the words of Param::choices (after `first`, when given).
+std::string choiceWords(const Param& p, const char* first = nullptr);
 
 constexpr int kMaxParams = 16;
 
@@ -247,7 +248,7 @@ class Call {
   const std::vector<int64_t>& ints(const char* name) { return get(name).lists().ints; }
   const std::vector<double>& doubles(const char* name) { return get(name).lists().dbls; }
   const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists().lists; }
-  const std::vector<std::string>& words(const char* name) { return get(name).lists().strs; }
+  std::vector<std::string> words(const char* name);  // Type::Words: the list's elements
   const std::vector<std::pair<std::string, int>>& namedChoices(const char* name) { return get(name).lists().pairs; }
 
   std::optional<int64_t> optInteger(const char* name) {

@@ -218,6 +218,16 @@ std::string Call::str(const char* name) {
   return std::string(s, size_t(len));
 }
 
+std::vector<std::string> Call::words(const char* name) {
+  std::vector<std::string> r;
+  Tcl_Obj* o = obj(name);
+  Tcl_Size n = 0;
+  Tcl_Obj** elems = nullptr;
+  if (o && Tcl_ListObjGetElements(nullptr, o, &n, &elems) == TCL_OK)  // the parser checked it is a list
+    for (Tcl_Size k = 0; k < n; ++k) r.emplace_back(Tcl_GetString(elems[k]));
+  return r;
+}
+
 void Call::badValue(const char* name, const std::string& what) {
   badValueError(name, obj(name), what);
 }

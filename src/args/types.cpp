@@ -5,7 +5,6 @@
 #include "convert.h"
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -109,6 +108,13 @@ std::string rangeText(const Param& p) {
   return std::string(" in ") + (p.lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + (p.hi_open ? ")" : "]");
 }
 
+std::string choiceWords(const Param& p, const char* first) {
+  std::vector<std::string> w;
+  if (first) w.push_back(first);
+  for (auto& c : p.choices.items) w.push_back(c.name);
+  return orList(w);
+}
+
 std::string describe(const Param& p) {
   if (p.must) return p.must;
   switch (p.type) {
@@ -123,18 +129,10 @@ std::string describe(const Param& p) {
       for (auto& c : kReduceOps) w.push_back(c.name);
       return orList(w);
     }
-    case Type::Choice: case Type::NumberOrChoice: {
-      std::vector<std::string> w;
-      if (p.type == Type::NumberOrChoice) w.push_back("a number");
-      for (auto& c : p.choices.items) w.push_back(c.name);
-      return orList(w);
-    }
+    case Type::Choice: return choiceWords(p);
+    case Type::NumberOrChoice: return choiceWords(p, "a number");
     case Type::IntLists: return "an integer or a list of integer lists";
-    case Type::NamedChoices: {
-      std::vector<std::string> w;
-      for (auto& c : p.choices.items) w.push_back(c.name);
-      return "a list of names, each followed by " + orList(w);
-    }
+    case Type::NamedChoices: return "a list of names, each followed by " + choiceWords(p);
     case Type::IntList: return "a list of integers" + rangeText(p);
     case Type::DoubleList: return "a list of numbers" + rangeText(p);
     case Type::TensorOrNumber: return "a tensor handle or a number";
@@ -249,6 +247,13 @@ static bool intWord(const Param& p, Tcl_Obj* o, int64_t* out) {
   return true;
 }
 
+// The choice of p spelled s, or nullptr.
+static const Choice* findChoice(const Param& p, const char* s) {
+  for (auto& c : p.choices.items)
+    if (!strcmp(s, c.name)) return &c;
+  return nullptr;
+}
+
 static bool listOf(Tcl_Obj* o, Tcl_Size* n, Tcl_Obj*** elems) {
   return Tcl_ListObjGetElements(nullptr, o, n, elems) == TCL_OK;
 }
@@ -295,14 +300,6 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       [[fallthrough]];
     case Type::Choice: case Type::ReduceOp: {
       const char* s = Tcl_GetString(o);
-      auto match = [&](const Choice* b, const Choice* e) {
-        for (; b != e; ++b)
-          if (!strcmp(s, b->name)) {
-            v.i = b->value;
-            return true;
-          }
-        return false;
-      };
       if (p.type == Type::ReduceOp) {
         for (auto& w : kReduceOps)
           if (!strcmp(s, w.name)) {
@@ -311,7 +308,9 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
           }
         return false;
       }
-      return match(p.choices.items.data(), p.choices.items.data() + p.choices.items.size());
+      const Choice* c = findChoice(p, s);
+      if (c) v.i = c->value;
+      return c != nullptr;
     }
     case Type::Dtype:
       return dtypeFromName(Tcl_GetString(o), &v.dtype);
@@ -426,21 +425,15 @@ bool convert(State* st, const Param& p, Tcl_Obj* o, Value& v) {
       return true;
     case Type::Handles: case Type::CommandWords:
       return isHandleObj(o) || listOf(o, &n, &elems);
-    case Type::Words: {
-      if (!listOf(o, &n, &elems)) return false;
-      auto& strs = v.lists().strs;
-      for (int k = 0; k < n; ++k) strs.push_back(Tcl_GetString(elems[k]));
-      return true;
-    }
+    case Type::Words:
+      return listOf(o, &n, &elems);  // Call::words reads them only where a handler asks
     case Type::NamedChoices: {
       if (!listOf(o, &n, &elems) || n % 2) return false;
       auto& pairs = v.lists().pairs;
       for (int k = 0; k < n; k += 2) {
-        const char* s = Tcl_GetString(elems[k + 1]);
-        auto& items = p.choices.items;
-        auto it = std::find_if(items.begin(), items.end(), [&](const Choice& c) { return !strcmp(s, c.name); });
-        if (it == items.end()) return false;
-        pairs.emplace_back(Tcl_GetString(elems[k]), it->value);
+        const Choice* c = findChoice(p, Tcl_GetString(elems[k + 1]));
+        if (!c) return false;
+        pairs.emplace_back(Tcl_GetString(elems[k]), c->value);
       }
       return true;
     }

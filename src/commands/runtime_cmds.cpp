@@ -119,11 +119,7 @@ static std::string defaultText(const Param& p) {
 // Choices and ranges as words: "one of: a, b, or c", "int >= 1" (no '|', which
 // would split a Markdown table cell).
 static std::string typeText(const Param& p) {
-  if (p.type == Type::NamedChoices) {
-    std::string t = "names, each followed by one of:";
-    for (size_t k = 0; k < p.choices.items.size(); ++k) t += (k ? ", " : " ") + std::string(p.choices.items[k].name);
-    return t;
-  }
+  if (p.type == Type::NamedChoices) return "names, each followed by one of: " + choiceWords(p);
   std::string t = p.type == Type::Choice || p.type == Type::ReduceOp || p.type == Type::Dtype ||
                           p.type == Type::NumberOrChoice
                       ? "one of: " + describe(p)

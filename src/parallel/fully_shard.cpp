@@ -33,6 +33,9 @@ void resizeStorage(const at::Tensor& t, size_t bytes) {
   s->set_nbytes(bytes);
 }
 
+// Elements of one dim-0 row (0-d parameters are refused before).
+int64_t rowNumel(const at::Tensor& t) { return t.numel() / std::max<int64_t>(t.size(0), 1); }
+
 // `from`'s elements into the front of the flat `to`, the rest zeroed.
 void copyPadded(const at::Tensor& to, const at::Tensor& from, int64_t numel) {
   to.narrow(0, 0, numel).view(from.sizes()).copy_(from);
@@ -68,10 +71,10 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
     at::Tensor out = at::empty({n(), u.packed}, wholes[0].options());
     int64_t col = 0;
     for (size_t i = 0; i < wholes.size(); ++i) {
-      int64_t row = 0, rowNumel = wholes[i].numel() / std::max<int64_t>(wholes[i].size(0), 1);
+      int64_t row = 0, perRow = rowNumel(wholes[i]);
       for (int r = 0; r < n(); ++r) {
         int64_t k = u.sizes[i][size_t(r)];
-        copyPadded(out[r].narrow(0, col, u.padded[i]), wholes[i].narrow(0, row, k), k * rowNumel);
+        copyPadded(out[r].narrow(0, col, u.padded[i]), wholes[i].narrow(0, row, k), k * perRow);
         row += k;
       }
       col += u.padded[i];
@@ -101,10 +104,10 @@ struct Fsdp : std::enable_shared_from_this<Fsdp> {
     for (size_t i = 0; i < u.params.size(); ++i) {
       at::Tensor& w = u.whole[i];
       resizeStorage(w, size_t(w.numel()) * w.element_size());
-      int64_t row = 0, rowNumel = w.numel() / std::max<int64_t>(w.size(0), 1);
+      int64_t row = 0, perRow = rowNumel(w);
       for (int r = 0; r < n(); ++r) {
         int64_t k = u.sizes[i][size_t(r)];
-        w.narrow(0, row, k).copy_(all[r].narrow(0, col, k * rowNumel).view(w.narrow(0, row, k).sizes()));
+        w.narrow(0, row, k).copy_(all[r].narrow(0, col, k * perRow).view(w.narrow(0, row, k).sizes()));
         row += k;
       }
       col += u.padded[i];
@@ -231,13 +234,13 @@ void fullyShard(State& st, const std::shared_ptr<ModuleObj>& m, const FullyShard
       if (p.dim() == 0) fail("fully_shard: parameter of unit \"" + name + "\" is 0-d", {"PARALLEL", "UNIT", name});
       ParamSplit s{o.group, 0, evenSizes(p.size(0), fs->n()), fs->comm->rank(), true};
       int64_t big = *std::max_element(s.sizes.begin(), s.sizes.end());
-      int64_t rowNumel = p.numel() / p.size(0);
+      int64_t perRow = rowNumel(p);
       u.params.push_back(p);
       u.rows.push_back(p.narrow(0, s.offset(), s.sizes[size_t(s.rank)]).clone());
       u.whole.push_back(at::empty_like(p));
       u.sizes.push_back(s.sizes);
-      u.padded.push_back(big * rowNumel);
-      u.packed += big * rowNumel;
+      u.padded.push_back(big * perRow);
+      u.packed += big * perRow;
       u.stash.emplace_back();
       addParamSplit(st, p, std::move(s));
     }
