@@ -120,6 +120,37 @@ struct Param {
 
 class Call;
 using Handler = Tcl_Obj* (*)(Call&);
+// The `bad NAME "VALUE": must be WHAT` error with {TORCH ARGS VALUE name value}.
+[[noreturn]] void badValueError(const char* name, Tcl_Obj* value, const std::string& what);
+
+// A row's parameters as a struct of typed keys: each member declares one
+// parameter (in member order, which is the positional order) and is the key a
+// handler reads it by, so reading a parameter the row lacks is an unknown member
+// (a compile error), and reading it as the wrong kind is a static_assert.
+//   struct KthArgs : Args {
+//     Arg<Type::Tensor> input{this, kInput};
+//     Arg<Type::Int> k{this, {"k", Type::Int, nullptr, "rank, from 1"}};
+//   };
+//   static Tcl_Obj* cmdKth(Call& c, const KthArgs& a) { ... c.integer(a.k) ... }
+//   typedRow<cmdKth>("kthvalue", "doc")
+// A family's struct takes its member in its constructor (a per-member name or
+// alias); a shared helper takes the keys it reads as arguments.
+struct Args {
+  std::vector<Param> params;
+  Args() = default;
+  Args(const Args&) = delete;  // keys index this object's params
+  Args& operator=(const Args&) = delete;
+};
+
+template <Type T>
+struct Arg {
+  int index;
+  const char* name;
+  Arg(Args* owner, const Param& p) : index(int(owner->params.size())), name(p.name) {
+    if (p.type != T) throw std::logic_error(std::string("internal: parameter ") + p.name + " declared as " + typeName(p.type) + ", keyed as " + typeName(T));
+    owner->params.push_back(p);
+  }
+};
 
 struct Command {
   const char* name;  // snake_case; torch::camelCase is derived
@@ -137,6 +168,8 @@ struct Command {
   // when its first word is a tensor handle, or when a named word spells this
   // row's first parameter (compat rule 5: the types tell the forms apart).
   bool tensor_form = false;
+  // The typed keys of a row made by typedRow (its params are args->params).
+  std::shared_ptr<const Args> args = nullptr;
 
   Command withData(const void* d) const { Command c = *this; c.data = d; return c; }
   Command asTensorForm() const { Command c = *this; c.tensor_form = true; return c; }
@@ -217,44 +250,103 @@ class Call {
   const T& data() const { return *static_cast<const T*>(info.cmd->data); }
 
   bool declares(const char* name) const;  // the command has this parameter
-  bool has(const char* name) const;    // given, or has a default
-  bool given(const char* name) const;  // given by the caller
-  Tcl_Obj* obj(const char* name);      // given word or default; nullptr if neither
 
-  at::Tensor tensor(const char* name) { return *get(name).t; }
+  // Each accessor takes a parameter's key: a typed key (Arg<T>) of the row's
+  // argument struct, or, in handlers not yet on argument structs, its name.
+  template <class K> const char* nameOf(const K& k) const { return param(slot(k)).name; }  // the row's spelling
+  template <class K> bool has(const K& k) const { return v_[slot(k)] != nullptr; }  // given, or has a default
+  template <class K> bool given(const K& k) const { return givenAt(slot(k)); }  // given by the caller
+  template <class K> Tcl_Obj* obj(const K& k) { return objAt(slot(k)); }  // given word or default; nullptr if neither
+
+  template <class K> at::Tensor tensor(const K& k) { return tensorRef(k); }
   // The registry's own reference: no reference-count traffic. Valid until that
   // handle is freed, so never across torch::free or a script evaluation.
-  const at::Tensor& tensorRef(const char* name) { return *get(name).t; }
-  const std::vector<at::Tensor>& tensors(const char* name) { return get(name).lists().ts; }
-  bool isNumber(const char* name) { return get(name).numeric; }  // TensorOrNumber, NumberOrChoice
-  const at::Scalar& scalar(const char* name) { return get(name).s; }
-  template <class T>
-  std::shared_ptr<T> object(const char* name) {
-    return std::static_pointer_cast<T>(objectRaw(name));
+  template <class K> const at::Tensor& tensorRef(const K& k) {
+    static_assert(reads<K>(Type::Tensor, Type::OptTensor, Type::TensorOrNumber, Type::TensorOrShard), "not a tensor parameter");
+    return *get(k).t;
   }
-  const std::shared_ptr<Object>& objectRaw(const char* name) { return get(name).o; }
-  const std::vector<std::shared_ptr<Object>>& objects(const char* name) { return get(name).lists().objs; }
-  int64_t integer(const char* name) { return get(name).i; }
-  double number(const char* name);
-  bool boolean(const char* name) { return get(name).i != 0; }
-  std::string str(const char* name);
-  at::ScalarType dtype(const char* name) { return get(name).dtype; }
-  c10::Device device(const char* name) {
-    const Value& v = get(name);
+  template <class K> const std::vector<at::Tensor>& tensors(const K& k) {
+    static_assert(reads<K>(Type::TensorList, Type::TensorsOrModule), "not a tensor list parameter");
+    return get(k).lists().ts;
+  }
+  template <class K> bool isNumber(const K& k) {  // TensorOrNumber, NumberOrChoice given as a number
+    static_assert(reads<K>(Type::TensorOrNumber, Type::NumberOrChoice), "not a tensor-or-number parameter");
+    return get(k).numeric;
+  }
+  template <class K> const at::Scalar& scalar(const K& k) {  // an integer word stays integral
+    static_assert(reads<K>(Type::TensorOrNumber, Type::NumberOrChoice, Type::Double, Type::Probability, Type::Int,
+                           Type::PosInt, Type::NonNegInt),
+                  "not a number parameter");
+    return get(k).s;
+  }
+  template <class T, class K> std::shared_ptr<T> object(const K& k) { return std::static_pointer_cast<T>(objectRaw(k)); }
+  template <class K> const std::shared_ptr<Object>& objectRaw(const K& k) {
+    static_assert(reads<K>(Type::Module, Type::Optimizer, Type::Work, Type::Scheduler, Type::Shard, Type::Writer,
+                           Type::Loader, Type::Mesh, Type::TensorOrShard, Type::TensorsOrModule, Type::Handles),
+                  "not an object parameter");
+    return get(k).o;
+  }
+  template <class K> const std::vector<std::shared_ptr<Object>>& objects(const K& k) {
+    static_assert(reads<K>(Type::ModuleList, Type::Handles), "not an object list parameter");
+    return get(k).lists().objs;
+  }
+  template <class K> int64_t integer(const K& k) {
+    static_assert(reads<K>(Type::Int, Type::PosInt, Type::NonNegInt, Type::RankOrAll, Type::Bool, Type::Choice),
+                  "not an integer parameter");
+    return get(k).i;
+  }
+  template <class K> double number(const K& k) {
+    static_assert(reads<K>(Type::Double, Type::Probability, Type::Int, Type::PosInt, Type::NonNegInt, Type::TensorOrNumber),
+                  "not a number parameter");
+    return numberOf(get(k));
+  }
+  template <class K> bool boolean(const K& k) {
+    static_assert(reads<K>(Type::Bool), "not a boolean parameter");
+    return get(k).i != 0;
+  }
+  template <class K> std::string str(const K& k) { return strOf(get(k)); }
+  template <class K> at::ScalarType dtype(const K& k) {
+    static_assert(reads<K>(Type::Dtype), "not a dtype parameter");
+    return get(k).dtype;
+  }
+  template <class K> c10::Device device(const K& k) {
+    static_assert(reads<K>(Type::Device), "not a device parameter");
+    const Value& v = get(k);
     return c10::Device(v.devType, v.devIndex);
   }
-  ReduceOp op(const char* name) { return ReduceOp(get(name).i); }
-  int choice(const char* name) { return int(get(name).i); }  // the Choice's value
-  const std::vector<int64_t>& ints(const char* name) { return get(name).lists().ints; }
-  const std::vector<double>& doubles(const char* name) { return get(name).lists().dbls; }
-  const std::vector<std::vector<int64_t>>& intLists(const char* name) { return get(name).lists().lists; }
-  std::vector<std::string> words(const char* name);  // Type::Words: the list's elements
-  const std::vector<std::pair<std::string, int>>& namedChoices(const char* name) { return get(name).lists().pairs; }
-
-  std::optional<int64_t> optInteger(const char* name) {
-    return has(name) ? std::optional<int64_t>(integer(name)) : std::nullopt;
+  template <class K> ReduceOp op(const K& k) {
+    static_assert(reads<K>(Type::ReduceOp), "not a reduce-op parameter");
+    return ReduceOp(get(k).i);
+  }
+  template <class K> int choice(const K& k) {  // the Choice's value
+    static_assert(reads<K>(Type::Choice, Type::NumberOrChoice), "not a choice parameter");
+    return int(get(k).i);
+  }
+  template <class K> const std::vector<int64_t>& ints(const K& k) {
+    static_assert(reads<K>(Type::IntList), "not an integer list parameter");
+    return get(k).lists().ints;
+  }
+  template <class K> const std::vector<double>& doubles(const K& k) {
+    static_assert(reads<K>(Type::DoubleList), "not a number list parameter");
+    return get(k).lists().dbls;
+  }
+  template <class K> const std::vector<std::vector<int64_t>>& intLists(const K& k) {
+    static_assert(reads<K>(Type::IntLists), "not a list-of-integer-lists parameter");
+    return get(k).lists().lists;
+  }
+  template <class K> std::vector<std::string> words(const K& k) {  // Type::Words: the list's elements
+    static_assert(reads<K>(Type::Words, Type::CommandWords), "not a words parameter");
+    return wordsOf(obj(k));
+  }
+  template <class K> const std::vector<std::pair<std::string, int>>& namedChoices(const K& k) {
+    static_assert(reads<K>(Type::NamedChoices), "not a named-choices parameter");
+    return get(k).lists().pairs;
+  }
+  template <class K> std::optional<int64_t> optInteger(const K& k) {
+    return has(k) ? std::optional<int64_t>(integer(k)) : std::nullopt;
   }
   // An optional tensor (Type::OptTensor: left out, "" or none give an undefined tensor).
+  template <Type T> at::Tensor optTensor(const Arg<T>& k) { return has(k) ? tensor(k) : at::Tensor(); }
   at::Tensor optTensor(const char* name) { return declares(name) && has(name) ? tensor(name) : at::Tensor(); }
 
   // Result helpers: register a new handle and return its name.
@@ -265,9 +357,29 @@ class Call {
 
   // A value that is well typed but wrong for this call (e.g. a dim out of range):
   // `bad NAME "VALUE": must be WHAT`, errorcode {TORCH ARGS VALUE name value}.
-  [[noreturn]] void badValue(const char* name, const std::string& what);
+  template <class K> [[noreturn]] void badValue(const K& k, const std::string& what) {
+    int i = slot(k);
+    badValueError(param(i).name, objAt(i), what);
+  }
 
  private:
+  // Which types a typed key may be read as (a name may be read as anything).
+  template <class K> struct KeyType { static constexpr bool typed = false; static constexpr Type type = Type::String; };
+  template <Type T> struct KeyType<Arg<T>> { static constexpr bool typed = true; static constexpr Type type = T; };
+  template <class K, class... Ts> static constexpr bool reads(Ts... ts) {
+    return !KeyType<K>::typed || ((KeyType<K>::type == ts) || ...);
+  }
+  // A key's own position, or, in a row that holds the struct's parameters at
+  // other positions (a tensor form puts the input before a constructor's), by name.
+  template <Type T> int slot(const Arg<T>& a) const {
+    return size_t(a.index) < info.cmd->params.size() && param(a.index).name == a.name ? a.index : index(a.name);
+  }
+  int slot(const char* name) const { return index(name); }
+  bool givenAt(int i) const { return ownPtr(i) && v_[i] == ownPtr(i); }
+  Tcl_Obj* objAt(int i);
+  static double numberOf(const Value& v);
+  static std::string strOf(const Value& v);
+  static std::vector<std::string> wordsOf(Tcl_Obj* list);
   // Handlers name parameters by the same string literals as the table, which
   // the linker merges: a pointer compare finds them; strcmp is the fallback.
   int index(const char* name) const {
@@ -277,12 +389,13 @@ class Call {
     return indexByName(name);
   }
   int indexByName(const char* name) const;
-  const Value& get(const char* name) const {
-    const Value* v = v_[index(name)];
-    if (!v) unset(name);
+  template <class K> const Value& get(const K& k) const {
+    int i = slot(k);
+    const Value* v = v_[i];
+    if (!v) unset(i);
     return *v;
   }
-  [[noreturn]] void unset(const char* name) const;
+  [[noreturn]] void unset(int i) const;
   const Param& param(int i) const { return info.cmd->params[i]; }
   void assign(int k, Tcl_Obj* word);
   // Only the first info.cmd->params.size() entries are used.
@@ -301,6 +414,27 @@ class Call {
   Tcl_Obj* rest_ = nullptr;           // the list a Type::Words or variadic parameter collects
 };
 
+// A row made from a handler that reads an argument struct: the struct's
+// parameters are the row's, and the handler gets the row's own struct.
+template <class F> struct HandlerArgs;
+template <class A> struct HandlerArgs<Tcl_Obj* (*)(Call&, const A&)> { using type = A; };
+template <auto H>
+Tcl_Obj* boundHandler(Call& c) {
+  using A = typename HandlerArgs<decltype(H)>::type;
+  return H(c, static_cast<const A&>(*c.info.cmd->args));
+}
+// `args`: a family member's own struct (or one shared by a family).
+template <auto H>
+Command typedRow(const char* name, const char* doc, std::shared_ptr<const typename HandlerArgs<decltype(H)>::type> args) {
+  Command c{name, doc, args->params, &boundHandler<H>};
+  c.args = std::move(args);
+  return c;
+}
+template <auto H>
+Command typedRow(const char* name, const char* doc) {
+  return typedRow<H>(name, doc, std::make_shared<const typename HandlerArgs<decltype(H)>::type>());
+}
+
 // Every area contributes its commands; table.cpp lists the areas in one place.
 const std::vector<Command>& allCommands();
 const std::vector<CommandInfo>& allCommandInfos();
@@ -315,7 +449,5 @@ c10::Device parseDevice(const std::string& s, const char* param = "device");
 bool parseNumber(Tcl_Obj* o, double* d);
 Tcl_Obj* newList(const std::vector<int64_t>& v);
 Tcl_Obj* newString(const std::string& s);
-// The `bad NAME "VALUE": must be WHAT` error with {TORCH ARGS VALUE name value}.
-[[noreturn]] void badValueError(const char* name, Tcl_Obj* value, const std::string& what);
 
 }  // namespace tcltorch

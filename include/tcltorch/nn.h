@@ -60,8 +60,13 @@ std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min
 std::vector<Command> nnRecurrentCommands();
 
 // Parameters named by a Tcl value: a module handle (its parameters) or a list
-// of tensor handles.
-std::vector<at::Tensor> parameterList(Call& c, const char* name);
+// of tensor handles (Type::TensorsOrModule). `k`: the parameter's key.
+std::vector<at::Tensor> parameterList(const std::shared_ptr<Object>& module, const std::vector<at::Tensor>& tensors,
+                                      const char* name);
+template <class K>
+std::vector<at::Tensor> parameterList(Call& c, const K& k) {
+  return parameterList(c.objectRaw(k), c.tensors(k), c.nameOf(k));
+}
 
 // A module handle made for one call (a constructor's result inside a tensor
 // form): the module behind it, freed with it when the call ends.

@@ -21,10 +21,10 @@ Tcl_Obj* newOptimizerObj(Call& c, const char* type, std::function<std::unique_pt
 
 // An object of type T behind a handle of a kind several types share (schedulers
 // and grad scalers are both scheduler handles), or a HANDLE error naming `what`.
-template <class T>
-std::shared_ptr<T> typedObject(Call& c, const char* name, const char* what) {
-  auto o = std::dynamic_pointer_cast<T>(c.objectRaw(name));
-  if (!o) badHandle(what, c.obj(name));
+template <class T, class K>
+std::shared_ptr<T> typedObject(Call& c, const K& k, const char* what) {
+  auto o = std::dynamic_pointer_cast<T>(c.objectRaw(k));
+  if (!o) badHandle(what, c.obj(k));
   return o;
 }
 

@@ -19,6 +19,15 @@ inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o) {
   if (c.declares("device") && c.has("device")) o = o.device(c.device("device"));
   return o;
 }
+// The same from a row's typed keys: dtype, and device where the row has one.
+inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o, const Arg<Type::Dtype>& dtype) {
+  return c.has(dtype) ? o.dtype(c.dtype(dtype)) : o;
+}
+inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o, const Arg<Type::Dtype>& dtype,
+                                      const Arg<Type::Device>& device) {
+  o = applyOptions(c, o, dtype);
+  return c.has(device) ? o.device(c.device(device)) : o;
+}
 
 // A second tensor operand: -other, or the other API's -tensor2 / -input2.
 inline const Param kOtherParam{"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2"};

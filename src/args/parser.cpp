@@ -176,8 +176,8 @@ int Call::indexByName(const char* name) const {
   throw std::logic_error(std::string("internal: command ") + info.cmd->name + " has no parameter " + name);
 }
 
-void Call::unset(const char* name) const {
-  throw std::logic_error(std::string("internal: parameter ") + name + " is unset");
+void Call::unset(int i) const {
+  throw std::logic_error(std::string("internal: parameter ") + param(i).name + " is unset");
 }
 
 bool Call::declares(const char* name) const {
@@ -186,15 +186,7 @@ bool Call::declares(const char* name) const {
   return false;
 }
 
-bool Call::given(const char* name) const {
-  int i = index(name);
-  return ownPtr(i) && v_[i] == ownPtr(i);
-}
-
-bool Call::has(const char* name) const { return v_[index(name)] != nullptr; }
-
-Tcl_Obj* Call::obj(const char* name) {
-  int i = index(name);
+Tcl_Obj* Call::objAt(int i) {
   if (!v_[i]) return nullptr;
   if (v_[i]->obj) return v_[i]->obj;
   if (!(defaultsMask_ >> i & 1)) {
@@ -205,31 +197,22 @@ Tcl_Obj* Call::obj(const char* name) {
   return defaults_[i];
 }
 
-double Call::number(const char* name) {
-  const Value& v = get(name);
-  return v.t ? v.t->item<double>() : v.d;
-}
+double Call::numberOf(const Value& v) { return v.t ? v.t->item<double>() : v.d; }
 
-std::string Call::str(const char* name) {
-  const Value& v = get(name);
+std::string Call::strOf(const Value& v) {
   if (!v.obj) return v.literal ? v.literal : "";
   Tcl_Size len;
   const char* s = Tcl_GetStringFromObj(v.obj, &len);
   return std::string(s, size_t(len));
 }
 
-std::vector<std::string> Call::words(const char* name) {
+std::vector<std::string> Call::wordsOf(Tcl_Obj* o) {
   std::vector<std::string> r;
-  Tcl_Obj* o = obj(name);
   Tcl_Size n = 0;
   Tcl_Obj** elems = nullptr;
   if (o && Tcl_ListObjGetElements(nullptr, o, &n, &elems) == TCL_OK)  // the parser checked it is a list
     for (Tcl_Size k = 0; k < n; ++k) r.emplace_back(Tcl_GetString(elems[k]));
   return r;
-}
-
-void Call::badValue(const char* name, const std::string& what) {
-  badValueError(name, obj(name), what);
 }
 
 Tcl_Obj* Call::result(const at::Tensor& t) { return st.reg.addObj(t); }

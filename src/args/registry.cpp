@@ -74,6 +74,11 @@ static std::vector<std::string> words(const char* s) {
 static CommandInfo makeInfo(const Command& c) {
   auto bug = [&](const std::string& what) { throw std::logic_error("internal: command " + std::string(c.name) + ": " + what); };
   if (c.params.size() > size_t(kMaxParams)) bug("too many parameters");
+  // Typed keys index the argument struct's parameters: the row must keep them.
+  if (c.args && (c.args->params.size() != c.params.size() ||
+                 !std::equal(c.params.begin(), c.params.end(), c.args->params.begin(),
+                             [](const Param& a, const Param& b) { return a.name == b.name && a.type == b.type; })))
+    bug("parameters differ from its argument struct's");
   CommandInfo info{&c, camelCase(c.name), {}, std::string("torch::") + c.name, {}, {}};
   for (auto& a : words(c.aliases)) {
     for (const std::string& n : {a, camelCase(a)})

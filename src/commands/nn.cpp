@@ -186,9 +186,10 @@ OneCallModule::~OneCallModule() {
 }
 
 
-std::vector<at::Tensor> parameterList(Call& c, const char* name) {
-  if (auto& m = c.objectRaw(name)) return std::static_pointer_cast<ModuleObj>(m)->module->parameters();
-  std::vector<at::Tensor> out = c.tensors(name);
+std::vector<at::Tensor> parameterList(const std::shared_ptr<Object>& m, const std::vector<at::Tensor>& tensors,
+                                      const char* name) {
+  if (m) return std::static_pointer_cast<ModuleObj>(m)->module->parameters();
+  std::vector<at::Tensor> out = tensors;
   if (out.empty()) fail("no parameters: -" + std::string(name) + " is empty", {"ARGS", "EMPTY", name});
   return out;
 }

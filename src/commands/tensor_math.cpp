@@ -26,12 +26,26 @@ struct Operand {
   bool isTensor;
 };
 }  // namespace
-static Operand operand(Call& c, const char* name) {
+static Operand operand(Call& c, const Arg<Type::TensorOrNumber>& k) {
   static const Tensor kNoTensor;
   static const at::Scalar kNoScalar;
-  if (c.isNumber(name)) return {kNoTensor, c.scalar(name), false};
-  return {c.tensorRef(name), kNoScalar, true};
+  if (c.isNumber(k)) return {kNoTensor, c.scalar(k), false};
+  return {c.tensorRef(k), kNoScalar, true};
 }
+
+namespace {
+const Param kOther{"other", Type::TensorOrNumber, nullptr, "tensor handle or number"};
+const Param kTensorOther{"other", Type::Tensor, nullptr, "tensor handle"};
+struct InputArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+};
+// input and a tensor other
+struct PairArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Tensor> other;
+  explicit PairArgs(const Param& o = kTensorOther) : other{this, o} {}
+};
+}  // namespace
 
 // Elementwise out-of-place ops on tensors that need no gradient skip the autograd
 // dispatch layer, exactly as libtorch's own autograd kernel does right after
@@ -77,11 +91,20 @@ static Tensor recycledOut(Call& c, const Tensor& a, const Operand& b, bool noGra
 
 // ---- add/sub with alpha ----
 
+namespace {
+struct AddArgs : Args {
+  // -input1/-input2: the other API's spellings.
+  Arg<Type::Tensor> input{this, kInput.alias("tensor input1")};
+  Arg<Type::TensorOrNumber> other{this, kOther.alias("input2")};
+  Arg<Type::Double> alpha{this, {"alpha", Type::Double, "1", "multiplier of other"}};
+};
+}  // namespace
+
 template <bool Sub>
-static Tcl_Obj* cmdAddSub(Call& c) {
-  const Tensor& a = c.tensorRef("input");
-  at::Scalar alpha = c.given("alpha") ? c.scalar("alpha") : at::Scalar(int64_t(1));
-  Operand b = operand(c, "other");
+static Tcl_Obj* cmdAddSub(Call& c, const AddArgs& k) {
+  const Tensor& a = c.tensorRef(k.input);
+  at::Scalar alpha = c.given(k.alpha) ? c.scalar(k.alpha) : at::Scalar(int64_t(1));
+  Operand b = operand(c, k.other);
   bool noGrad = plainOperands(a, &b);
   Tensor out = recycledOut(c, a, b, noGrad);
   if (out.defined()) {
@@ -172,10 +195,20 @@ static const BinaryOp kBinary[] = {
 };
 #undef TCLTORCH_BINARY
 
-static Tcl_Obj* cmdBinary(Call& c) {
+namespace {
+struct BinaryArgs : Args {
+  Arg<Type::Tensor> input;
+  Arg<Type::TensorOrNumber> other;  // named op.param
+  explicit BinaryArgs(const BinaryOp& op)
+      : input{this, kInput.alias(op.inAliases)},
+        other{this, {op.param, Type::TensorOrNumber, nullptr, "tensor handle or number", op.otherAliases}} {}
+};
+}  // namespace
+
+static Tcl_Obj* cmdBinary(Call& c, const BinaryArgs& k) {
   const BinaryOp& op = c.data<BinaryOp>();
-  const Tensor& a = c.tensorRef("input");
-  Operand b = operand(c, op.param);
+  const Tensor& a = c.tensorRef(k.input);
+  Operand b = operand(c, k.other);
   bool noGrad = plainOperands(a, &b);
   if (op.out) {
     Tensor out = recycledOut(c, a, b, noGrad, op.floatOnly);
@@ -250,8 +283,8 @@ static const UnaryOp kUnary[] = {
 };
 #undef TCLTORCH_UNARY
 
-static Tcl_Obj* cmdUnary(Call& c) {
-  const Tensor& a = c.tensorRef("input");
+static Tcl_Obj* cmdUnary(Call& c, const InputArgs& k) {
+  const Tensor& a = c.tensorRef(k.input);
   BelowAutograd g(plainOperands(a));
   return c.result(c.data<UnaryOp>().fn(a));
 }
@@ -262,12 +295,14 @@ static Tcl_Obj* cmdUnary(Call& c) {
 namespace {
 struct Reduce {
   Call& c;
+  const Arg<Type::IntList>& dimKey;
   Tensor t;
   bool hasDim;
   std::vector<int64_t> dims;
   bool keepdim;
+  at::Scalar extra;  // unbiased, or the leading p or q
   int64_t one() {  // ops that take a single dimension
-    if (dims.size() != 1) c.badValue("dim", "an integer");
+    if (dims.size() != 1) c.badValue(dimKey, "an integer");
     return dims[0];
   }
   std::vector<int64_t> allDims() const {
@@ -279,18 +314,44 @@ struct Reduce {
 }  // namespace
 
 namespace {
+// The three shapes of reduction rows (the other API's orders).
+enum class ReduceShape {
+  Plain,     // input ?dim? ?keepdim?
+  Variance,  // input ?dim? ?unbiased? ?keepdim?
+  Lead,      // input ?lead? ?dim? ?keepdim? (tensor_norm's p, tensor_quantile's q)
+};
 struct ReductionOp {
   const char* name;
   const char* doc;
   Tensor (*fn)(Reduce&);
-  std::vector<Param> extra;  // between dim and keepdim (the other API's order)...
-  bool extraFirst = false;   // ...or right after the input (tensor_norm: input ?p? ?dim?)
+  ReduceShape shape = ReduceShape::Plain;
+  std::optional<Param> lead = std::nullopt;  // ReduceShape::Lead
+};
+const Param kReduceDim{"dim", Type::IntList, kOptional, "dimension (or list of dimensions); default: all", "dimension"};
+const Param kKeepdim{"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1", "keepDim"};
+struct ReduceArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> dim{this, kReduceDim};
+  Arg<Type::Bool> keepdim{this, kKeepdim};
+};
+struct VarianceArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> dim{this, kReduceDim};
+  Arg<Type::Bool> unbiased{this, {"unbiased", Type::Bool, "1", "1 for Bessel's correction (divide by N-1)"}};
+  Arg<Type::Bool> keepdim{this, kKeepdim};
+};
+struct LeadArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> lead;
+  Arg<Type::IntList> dim{this, kReduceDim};
+  Arg<Type::Bool> keepdim{this, kKeepdim};
+  explicit LeadArgs(const ReductionOp& op) : lead{this, *op.lead} {}
 };
 }  // namespace
 
 // (values, indices) results: the values, or both with -with_indices 1.
-static Tcl_Obj* valuesIndices(Call& c, const std::tuple<Tensor, Tensor>& r) {
-  if (c.declares("with_indices") && c.boolean("with_indices")) return c.results({std::get<0>(r), std::get<1>(r)});
+static Tcl_Obj* valuesIndices(Call& c, const Arg<Type::Bool>& withIndices, const std::tuple<Tensor, Tensor>& r) {
+  if (c.boolean(withIndices)) return c.results({std::get<0>(r), std::get<1>(r)});
   return c.result(std::get<0>(r));
 }
 
@@ -318,17 +379,17 @@ static const std::vector<ReductionOp>& reductions() {
        [](Reduce& r) { return at::argmin(r.t, r.hasDim ? c10::optional<int64_t>(r.one()) : c10::nullopt, r.keepdim); }},
       {"tensor_std", "Standard deviation of all elements, or along dim.",
        [](Reduce& r) {
-         return at::std(r.t, at::IntArrayRef(r.hasDim ? r.dims : r.allDims()), r.c.boolean("unbiased"), r.keepdim);
+         return at::std(r.t, at::IntArrayRef(r.hasDim ? r.dims : r.allDims()), r.extra.toBool(), r.keepdim);
        },
-       {{"unbiased", Type::Bool, "1", "1 for Bessel's correction (divide by N-1)"}}},
+       ReduceShape::Variance},
       {"tensor_var", "Variance of all elements, or along dim.",
        [](Reduce& r) {
-         return at::var(r.t, at::IntArrayRef(r.hasDim ? r.dims : r.allDims()), r.c.boolean("unbiased"), r.keepdim);
+         return at::var(r.t, at::IntArrayRef(r.hasDim ? r.dims : r.allDims()), r.extra.toBool(), r.keepdim);
        },
-       {{"unbiased", Type::Bool, "1", "1 for Bessel's correction (divide by N-1)"}}},
+       ReduceShape::Variance},
       {"tensor_norm", "p-norm of all elements, or along dim.",
-       [](Reduce& r) { return at::norm(r.t, r.c.scalar("p"), r.hasDim ? r.dims : r.allDims(), r.keepdim); },
-       {{"p", Type::Double, "2", "order of the norm"}}, true},
+       [](Reduce& r) { return at::norm(r.t, r.extra, r.hasDim ? r.dims : r.allDims(), r.keepdim); },
+       ReduceShape::Lead, Param{"p", Type::Double, "2", "order of the norm"}},
       {"tensor_median", "Median of all elements (the lower of the two middle values), or along dim.",
        [](Reduce& r) { return r.hasDim ? std::get<0>(at::median(r.t, r.one(), r.keepdim)) : at::median(r.t); }},
       {"tensor_mode", "Most frequent value along dim (default: the last).",
@@ -337,16 +398,21 @@ static const std::vector<ReductionOp>& reductions() {
        [](Reduce& r) {
          c10::optional<int64_t> d;
          if (r.hasDim) d = r.one();
-         return at::quantile(r.t, r.c.number("q"), d, r.keepdim);
+         return at::quantile(r.t, r.extra.toDouble(), d, r.keepdim);
        },
-       {{"q", Type::Double, nullptr, "quantile in [0, 1]", "quantile"}}, true},
+       ReduceShape::Lead, Param{"q", Type::Double, nullptr, "quantile in [0, 1]", "quantile"}},
   };
   return ops;
 }
 
-static Tcl_Obj* cmdReduce(Call& c) {
-  Reduce r{c, c.tensor("input"), c.has("dim"), {}, c.boolean("keepdim")};
-  if (r.hasDim) r.dims = c.ints("dim");
+static at::Scalar extraOf(Call&, const ReduceArgs&) { return {}; }
+static at::Scalar extraOf(Call& c, const VarianceArgs& k) { return c.boolean(k.unbiased); }
+static at::Scalar extraOf(Call& c, const LeadArgs& k) { return c.scalar(k.lead); }
+
+template <class A>
+static Tcl_Obj* cmdReduce(Call& c, const A& k) {
+  Reduce r{c, k.dim, c.tensor(k.input), c.has(k.dim), {}, c.boolean(k.keepdim), extraOf(c, k)};
+  if (r.hasDim) r.dims = c.ints(k.dim);
   return c.result(c.data<ReductionOp>().fn(r));
 }
 
@@ -370,41 +436,84 @@ static const ScanOp kScan[] = {
      [](const Tensor& t, int64_t d, c10::optional<at::ScalarType>) { return at::cummin(t, d); }},
 };
 
-static Tcl_Obj* cmdScan(Call& c) {
+namespace {
+struct ScanArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, "0", "dimension", "dimension"}};
+  Arg<Type::Dtype> dtype{this, {"dtype", Type::Dtype, kOptional, "accumulate in this dtype (cumsum, cumprod)"}};
+  Arg<Type::Bool> with_indices{this, kWithIndicesParam};
+};
+}  // namespace
+
+static Tcl_Obj* cmdScan(Call& c, const ScanArgs& k) {
   c10::optional<at::ScalarType> dt;
-  if (c.has("dtype")) dt = c.dtype("dtype");
-  auto r = c.data<ScanOp>().fn(c.tensorRef("input"), c.integer("dim"), dt);
+  if (c.has(k.dtype)) dt = c.dtype(k.dtype);
+  auto r = c.data<ScanOp>().fn(c.tensorRef(k.input), c.integer(k.dim), dt);
   if (!std::get<1>(r).defined()) return c.result(std::move(std::get<0>(r)));
-  return valuesIndices(c, r);
+  return valuesIndices(c, k.with_indices, r);
 }
 
 // ---- the rest ----
 
-static Tcl_Obj* cmdKthvalue(Call& c) {
-  return valuesIndices(c, at::kthvalue(c.tensorRef("input"), c.integer("k"), c.integer("dim"), c.boolean("keepdim")));
+namespace {
+struct KthvalueArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> k{this, {"k", Type::Int, nullptr, "rank, from 1"}};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, "-1", "dimension", "dimension"}};
+  Arg<Type::Bool> keepdim{this, {"keepdim", Type::Bool, "0", "1 keeps the dimension with size 1"}};
+  Arg<Type::Bool> with_indices{this, kWithIndicesParam};
+};
+}  // namespace
+static Tcl_Obj* cmdKthvalue(Call& c, const KthvalueArgs& a) {
+  return valuesIndices(c, a.with_indices,
+                       at::kthvalue(c.tensorRef(a.input), c.integer(a.k), c.integer(a.dim), c.boolean(a.keepdim)));
 }
 
-static Tcl_Obj* cmdDiff(Call& c) {
-  return c.result(at::diff(c.tensorRef("input"), c.integer("n"), c.integer("dim")));
+namespace {
+struct DiffArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> n{this, {"n", Type::Int, "1", "number of times to difference"}};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, "-1", "dimension", "dimension"}};
+};
+}  // namespace
+static Tcl_Obj* cmdDiff(Call& c, const DiffArgs& a) {
+  return c.result(at::diff(c.tensorRef(a.input), c.integer(a.n), c.integer(a.dim)));
 }
 
+namespace {
+struct GradientArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> spacing{this, Param{"spacing", Type::Double, "1", "sample spacing (\"\": the default)"}.emptyIsDefault()};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"}};
+  Arg<Type::Int> edge_order{this, {"edge_order", Type::Int, "1", "1 or 2: order of the edge differences"}};
+};
+}  // namespace
 // torch.gradient: central differences inside, one-sided at the edges; one
 // tensor per dimension (a list of handles), or just along dim.
-static Tcl_Obj* cmdGradient(Call& c) {
-  const Tensor& t = c.tensorRef("input");
-  at::Scalar spacing = c.number("spacing");
-  int64_t edge = c.integer("edge_order");
+static Tcl_Obj* cmdGradient(Call& c, const GradientArgs& a) {
+  const Tensor& t = c.tensorRef(a.input);
+  at::Scalar spacing = c.number(a.spacing);
+  int64_t edge = c.integer(a.edge_order);
   c10::optional<int64_t> dim;
-  if (c.has("dim")) dim = c.integer("dim");
+  if (c.has(a.dim)) dim = c.integer(a.dim);
   return c.results(at::gradient(t, c10::optional<at::Scalar>(spacing), dim, edge));
 }
 
-static Tcl_Obj* cmdUnique(Call& c) {
-  const Tensor& t = c.tensorRef("input");
-  bool inverse = c.boolean("return_inverse"), counts = c.boolean("return_counts");
+namespace {
+struct UniqueArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Bool> sorted{this, {"sorted", Type::Bool, "1", "1: sorted ascending"}};
+  Arg<Type::Bool> return_inverse{this, {"return_inverse", Type::Bool, "0", "1: also the index of each input element in unique"}};
+  Arg<Type::Bool> return_counts{this, {"return_counts", Type::Bool, "0", "1: also how often each unique value occurs"}};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, kOptional, "unique slices along this dimension"}};
+};
+}  // namespace
+static Tcl_Obj* cmdUnique(Call& c, const UniqueArgs& a) {
+  const Tensor& t = c.tensorRef(a.input);
+  bool inverse = c.boolean(a.return_inverse), counts = c.boolean(a.return_counts);
   Tensor u, inv, cnt;
-  if (c.has("dim")) std::tie(u, inv, cnt) = at::unique_dim(t, c.integer("dim"), c.boolean("sorted"), inverse, counts);
-  else std::tie(u, inv, cnt) = at::_unique2(t, c.boolean("sorted"), inverse, counts);
+  if (c.has(a.dim)) std::tie(u, inv, cnt) = at::unique_dim(t, c.integer(a.dim), c.boolean(a.sorted), inverse, counts);
+  else std::tie(u, inv, cnt) = at::_unique2(t, c.boolean(a.sorted), inverse, counts);
   if (!inverse && !counts) return c.result(std::move(u));
   std::vector<Tensor> r{u};
   if (inverse) r.push_back(inv);
@@ -412,140 +521,141 @@ static Tcl_Obj* cmdUnique(Call& c) {
   return c.results(r);
 }
 
-static Tcl_Obj* cmdIsclose(Call& c) {
-  return c.result(at::isclose(c.tensorRef("input"), c.tensorRef("other"), c.number("rtol"), c.number("atol"),
-                              c.boolean("equal_nan")));
+namespace {
+// allclose and isclose (isclose knows the other API's spellings).
+struct CloseArgs : Args {
+  Arg<Type::Tensor> input;
+  Arg<Type::Tensor> other;
+  Arg<Type::Double> rtol;
+  Arg<Type::Double> atol;
+  Arg<Type::Bool> equal_nan{this, {"equal_nan", Type::Bool, "0", "1: NaN equals NaN"}};
+  explicit CloseArgs(bool spellings)
+      : input{this, kInput.alias(spellings ? "tensor tensor1" : "tensor")},
+        other{this, kTensorOther.alias(spellings ? "tensor2" : nullptr)},
+        rtol{this, {"rtol", Type::Double, "1e-05", "relative tolerance", spellings ? "relativeTolerance" : nullptr}},
+        atol{this, {"atol", Type::Double, "1e-08", "absolute tolerance", spellings ? "absoluteTolerance" : nullptr}} {}
+};
+}  // namespace
+static Tcl_Obj* cmdIsclose(Call& c, const CloseArgs& a) {
+  return c.result(at::isclose(c.tensorRef(a.input), c.tensorRef(a.other), c.number(a.rtol), c.number(a.atol),
+                              c.boolean(a.equal_nan)));
+}
+static Tcl_Obj* cmdAllclose(Call& c, const CloseArgs& a) {
+  return Tcl_NewBooleanObj(at::allclose(c.tensorRef(a.input), c.tensorRef(a.other), c.number(a.rtol), c.number(a.atol),
+                                        c.boolean(a.equal_nan)));
 }
 
+namespace {
+struct NormalizeArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> p{this, {"p", Type::Double, "2", "order of the norm"}};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"}};
+  Arg<Type::Double> eps{this, {"eps", Type::Double, "1e-12", "lower bound of the norm"}};
+};
+}  // namespace
 // input / max(||input||_p, eps), the norm over dim (default: all elements).
-static Tcl_Obj* cmdNormalize(Call& c) {
-  const Tensor& t = c.tensorRef("input");
-  at::Scalar p = c.number("p");
-  Tensor n = c.has("dim") ? at::norm(t, p, std::vector<int64_t>{c.integer("dim")}, true) : at::norm(t, p);
-  return c.result(t / n.clamp_min(c.number("eps")));
+static Tcl_Obj* cmdNormalize(Call& c, const NormalizeArgs& a) {
+  const Tensor& t = c.tensorRef(a.input);
+  at::Scalar p = c.number(a.p);
+  Tensor n = c.has(a.dim) ? at::norm(t, p, std::vector<int64_t>{c.integer(a.dim)}, true) : at::norm(t, p);
+  return c.result(t / n.clamp_min(c.number(a.eps)));
 }
 
-static Tcl_Obj* cmdMatmul(Call& c) { return c.result(at::matmul(c.tensor("input"), c.tensor("other"))); }
-static Tcl_Obj* cmdBmm(Call& c) { return c.result(at::bmm(c.tensor("input"), c.tensor("other"))); }
+static Tcl_Obj* cmdMatmul(Call& c, const PairArgs& a) { return c.result(at::matmul(c.tensor(a.input), c.tensor(a.other))); }
+static Tcl_Obj* cmdBmm(Call& c, const PairArgs& a) { return c.result(at::bmm(c.tensor(a.input), c.tensor(a.other))); }
 
-static Tcl_Obj* cmdClamp(Call& c) {
+namespace {
+struct ClampArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> min{this, {"min", Type::Double, kOptional, "lower bound"}};
+  Arg<Type::Double> max{this, {"max", Type::Double, kOptional, "upper bound"}};
+};
+}  // namespace
+static Tcl_Obj* cmdClamp(Call& c, const ClampArgs& a) {
   c10::optional<at::Scalar> lo, hi;
-  if (c.has("min")) lo = c.scalar("min");
-  if (c.has("max")) hi = c.scalar("max");
-  return c.result(at::clamp(c.tensor("input"), lo, hi));
+  if (c.has(a.min)) lo = c.scalar(a.min);
+  if (c.has(a.max)) hi = c.scalar(a.max);
+  return c.result(at::clamp(c.tensor(a.input), lo, hi));
 }
 
+namespace {
+struct SoftmaxArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, "-1", "dimension"}};
+  Arg<Type::Dtype> dtype{this, {"dtype", Type::Dtype, kOptional, "compute in this dtype"}};
+};
+}  // namespace
 template <bool Log>
-static Tcl_Obj* cmdSoftmax(Call& c) {
-  const Tensor& t = c.tensor("input");
+static Tcl_Obj* cmdSoftmax(Call& c, const SoftmaxArgs& a) {
+  const Tensor& t = c.tensor(a.input);
   c10::optional<at::ScalarType> dt;
-  if (c.has("dtype")) dt = c.dtype("dtype");
-  return c.result(Log ? at::log_softmax(t, c.integer("dim"), dt) : at::softmax(t, c.integer("dim"), dt));
+  if (c.has(a.dtype)) dt = c.dtype(a.dtype);
+  return c.result(Log ? at::log_softmax(t, c.integer(a.dim), dt) : at::softmax(t, c.integer(a.dim), dt));
 }
 
-static Tcl_Obj* cmdWhere(Call& c) {
-  const Tensor& cond = c.tensor("condition");
-  Operand a = operand(c, "input"), b = operand(c, "other");
+namespace {
+struct WhereArgs : Args {
+  Arg<Type::Tensor> condition{this, {"condition", Type::Tensor, nullptr, "bool tensor"}};
+  Arg<Type::TensorOrNumber> input{this, {"input", Type::TensorOrNumber, nullptr, "value where true", "x"}};
+  Arg<Type::TensorOrNumber> other{this, {"other", Type::TensorOrNumber, nullptr, "value where false", "y"}};
+};
+}  // namespace
+static Tcl_Obj* cmdWhere(Call& c, const WhereArgs& k) {
+  const Tensor& cond = c.tensor(k.condition);
+  Operand a = operand(c, k.input), b = operand(c, k.other);
   if (a.isTensor && b.isTensor) return c.result(at::where(cond, a.t, b.t));
   if (a.isTensor) return c.result(at::where(cond, a.t, b.s));
   if (b.isTensor) return c.result(at::where(cond, a.s, b.t));
   return c.result(at::where(cond, a.s, b.s));
 }
 
-static Tcl_Obj* cmdAllclose(Call& c) {
-  return Tcl_NewBooleanObj(at::allclose(c.tensor("input"), c.tensor("other"), c.number("rtol"), c.number("atol"),
-                                        c.boolean("equal_nan")));
-}
-
 // Families are rows: one handler per family, each row carrying its member.
 static void addBinary(std::vector<Command>& out) {
   for (const BinaryOp& op : kBinary)
-    out.push_back(Command{op.name, op.doc,
-                          {{"input", Type::Tensor, nullptr, "tensor handle", op.inAliases},
-                           {op.param, Type::TensorOrNumber, nullptr, "tensor handle or number", op.otherAliases}},
-                          cmdBinary}
-                      .withData(&op));
+    out.push_back(typedRow<cmdBinary>(op.name, op.doc, std::make_shared<const BinaryArgs>(op)).withData(&op));
 }
 static void addUnary(std::vector<Command>& out) {
-  for (const UnaryOp& op : kUnary) out.push_back(Command{op.name, op.doc, {kInput}, cmdUnary}.withData(&op));
+  auto args = std::make_shared<const InputArgs>();
+  for (const UnaryOp& op : kUnary) out.push_back(typedRow<cmdUnary>(op.name, op.doc, args).withData(&op));
 }
 static void addReductions(std::vector<Command>& out) {
+  auto plain = std::make_shared<const ReduceArgs>();
+  auto variance = std::make_shared<const VarianceArgs>();
   for (const ReductionOp& op : reductions()) {
-    std::vector<Param> p = {kInput, {"dim", Type::IntList, kOptional, "dimension (or list of dimensions); default: all",
-                                     "dimension"}};
-    p.insert(op.extraFirst ? p.begin() + 1 : p.end(), op.extra.begin(), op.extra.end());
-    p.push_back({"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1", "keepDim"});
-    out.push_back(Command{op.name, op.doc, p, cmdReduce}.withData(&op));
+    Command row = op.shape == ReduceShape::Plain ? typedRow<cmdReduce<ReduceArgs>>(op.name, op.doc, plain)
+                  : op.shape == ReduceShape::Variance
+                      ? typedRow<cmdReduce<VarianceArgs>>(op.name, op.doc, variance)
+                      : typedRow<cmdReduce<LeadArgs>>(op.name, op.doc, std::make_shared<const LeadArgs>(op));
+    out.push_back(row.withData(&op));
   }
 }
 static void addScans(std::vector<Command>& out) {
-  for (const ScanOp& op : kScan)
-    out.push_back(Command{op.name, op.doc,
-                          {kInput, {"dim", Type::Int, "0", "dimension", "dimension"},
-                           {"dtype", Type::Dtype, kOptional, "accumulate in this dtype (cumsum, cumprod)"},
-                           kWithIndicesParam},
-                          cmdScan}
-                      .withData(&op));
+  auto args = std::make_shared<const ScanArgs>();
+  for (const ScanOp& op : kScan) out.push_back(typedRow<cmdScan>(op.name, op.doc, args).withData(&op));
 }
 
 std::vector<Command> tensorMathCommands() {
-  const Param other{"other", Type::TensorOrNumber, nullptr, "tensor handle or number"};
-  const Param alpha{"alpha", Type::Double, "1", "multiplier of other"};
-  const Param tensorOther{"other", Type::Tensor, nullptr, "tensor handle"};
   std::vector<Command> out = {
-      // -input1/-input2: the other API's spellings.
-      {"tensor_add", "input + alpha * other (other: tensor or number).",
-       {kInput.alias("tensor input1"), other.alias("input2"), alpha}, cmdAddSub<false>},
-      {"tensor_sub", "input - alpha * other (other: tensor or number).",
-       {kInput.alias("tensor input1"), other.alias("input2"), alpha}, cmdAddSub<true>},
-      {"tensor_matmul", "Matrix product with broadcasting (torch.matmul).", {kInput, tensorOther}, cmdMatmul},
-      {"tensor_bmm", "Batched matrix product of [b,n,m] and [b,m,p].",
-       {kInput, {"other", Type::Tensor, nullptr, "tensor handle", "mat2"}}, cmdBmm},
-      {"tensor_clamp", "Clamp values into [min, max] (either bound may be left out).",
-       {kInput, {"min", Type::Double, kOptional, "lower bound"}, {"max", Type::Double, kOptional, "upper bound"}},
-       cmdClamp},
-      {"tensor_softmax", "Softmax along dim.",
-       {kInput, {"dim", Type::Int, "-1", "dimension"}, {"dtype", Type::Dtype, kOptional, "compute in this dtype"}},
-       cmdSoftmax<false>},
-      {"tensor_log_softmax", "Log of softmax along dim (numerically stable).",
-       {kInput, {"dim", Type::Int, "-1", "dimension"}, {"dtype", Type::Dtype, kOptional, "compute in this dtype"}},
-       cmdSoftmax<true>},
-      {"tensor_where", "Elementwise condition ? input : other (input/other: tensors or numbers).",
-       {{"condition", Type::Tensor, nullptr, "bool tensor"}, {"input", Type::TensorOrNumber, nullptr, "value where true", "x"},
-        {"other", Type::TensorOrNumber, nullptr, "value where false", "y"}},
-       cmdWhere},
-      {"allclose", "1 when |input - other| <= atol + rtol * |other| everywhere.",
-       {kInput, tensorOther, {"rtol", Type::Double, "1e-05", "relative tolerance"},
-        {"atol", Type::Double, "1e-08", "absolute tolerance"}, {"equal_nan", Type::Bool, "0", "1: NaN equals NaN"}},
-       cmdAllclose},
-      {"isclose", "Elementwise |input - other| <= atol + rtol * |other| (bool tensor).",
-       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1"}, {"other", Type::Tensor, nullptr, "tensor handle", "tensor2"},
-        {"rtol", Type::Double, "1e-05", "relative tolerance", "relativeTolerance"},
-        {"atol", Type::Double, "1e-08", "absolute tolerance", "absoluteTolerance"},
-        {"equal_nan", Type::Bool, "0", "1: NaN equals NaN"}},
-       cmdIsclose},
-      {"tensor_normalize", "input / max(p-norm, eps): the norm over dim, or over all elements.",
-       {kInput, {"p", Type::Double, "2", "order of the norm"}, {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"},
-        {"eps", Type::Double, "1e-12", "lower bound of the norm"}},
-       cmdNormalize},
-      {"kthvalue", "k-th smallest value along dim (k from 1; -with_indices 1: {values indices}).",
-       {kInput, {"k", Type::Int, nullptr, "rank, from 1"}, {"dim", Type::Int, "-1", "dimension", "dimension"},
-        {"keepdim", Type::Bool, "0", "1 keeps the dimension with size 1"}, kWithIndicesParam},
-       cmdKthvalue},
-      {"diff", "n-th forward difference along dim: out[i] = input[i+1] - input[i].",
-       {kInput, {"n", Type::Int, "1", "number of times to difference"}, {"dim", Type::Int, "-1", "dimension", "dimension"}},
-       cmdDiff},
-      {"gradient", "Numerical gradient (central differences, one-sided at the edges): one handle per dimension, or along dim.",
-       {kInput, Param{"spacing", Type::Double, "1", "sample spacing (\"\": the default)"}.emptyIsDefault(),
-        {"dim", Type::Int, kOptional, "dimension (default: all)", "dimension"},
-        {"edge_order", Type::Int, "1", "1 or 2: order of the edge differences"}},
-       cmdGradient},
-      {"tensor_unique", "Unique values (sorted); with return_inverse/return_counts a list {unique ?inverse? ?counts?}.",
-       {kInput, {"sorted", Type::Bool, "1", "1: sorted ascending"},
-        {"return_inverse", Type::Bool, "0", "1: also the index of each input element in unique"},
-        {"return_counts", Type::Bool, "0", "1: also how often each unique value occurs"},
-        {"dim", Type::Int, kOptional, "unique slices along this dimension"}},
-       cmdUnique},
+      typedRow<cmdAddSub<false>>("tensor_add", "input + alpha * other (other: tensor or number)."),
+      typedRow<cmdAddSub<true>>("tensor_sub", "input - alpha * other (other: tensor or number)."),
+      typedRow<cmdMatmul>("tensor_matmul", "Matrix product with broadcasting (torch.matmul)."),
+      typedRow<cmdBmm>("tensor_bmm", "Batched matrix product of [b,n,m] and [b,m,p].",
+                       std::make_shared<const PairArgs>(kTensorOther.alias("mat2"))),
+      typedRow<cmdClamp>("tensor_clamp", "Clamp values into [min, max] (either bound may be left out)."),
+      typedRow<cmdSoftmax<false>>("tensor_softmax", "Softmax along dim."),
+      typedRow<cmdSoftmax<true>>("tensor_log_softmax", "Log of softmax along dim (numerically stable)."),
+      typedRow<cmdWhere>("tensor_where", "Elementwise condition ? input : other (input/other: tensors or numbers)."),
+      typedRow<cmdAllclose>("allclose", "1 when |input - other| <= atol + rtol * |other| everywhere.",
+                            std::make_shared<const CloseArgs>(false)),
+      typedRow<cmdIsclose>("isclose", "Elementwise |input - other| <= atol + rtol * |other| (bool tensor).",
+                           std::make_shared<const CloseArgs>(true)),
+      typedRow<cmdNormalize>("tensor_normalize", "input / max(p-norm, eps): the norm over dim, or over all elements."),
+      typedRow<cmdKthvalue>("kthvalue", "k-th smallest value along dim (k from 1; -with_indices 1: {values indices})."),
+      typedRow<cmdDiff>("diff", "n-th forward difference along dim: out[i] = input[i+1] - input[i]."),
+      typedRow<cmdGradient>("gradient",
+                            "Numerical gradient (central differences, one-sided at the edges): one handle per dimension, or along dim."),
+      typedRow<cmdUnique>("tensor_unique",
+                          "Unique values (sorted); with return_inverse/return_counts a list {unique ?inverse? ?counts?}."),
   };
   addScans(out);
   addBinary(out);
