@@ -249,105 +249,102 @@ class Call {
   template <class T>
   const T& data() const { return *static_cast<const T*>(info.cmd->data); }
 
-  bool declares(const char* name) const;  // the command has this parameter
+  // Each accessor takes a typed key (Arg<T>) of the row's argument struct, and
+  // refuses at compile time a key of a type it does not read.
+  template <Type T> const char* nameOf(const Arg<T>& k) const { return param(slot(k)).name; }  // the row's spelling
+  template <Type T> bool has(const Arg<T>& k) const { return v_[slot(k)] != nullptr; }  // given, or has a default
+  template <Type T> bool given(const Arg<T>& k) const { return givenAt(slot(k)); }  // given by the caller
+  template <Type T> Tcl_Obj* obj(const Arg<T>& k) { return objAt(slot(k)); }  // given word or default; nullptr if neither
 
-  // Each accessor takes a parameter's key: a typed key (Arg<T>) of the row's
-  // argument struct, or, in handlers not yet on argument structs, its name.
-  template <class K> const char* nameOf(const K& k) const { return param(slot(k)).name; }  // the row's spelling
-  template <class K> bool has(const K& k) const { return v_[slot(k)] != nullptr; }  // given, or has a default
-  template <class K> bool given(const K& k) const { return givenAt(slot(k)); }  // given by the caller
-  template <class K> Tcl_Obj* obj(const K& k) { return objAt(slot(k)); }  // given word or default; nullptr if neither
-
-  template <class K> at::Tensor tensor(const K& k) { return tensorRef(k); }
+  template <Type T> at::Tensor tensor(const Arg<T>& k) { return tensorRef(k); }
   // The registry's own reference: no reference-count traffic. Valid until that
   // handle is freed, so never across torch::free or a script evaluation.
-  template <class K> const at::Tensor& tensorRef(const K& k) {
-    static_assert(reads<K>(Type::Tensor, Type::OptTensor, Type::TensorOrNumber, Type::TensorOrShard), "not a tensor parameter");
+  template <Type T> const at::Tensor& tensorRef(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Tensor, Type::OptTensor, Type::TensorOrNumber, Type::TensorOrShard), "not a tensor parameter");
     return *get(k).t;
   }
-  template <class K> const std::vector<at::Tensor>& tensors(const K& k) {
-    static_assert(reads<K>(Type::TensorList, Type::TensorsOrModule), "not a tensor list parameter");
+  template <Type T> const std::vector<at::Tensor>& tensors(const Arg<T>& k) {
+    static_assert(reads<T>(Type::TensorList, Type::TensorsOrModule), "not a tensor list parameter");
     return get(k).lists().ts;
   }
-  template <class K> bool isNumber(const K& k) {  // TensorOrNumber, NumberOrChoice given as a number
-    static_assert(reads<K>(Type::TensorOrNumber, Type::NumberOrChoice), "not a tensor-or-number parameter");
+  template <Type T> bool isNumber(const Arg<T>& k) {  // TensorOrNumber, NumberOrChoice given as a number
+    static_assert(reads<T>(Type::TensorOrNumber, Type::NumberOrChoice), "not a tensor-or-number parameter");
     return get(k).numeric;
   }
-  template <class K> const at::Scalar& scalar(const K& k) {  // an integer word stays integral
-    static_assert(reads<K>(Type::TensorOrNumber, Type::NumberOrChoice, Type::Double, Type::Probability, Type::Int,
+  template <Type T> const at::Scalar& scalar(const Arg<T>& k) {  // an integer word stays integral
+    static_assert(reads<T>(Type::TensorOrNumber, Type::NumberOrChoice, Type::Double, Type::Probability, Type::Int,
                            Type::PosInt, Type::NonNegInt),
                   "not a number parameter");
     return get(k).s;
   }
-  template <class T, class K> std::shared_ptr<T> object(const K& k) { return std::static_pointer_cast<T>(objectRaw(k)); }
-  template <class K> const std::shared_ptr<Object>& objectRaw(const K& k) {
-    static_assert(reads<K>(Type::Module, Type::Optimizer, Type::Work, Type::Scheduler, Type::Shard, Type::Writer,
+  template <class O, Type T> std::shared_ptr<O> object(const Arg<T>& k) { return std::static_pointer_cast<O>(objectRaw(k)); }
+  template <Type T> const std::shared_ptr<Object>& objectRaw(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Module, Type::Optimizer, Type::Work, Type::Scheduler, Type::Shard, Type::Writer,
                            Type::Loader, Type::Mesh, Type::TensorOrShard, Type::TensorsOrModule, Type::Handles),
                   "not an object parameter");
     return get(k).o;
   }
-  template <class K> const std::vector<std::shared_ptr<Object>>& objects(const K& k) {
-    static_assert(reads<K>(Type::ModuleList, Type::Handles), "not an object list parameter");
+  template <Type T> const std::vector<std::shared_ptr<Object>>& objects(const Arg<T>& k) {
+    static_assert(reads<T>(Type::ModuleList, Type::Handles), "not an object list parameter");
     return get(k).lists().objs;
   }
-  template <class K> int64_t integer(const K& k) {
-    static_assert(reads<K>(Type::Int, Type::PosInt, Type::NonNegInt, Type::RankOrAll, Type::Bool, Type::Choice),
+  template <Type T> int64_t integer(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Int, Type::PosInt, Type::NonNegInt, Type::RankOrAll, Type::Bool, Type::Choice),
                   "not an integer parameter");
     return get(k).i;
   }
-  template <class K> double number(const K& k) {
-    static_assert(reads<K>(Type::Double, Type::Probability, Type::Int, Type::PosInt, Type::NonNegInt, Type::TensorOrNumber),
+  template <Type T> double number(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Double, Type::Probability, Type::Int, Type::PosInt, Type::NonNegInt, Type::TensorOrNumber),
                   "not a number parameter");
     return numberOf(get(k));
   }
-  template <class K> bool boolean(const K& k) {
-    static_assert(reads<K>(Type::Bool), "not a boolean parameter");
+  template <Type T> bool boolean(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Bool), "not a boolean parameter");
     return get(k).i != 0;
   }
-  template <class K> std::string str(const K& k) { return strOf(get(k)); }
-  template <class K> at::ScalarType dtype(const K& k) {
-    static_assert(reads<K>(Type::Dtype), "not a dtype parameter");
+  template <Type T> std::string str(const Arg<T>& k) { return strOf(get(k)); }
+  template <Type T> at::ScalarType dtype(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Dtype), "not a dtype parameter");
     return get(k).dtype;
   }
-  template <class K> c10::Device device(const K& k) {
-    static_assert(reads<K>(Type::Device), "not a device parameter");
+  template <Type T> c10::Device device(const Arg<T>& k) {
+    static_assert(reads<T>(Type::Device), "not a device parameter");
     const Value& v = get(k);
     return c10::Device(v.devType, v.devIndex);
   }
-  template <class K> ReduceOp op(const K& k) {
-    static_assert(reads<K>(Type::ReduceOp), "not a reduce-op parameter");
+  template <Type T> ReduceOp op(const Arg<T>& k) {
+    static_assert(reads<T>(Type::ReduceOp), "not a reduce-op parameter");
     return ReduceOp(get(k).i);
   }
-  template <class K> int choice(const K& k) {  // the Choice's value
-    static_assert(reads<K>(Type::Choice, Type::NumberOrChoice), "not a choice parameter");
+  template <Type T> int choice(const Arg<T>& k) {  // the Choice's value
+    static_assert(reads<T>(Type::Choice, Type::NumberOrChoice), "not a choice parameter");
     return int(get(k).i);
   }
-  template <class K> const std::vector<int64_t>& ints(const K& k) {
-    static_assert(reads<K>(Type::IntList), "not an integer list parameter");
+  template <Type T> const std::vector<int64_t>& ints(const Arg<T>& k) {
+    static_assert(reads<T>(Type::IntList), "not an integer list parameter");
     return get(k).lists().ints;
   }
-  template <class K> const std::vector<double>& doubles(const K& k) {
-    static_assert(reads<K>(Type::DoubleList), "not a number list parameter");
+  template <Type T> const std::vector<double>& doubles(const Arg<T>& k) {
+    static_assert(reads<T>(Type::DoubleList), "not a number list parameter");
     return get(k).lists().dbls;
   }
-  template <class K> const std::vector<std::vector<int64_t>>& intLists(const K& k) {
-    static_assert(reads<K>(Type::IntLists), "not a list-of-integer-lists parameter");
+  template <Type T> const std::vector<std::vector<int64_t>>& intLists(const Arg<T>& k) {
+    static_assert(reads<T>(Type::IntLists), "not a list-of-integer-lists parameter");
     return get(k).lists().lists;
   }
-  template <class K> std::vector<std::string> words(const K& k) {  // Type::Words: the list's elements
-    static_assert(reads<K>(Type::Words, Type::CommandWords), "not a words parameter");
+  template <Type T> std::vector<std::string> words(const Arg<T>& k) {  // Type::Words: the list's elements
+    static_assert(reads<T>(Type::Words, Type::CommandWords), "not a words parameter");
     return wordsOf(obj(k));
   }
-  template <class K> const std::vector<std::pair<std::string, int>>& namedChoices(const K& k) {
-    static_assert(reads<K>(Type::NamedChoices), "not a named-choices parameter");
+  template <Type T> const std::vector<std::pair<std::string, int>>& namedChoices(const Arg<T>& k) {
+    static_assert(reads<T>(Type::NamedChoices), "not a named-choices parameter");
     return get(k).lists().pairs;
   }
-  template <class K> std::optional<int64_t> optInteger(const K& k) {
+  template <Type T> std::optional<int64_t> optInteger(const Arg<T>& k) {
     return has(k) ? std::optional<int64_t>(integer(k)) : std::nullopt;
   }
   // An optional tensor (Type::OptTensor: left out, "" or none give an undefined tensor).
   template <Type T> at::Tensor optTensor(const Arg<T>& k) { return has(k) ? tensor(k) : at::Tensor(); }
-  at::Tensor optTensor(const char* name) { return declares(name) && has(name) ? tensor(name) : at::Tensor(); }
 
   // Result helpers: register a new handle and return its name.
   Tcl_Obj* result(const at::Tensor& t);
@@ -357,31 +354,26 @@ class Call {
 
   // A value that is well typed but wrong for this call (e.g. a dim out of range):
   // `bad NAME "VALUE": must be WHAT`, errorcode {TORCH ARGS VALUE name value}.
-  template <class K> [[noreturn]] void badValue(const K& k, const std::string& what) {
+  template <Type T> [[noreturn]] void badValue(const Arg<T>& k, const std::string& what) {
     int i = slot(k);
     badValueError(param(i).name, objAt(i), what);
   }
 
  private:
-  // Which types a typed key may be read as (a name may be read as anything).
-  template <class K> struct KeyType { static constexpr bool typed = false; static constexpr Type type = Type::String; };
-  template <Type T> struct KeyType<Arg<T>> { static constexpr bool typed = true; static constexpr Type type = T; };
-  template <class K, class... Ts> static constexpr bool reads(Ts... ts) {
-    return !KeyType<K>::typed || ((KeyType<K>::type == ts) || ...);
-  }
+  // Whether a key of type T may be read as one of `ts`.
+  template <Type T, class... Ts> static constexpr bool reads(Ts... ts) { return ((T == ts) || ...); }
   // A key's own position, or, in a row that holds the struct's parameters at
   // other positions (a tensor form puts the input before a constructor's), by name.
   template <Type T> int slot(const Arg<T>& a) const {
     return size_t(a.index) < info.cmd->params.size() && param(a.index).name == a.name ? a.index : index(a.name);
   }
-  int slot(const char* name) const { return index(name); }
   bool givenAt(int i) const { return ownPtr(i) && v_[i] == ownPtr(i); }
   Tcl_Obj* objAt(int i);
   static double numberOf(const Value& v);
   static std::string strOf(const Value& v);
   static std::vector<std::string> wordsOf(Tcl_Obj* list);
-  // Handlers name parameters by the same string literals as the table, which
-  // the linker merges: a pointer compare finds them; strcmp is the fallback.
+  // A key's name is the row's own literal, so a pointer compare finds it;
+  // strcmp is the fallback.
   int index(const char* name) const {
     const Param* ps = info.cmd->params.data();
     for (size_t i = 0, n = info.cmd->params.size(); i < n; ++i)
@@ -389,7 +381,7 @@ class Call {
     return indexByName(name);
   }
   int indexByName(const char* name) const;
-  template <class K> const Value& get(const K& k) const {
+  template <Type T> const Value& get(const Arg<T>& k) const {
     int i = slot(k);
     const Value* v = v_[i];
     if (!v) unset(i);

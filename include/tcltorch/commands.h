@@ -34,9 +34,9 @@ std::vector<Command> tkPhotoCommands();  // tensors to and from Tk photo images
 std::vector<Command> dataloaderCommands();  // batches made by worker threads, with transforms
 
 class Communicator;
-// A rank argument of a distributed command (distributed.cpp): global rank
-// `name`, as a rank of group `m`. Not a member: "Invalid -dst parameter: rank
-// 3 is not in the group (ranks 0 1)" with {TORCH DIST RANK dst}. See
-// memberRank() for `anyInWorldOfOne`.
-int groupRankArg(Call& c, const Communicator& m, const char* name, bool anyInWorldOfOne = false);
+// A rank argument of a distributed command (distributed.cpp): the global rank
+// of key `rank`, as a rank of group `m`. Not a member: "Invalid -dst
+// parameter: rank 3 is not in the group (ranks 0 1)" with {TORCH DIST RANK
+// dst}. See memberRank() for `anyInWorldOfOne`.
+int groupRankArg(Call& c, const Communicator& m, const Arg<Type::Int>& rank, bool anyInWorldOfOne = false);
 }  // namespace tcltorch

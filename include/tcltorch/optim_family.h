@@ -10,7 +10,7 @@ inline const Param kOptParams{"params", Type::TensorsOrModule, nullptr, "list of
 inline constexpr const char* kLrAliases = "learningRate learning_rate";
 // The optimizer handle of the commands that act on one.
 inline const Param kOpt{"optimizer", Type::Optimizer, nullptr, "optimizer handle", "opt"};
-inline std::shared_ptr<OptimizerObj> optArg(Call& c) { return c.object<OptimizerObj>("optimizer"); }
+inline std::shared_ptr<OptimizerObj> optArg(Call& c, const Arg<Type::Optimizer>& k) { return c.object<OptimizerObj>(k); }
 // Every parameter group's learning rate.
 inline void setLr(torch::optim::Optimizer& o, double lr) {
   for (auto& g : o.param_groups()) g.options().set_lr(lr);

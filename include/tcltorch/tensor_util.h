@@ -13,13 +13,7 @@ inline const Param kDtypeParam = Param{"dtype", Type::Dtype, "float32", "element
 inline const Param kDeviceParam = Param{"device", Type::Device, "cpu", "cpu, cuda or cuda:N"}.byType();
 inline const Param kRequiresGradParam{"requires_grad", Type::Bool, "0", "record operations for autograd"};
 
-// dtype and device from the standard parameters, where the command has them.
-inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o) {
-  if (c.declares("dtype") && c.has("dtype")) o = o.dtype(c.dtype("dtype"));
-  if (c.declares("device") && c.has("device")) o = o.device(c.device("device"));
-  return o;
-}
-// The same from a row's typed keys: dtype, and device where the row has one.
+// dtype, and device where the row has one, from the standard parameters.
 inline at::TensorOptions applyOptions(Call& c, at::TensorOptions o, const Arg<Type::Dtype>& dtype) {
   return c.has(dtype) ? o.dtype(c.dtype(dtype)) : o;
 }

@@ -180,12 +180,6 @@ void Call::unset(int i) const {
   throw std::logic_error(std::string("internal: parameter ") + param(i).name + " is unset");
 }
 
-bool Call::declares(const char* name) const {
-  for (auto& p : info.cmd->params)
-    if (std::strcmp(p.name, name) == 0) return true;
-  return false;
-}
-
 Tcl_Obj* Call::objAt(int i) {
   if (!v_[i]) return nullptr;
   if (v_[i]->obj) return v_[i]->obj;

@@ -82,11 +82,20 @@ static at::Tensor parseIdx(const unsigned char* p, size_t size, const std::strin
   return t;
 }
 
-static Tcl_Obj* cmdIdxLoad(Call& c) {
-  std::string path = c.str("path");
+namespace {
+struct IdxLoadArgs : Args {
+  Arg<Type::String> path{this, {"path", Type::String, nullptr, "file name (.gz or not: detected from its bytes)"}};
+  Arg<Type::Dtype> dtype{
+      this, {"dtype", Type::Dtype, kOptional, "convert to this dtype (default: the file's, uint8 for images)"}};
+  Arg<Type::Int> limit{this, Param{"limit", Type::Int, kOptional, "read only the first N items"}.nonNegative().mustBe(
+                                 "a non-negative integer")};
+};
+}  // namespace
+static Tcl_Obj* cmdIdxLoad(Call& c, const IdxLoadArgs& a) {
+  std::string path = c.str(a.path);
   int64_t limit = -1;
-  if (c.has("limit")) {
-    limit = c.integer("limit");
+  if (c.has(a.limit)) {
+    limit = c.integer(a.limit);
   }
   Tcl_Obj* bytes = readBytes(c, path);
   Tcl_Size size = 0;
@@ -99,18 +108,29 @@ static Tcl_Obj* cmdIdxLoad(Call& c) {
     throw;
   }
   Tcl_DecrRefCount(bytes);
-  if (c.has("dtype")) t = t.to(c.dtype("dtype"));
+  if (c.has(a.dtype)) t = t.to(c.dtype(a.dtype));
   return c.result(std::move(t));
 }
 
 // ---- normalization ----------------------------------------------------------
 
-static Tcl_Obj* cmdNormalize(Call& c) {
-  double scale = c.number("scale");
-  if (!(scale != 0)) c.badValue("scale", "a non-zero number");
-  at::Tensor x = c.tensor("input").to(at::kFloat).div(scale);
-  at::Tensor mean = c.has("mean") ? at::scalar_tensor(c.number("mean")) : x.mean();
-  at::Tensor std = c.has("std") ? at::scalar_tensor(c.number("std")) : x.std();
+namespace {
+struct NormalizeArgs : Args {
+  Arg<Type::Tensor> input{this, {"input", Type::Tensor, nullptr, "tensor (e.g. uint8 images)"}};
+  Arg<Type::Double> mean{
+      this, {"mean", Type::Double, kOptional, "subtracted after scaling (default: the mean of input / scale)"}};
+  Arg<Type::Double> std{this, Param{"std", Type::Double, kOptional,
+                                    "divisor after that (default: the standard deviation of input / scale)"}
+                                  .positive()};
+  Arg<Type::Double> scale{this, {"scale", Type::Double, "1", "input is divided by this first (255 for uint8 pixels)"}};
+};
+}  // namespace
+static Tcl_Obj* cmdNormalize(Call& c, const NormalizeArgs& a) {
+  double scale = c.number(a.scale);
+  if (!(scale != 0)) c.badValue(a.scale, "a non-zero number");
+  at::Tensor x = c.tensor(a.input).to(at::kFloat).div(scale);
+  at::Tensor mean = c.has(a.mean) ? at::scalar_tensor(c.number(a.mean)) : x.mean();
+  at::Tensor std = c.has(a.std) ? at::scalar_tensor(c.number(a.std)) : x.std();
   return c.result(x.sub_(mean).div_(std));
 }
 
@@ -148,55 +168,50 @@ std::vector<at::Tensor> shardBatches(int64_t n, int64_t batchSize, bool shuffle,
   return batches;
 }
 
-static Tcl_Obj* cmdBatches(Call& c) {
-  int64_t n = c.integer("n"), bs = c.integer("batch_size");
+static const Param kDropLast{"drop_last", Type::Bool, "0",
+                             "drop the samples that do not fill equal shares and a last short batch"};
+
+namespace {
+struct BatchesArgs : Args {
+  Arg<Type::Int> n{this, Param{"n", Type::Int, nullptr, "number of samples"}.nonNegative().mustBe("a non-negative integer")};
+  Arg<Type::Int> batch_size{this, Param{"batch_size", Type::Int, nullptr, "samples per batch on this rank"}.positive()};
+  Arg<Type::Bool> shuffle{this, {"shuffle", Type::Bool, "0", "permute before splitting (the same permutation on every rank)"}};
+  Arg<Type::Int> seed{this, {"seed", Type::Int, "0", "shuffle seed (the same on every rank)"}};
+  Arg<Type::Int> epoch{this, {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"}};
+  Arg<Type::Bool> drop_last{this, kDropLast};
+  Arg<Type::Int> rank{this, {"rank", Type::Int, kOptional, "this rank (default: the default group's)"}};
+  Arg<Type::Int> world_size{this, Param{"world_size", Type::Int, kOptional, "number of ranks (default: the default group's)"}
+                                      .positive()};
+};
+}  // namespace
+static Tcl_Obj* cmdBatches(Call& c, const BatchesArgs& a) {
+  int64_t n = c.integer(a.n), bs = c.integer(a.batch_size);
   int64_t rank, world;
-  if (c.has("rank") && c.has("world_size")) {
-    rank = c.integer("rank");
-    world = c.integer("world_size");
+  if (c.has(a.rank) && c.has(a.world_size)) {
+    rank = c.integer(a.rank);
+    world = c.integer(a.world_size);
   } else {
     CommPtr comm = communicator(c.st, "");
-    rank = c.has("rank") ? c.integer("rank") : comm->rank();
-    world = c.has("world_size") ? c.integer("world_size") : comm->size();
+    rank = c.has(a.rank) ? c.integer(a.rank) : comm->rank();
+    world = c.has(a.world_size) ? c.integer(a.world_size) : comm->size();
   }
   if (rank < 0 || rank >= world)
     fail("Invalid -rank parameter. Must be between 0 and " + std::to_string(world - 1) + ".",
          {"ARGS", "RANGE", "rank"});
-  return c.results(shardBatches(n, bs, c.boolean("shuffle"), c.integer("seed"), c.integer("epoch"),
-                                 c.boolean("drop_last"), rank, world));
+  return c.results(shardBatches(n, bs, c.boolean(a.shuffle), c.integer(a.seed), c.integer(a.epoch),
+                                 c.boolean(a.drop_last), rank, world));
 }
-
-static const Param kDropLast{"drop_last", Type::Bool, "0",
-                             "drop the samples that do not fill equal shares and a last short batch"};
 
 std::vector<Command> dataCommands() {
   return {
-      {"dataset_idx_load",
-       "Read an IDX file (MNIST/Fashion-MNIST format, plain or gzip) into a tensor of its shape and type.",
-       {{"path", Type::String, nullptr, "file name (.gz or not: detected from its bytes)"},
-        {"dtype", Type::Dtype, kOptional, "convert to this dtype (default: the file's, uint8 for images)"},
-        Param{"limit", Type::Int, kOptional, "read only the first N items"}.nonNegative().mustBe(
-            "a non-negative integer")},
-       cmdIdxLoad},
-      {"dataset_normalize", "Float32 (input / scale - mean) / std; mean and std default to the input's own.",
-       {{"input", Type::Tensor, nullptr, "tensor (e.g. uint8 images)"},
-        {"mean", Type::Double, kOptional, "subtracted after scaling (default: the mean of input / scale)"},
-        Param{"std", Type::Double, kOptional, "divisor after that (default: the standard deviation of input / scale)"}
-            .positive(),
-        {"scale", Type::Double, "1", "input is divided by this first (255 for uint8 pixels)"}},
-       cmdNormalize},
-      {"dataset_batches",
-       "This rank's batches of sample indices for one epoch: a list of int64 index tensors "
-       "(DistributedSampler + DataLoader: equal shares, disjoint with drop_last).",
-       {Param{"n", Type::Int, nullptr, "number of samples"}.nonNegative().mustBe("a non-negative integer"),
-        Param{"batch_size", Type::Int, nullptr, "samples per batch on this rank"}.positive(),
-        {"shuffle", Type::Bool, "0", "permute before splitting (the same permutation on every rank)"},
-        {"seed", Type::Int, "0", "shuffle seed (the same on every rank)"},
-        {"epoch", Type::Int, "0", "epoch number, added to the seed so each epoch reshuffles"},
-        kDropLast,
-        {"rank", Type::Int, kOptional, "this rank (default: the default group's)"},
-        Param{"world_size", Type::Int, kOptional, "number of ranks (default: the default group's)"}.positive()},
-       cmdBatches},
+      typedRow<cmdIdxLoad>(
+          "dataset_idx_load",
+          "Read an IDX file (MNIST/Fashion-MNIST format, plain or gzip) into a tensor of its shape and type."),
+      typedRow<cmdNormalize>("dataset_normalize",
+                             "Float32 (input / scale - mean) / std; mean and std default to the input's own."),
+      typedRow<cmdBatches>("dataset_batches",
+                           "This rank's batches of sample indices for one epoch: a list of int64 index tensors "
+                           "(DistributedSampler + DataLoader: equal shares, disjoint with drop_last)."),
   };
 }
 

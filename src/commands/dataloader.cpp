@@ -85,74 +85,91 @@ static std::vector<Transform> parseTransforms(Tcl_Obj* o) {
   return out;
 }
 
-static Tcl_Obj* cmdLoader(Call& c) {
+namespace {
+struct LoaderArgs : Args {
+  Arg<Type::TensorList> tensors{
+      this, {"tensors", Type::TensorList, nullptr, "tensors with the same first dimension (e.g. {images labels})"}};
+  Arg<Type::PosInt> batch{this, Param{"batch", Type::PosInt, "1", "samples per batch on this rank", "batch_size"}};
+  Arg<Type::Bool> shuffle{this, {"shuffle", Type::Bool, "0", "a new permutation each epoch (the same on every rank)"}};
+  Arg<Type::Int> seed{this, {"seed", Type::Int, "0", "shuffle and transform seed (the same on every rank)"}};
+  Arg<Type::Bool> drop_last{
+      this, {"drop_last", Type::Bool, "0", "drop the samples that do not fill equal shares and a last short batch"}};
+  Arg<Type::NonNegInt> workers{this, Param{"workers", Type::NonNegInt, "2",
+                                           "worker threads (0: batches made by dataloader_next itself)", "num_workers"}
+                                         .within(0, 64)};
+  Arg<Type::PosInt> prefetch{this, Param{"prefetch", Type::PosInt, "4", "batches made ahead"}.within(1, 1024)};
+  Arg<Type::String> transform{
+      this,
+      {"transform", Type::String, kOptional,
+       "list of per-sample transforms of the first tensor, in order: {random_crop SIZE ?-padding P?} "
+       "(zero padding), {hflip ?P?} (P 0.5), {normalize MEAN STD} (one value, or one per channel)",
+       "transforms"}};
+  Arg<Type::String> group{this, {"group", Type::String, "", "process group whose ranks share the data (default: all)"}};
+  Arg<Type::Int> epoch{this, {"epoch", Type::Int, "0", "first epoch"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdLoader(Call& c, const LoaderArgs& a) {
   LoaderOptions o;
-  o.batch = c.integer("batch");
-  o.shuffle = c.boolean("shuffle");
-  o.seed = c.integer("seed");
-  o.epoch = c.integer("epoch");
-  o.dropLast = c.boolean("drop_last");
-  o.workers = int(c.integer("workers"));
-  o.prefetch = int(c.integer("prefetch"));
-  if (c.has("transform")) o.transforms = parseTransforms(c.obj("transform"));
-  CommPtr comm = communicator(c.st, c.str("group"));
+  o.batch = c.integer(a.batch);
+  o.shuffle = c.boolean(a.shuffle);
+  o.seed = c.integer(a.seed);
+  o.epoch = c.integer(a.epoch);
+  o.dropLast = c.boolean(a.drop_last);
+  o.workers = int(c.integer(a.workers));
+  o.prefetch = int(c.integer(a.prefetch));
+  if (c.has(a.transform)) o.transforms = parseTransforms(c.obj(a.transform));
+  CommPtr comm = communicator(c.st, c.str(a.group));
   o.rank = comm->rank();
   o.world = comm->size();
   std::shared_ptr<DataLoader> l;
   try {
-    l = std::make_shared<DataLoader>(c.tensors("tensors"), std::move(o));
+    l = std::make_shared<DataLoader>(c.tensors(a.tensors), std::move(o));
   } catch (const std::domain_error& e) {
-    fail(std::string("bad transform: ") + e.what(), {"ARGS", "VALUE", "transform", c.str("transform")});
+    fail(std::string("bad transform: ") + e.what(), {"ARGS", "VALUE", "transform", c.str(a.transform)});
   } catch (const std::invalid_argument& e) {
-    fail(std::string("bad tensors: ") + e.what(), {"ARGS", "VALUE", "tensors", c.str("tensors")});
+    fail(std::string("bad tensors: ") + e.what(), {"ARGS", "VALUE", "tensors", c.str(a.tensors)});
   }
   return c.result(Kind::Loader, l);
 }
 
-static Tcl_Obj* cmdNext(Call& c) { return c.results(c.object<DataLoader>("loader")->next()); }
+static const Param kLoader{"loader", Type::Loader, nullptr, "data loader handle"};
+namespace {
+struct LoaderOnlyArgs : Args {
+  Arg<Type::Loader> loader{this, kLoader};
+};
+struct EpochArgs : Args {
+  Arg<Type::Loader> loader{this, kLoader};
+  Arg<Type::Int> epoch{this, {"epoch", Type::Int, kOptional, "epoch number (default: only return the current one)"}};
+};
+}  // namespace
 
-static Tcl_Obj* cmdEpoch(Call& c) {
-  auto l = c.object<DataLoader>("loader");
-  if (c.has("epoch")) l->setEpoch(c.integer("epoch"));
+static Tcl_Obj* cmdNext(Call& c, const LoaderOnlyArgs& a) { return c.results(c.object<DataLoader>(a.loader)->next()); }
+
+static Tcl_Obj* cmdEpoch(Call& c, const EpochArgs& a) {
+  auto l = c.object<DataLoader>(a.loader);
+  if (c.has(a.epoch)) l->setEpoch(c.integer(a.epoch));
   return Tcl_NewWideIntObj(Tcl_WideInt(l->epoch()));
 }
 
-static Tcl_Obj* cmdLength(Call& c) {
-  return Tcl_NewWideIntObj(Tcl_WideInt(c.object<DataLoader>("loader")->length()));
+static Tcl_Obj* cmdLength(Call& c, const LoaderOnlyArgs& a) {
+  return Tcl_NewWideIntObj(Tcl_WideInt(c.object<DataLoader>(a.loader)->length()));
 }
-
-static const Param kLoader{"loader", Type::Loader, nullptr, "data loader handle"};
 
 std::vector<Command> dataloaderCommands() {
   return {
-      {"dataloader",
-       "A data loader (DataLoader + DistributedSampler): this rank's batches of rows of the tensors, in "
-       "dataset_batches' order, made ahead by worker threads, with per-sample transforms of the first tensor "
-       "(random_crop, hflip, normalize; reproducible from -seed and the epoch). torch::free stops it.",
-       {{"tensors", Type::TensorList, nullptr, "tensors with the same first dimension (e.g. {images labels})"},
-        Param{"batch", Type::PosInt, "1", "samples per batch on this rank", "batch_size"},
-        {"shuffle", Type::Bool, "0", "a new permutation each epoch (the same on every rank)"},
-        {"seed", Type::Int, "0", "shuffle and transform seed (the same on every rank)"},
-        {"drop_last", Type::Bool, "0", "drop the samples that do not fill equal shares and a last short batch"},
-        Param{"workers", Type::NonNegInt, "2", "worker threads (0: batches made by dataloader_next itself)",
-              "num_workers"}.within(0, 64),
-        Param{"prefetch", Type::PosInt, "4", "batches made ahead"}.within(1, 1024),
-        {"transform", Type::String, kOptional,
-         "list of per-sample transforms of the first tensor, in order: {random_crop SIZE ?-padding P?} "
-         "(zero padding), {hflip ?P?} (P 0.5), {normalize MEAN STD} (one value, or one per channel)",
-         "transforms"},
-        {"group", Type::String, "", "process group whose ranks share the data (default: all)"},
-        {"epoch", Type::Int, "0", "first epoch"}},
-       cmdLoader},
-      {"dataloader_next",
-       "The loader's next batch as a list of tensor handles (one per tensor), or an empty list at the end of "
-       "the epoch; the next call starts the next epoch.",
-       {kLoader}, cmdNext},
-      {"dataloader_epoch",
-       "Start epoch N (its order: seed + N, the same on every rank) at its first batch; returns the epoch.",
-       {kLoader, {"epoch", Type::Int, kOptional, "epoch number (default: only return the current one)"}},
-       cmdEpoch},
-      {"dataloader_length", "Batches per epoch of a loader on this rank.", {kLoader}, cmdLength},
+      typedRow<cmdLoader>(
+          "dataloader",
+          "A data loader (DataLoader + DistributedSampler): this rank's batches of rows of the tensors, in "
+          "dataset_batches' order, made ahead by worker threads, with per-sample transforms of the first tensor "
+          "(random_crop, hflip, normalize; reproducible from -seed and the epoch). torch::free stops it."),
+      typedRow<cmdNext>("dataloader_next",
+                        "The loader's next batch as a list of tensor handles (one per tensor), or an empty list at the "
+                        "end of the epoch; the next call starts the next epoch."),
+      typedRow<cmdEpoch>(
+          "dataloader_epoch",
+          "Start epoch N (its order: seed + N, the same on every rank) at its first batch; returns the epoch."),
+      typedRow<cmdLength>("dataloader_length", "Batches per epoch of a loader on this rank."),
   };
 }
 

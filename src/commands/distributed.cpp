@@ -133,27 +133,58 @@ static Completions& completions(State& st) {
   return *static_cast<Completions*>(slot.get());
 }
 
-static Tcl_Obj* finishWork(Call& c, WorkPtr w, bool inplace) {
-  auto p = std::make_shared<PendingWork>(std::move(w), inplace ? Tcl_GetString(c.obj("tensor")) : "");
-  bool callback = c.declares("command") && c.has("command");
-  if (callback || (c.declares("async") && c.boolean("async"))) {
+// How the caller takes a work's result: -async 1 or a -command script (rows
+// that have them) return a work handle; otherwise the command waits.
+namespace {
+struct Deferral {
+  bool async = false;
+  Tcl_Obj* command = nullptr;  // the -command script
+  bool deferred() const { return async || command; }
+};
+}  // namespace
+template <class A>
+static Deferral deferral(Call& c, const A& a) {
+  return {c.boolean(a.async), c.obj(a.command)};
+}
+
+// `input`: the input tensor's word, when the result is written into it.
+static Tcl_Obj* finishWork(Call& c, WorkPtr w, const Deferral& how, Tcl_Obj* input = nullptr) {
+  auto p = std::make_shared<PendingWork>(std::move(w), input ? Tcl_GetString(input) : "");
+  if (how.deferred()) {
     Tcl_Obj* handle = c.result(Kind::Work, p);
-    if (callback) completions(c.st).add(p, c.obj("command"), handle);
+    if (how.command) completions(c.st).add(p, how.command, handle);
     return handle;
   }
   p->wait(ms::zero());
   return resultObj(c, *p);
 }
 
+// ---- the parameters ----------------------------------------------------------
+
+static const Param kTensor{"tensor", Type::Tensor, nullptr, "input tensor handle"};
+static const Param kGroup{"group", Type::String, "", "group from distributed_new_group (\"\": the default group)"};
+static const Param kOp{"op", Type::ReduceOp, "sum", "reduction", "operation"};
+static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting", nullptr, nullptr, true};
+static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle",
+                            nullptr, nullptr, true};
+static const Param kCommand{"command", Type::Script, kOptional,
+                            "run this script from the event loop when the work ends, with the work handle, "
+                            "ok or error, and the result or message appended (implies -async 1)",
+                            nullptr, nullptr, true};
+static Param rankParam(const char* name, const char* def, const char* doc, const char* aliases = nullptr) {
+  return Param{name, Type::Int, def, doc, aliases}.nonNegative().mustBe("a non-negative rank");
+}
+static Param secondsParam(const char* doc) {
+  return Param{"timeout", Type::Double, kOptional, doc, nullptr, nullptr, true}.positive("a positive number of seconds");
+}
+static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
+
 // ---- the one collective pattern --------------------------------------------
 
-static CommPtr pickGroup(Call& c) {
-  return communicator(c.st, c.declares("group") ? c.str("group") : std::string());
-}
-
-int groupRankArg(Call& c, const Communicator& m, const char* name, bool anyInWorldOfOne) {
-  int64_t r = c.integer(name);
+int groupRankArg(Call& c, const Communicator& m, const Arg<Type::Int>& rank, bool anyInWorldOfOne) {
+  int64_t r = c.integer(rank);
   int g = memberRank(m, r, anyInWorldOfOne);
+  const char* name = c.nameOf(rank);
   if (g < 0) fail(std::string("Invalid -") + name + " parameter: " + notMemberReason(m, r), {"DIST", "RANK", name});
   return g;
 }
@@ -161,8 +192,8 @@ int groupRankArg(Call& c, const Communicator& m, const char* name, bool anyInWor
 // A rank argument (non-negative: see rankParam): once a process group exists,
 // a member of the group (translated to the group's own numbering). A world of
 // one without a process group accepts any non-negative rank, as the seeds show.
-static int rankArg(Call& c, const Communicator& m, const char* name) {
-  return groupRankArg(c, m, name, /*anyInWorldOfOne=*/true);
+static int rankArg(Call& c, const Communicator& m, const Arg<Type::Int>& rank) {
+  return groupRankArg(c, m, rank, /*anyInWorldOfOne=*/true);
 }
 
 // The call site of the command running in `interp` (CallSiteScope's
@@ -211,37 +242,77 @@ class FailedWork : public Work {
 };
 }  // namespace
 
-static bool deferred(Call& c) {
-  return (c.declares("command") && c.has("command")) || (c.declares("async") && c.boolean("async"));
-}
-
 // Starts the op; a failure of the transfer itself (not of the arguments) is
 // the work's own when the caller does not wait.
 template <class F>
-static WorkPtr start(Call& c, F&& f) {
+static WorkPtr start(const Deferral& how, F&& f) {
   try {
     return f();
   } catch (const Error& e) {
     bool transfer = e.code.size() >= 2 && e.code[0] == "DIST" &&
                     (e.code[1] == "TIMEOUT" || e.code[1] == "ERROR" || e.code[1] == "DESYNC");
-    if (!transfer || !deferred(c)) throw;
+    if (!transfer || !how.deferred()) throw;
     return std::make_shared<FailedWork>(e);
   }
 }
 
-template <class F>
-static Tcl_Obj* collective(Call& c, CollectiveOp k, Out out, F&& run) {
+// One struct per shape of collective row: the tensor, the op's own
+// parameters, then group, async, inplace and command.
+namespace {
+struct CollectiveArgs : Args {  // all_gather, all_to_all
+  Arg<Type::Tensor> tensor{this, kTensor};
+  Arg<Type::String> group{this, kGroup};
+  Arg<Type::Bool> async{this, kAsync};
+  Arg<Type::Bool> inplace{this, kInplace};
+  Arg<Type::Script> command{this, kCommand};
+};
+struct OpCollectiveArgs : Args {  // all_reduce, reduce_scatter
+  Arg<Type::Tensor> tensor{this, kTensor};
+  Arg<Type::ReduceOp> op{this, kOp};
+  Arg<Type::String> group{this, kGroup};
+  Arg<Type::Bool> async{this, kAsync};
+  Arg<Type::Bool> inplace{this, kInplace};
+  Arg<Type::Script> command{this, kCommand};
+};
+struct RankCollectiveArgs : Args {  // broadcast (root), gather (dst), scatter (src)
+  Arg<Type::Tensor> tensor{this, kTensor};
+  Arg<Type::Int> rank;
+  Arg<Type::String> group{this, kGroup};
+  Arg<Type::Bool> async{this, kAsync};
+  Arg<Type::Bool> inplace{this, kInplace};
+  Arg<Type::Script> command{this, kCommand};
+  explicit RankCollectiveArgs(const Param& r) : rank{this, r} {}
+};
+struct ReduceArgs : Args {
+  Arg<Type::Tensor> tensor{this, kTensor};
+  Arg<Type::Int> dst{this, rankParam("dst", "0", "rank that receives the reduction")};
+  Arg<Type::ReduceOp> op{this, kOp};
+  Arg<Type::String> group{this, kGroup};
+  Arg<Type::Bool> async{this, kAsync};
+  Arg<Type::Bool> inplace{this, kInplace};
+  Arg<Type::Script> command{this, kCommand};
+};
+struct BarrierArgs : Args {
+  Arg<Type::String> group{this, kGroup};
+  Arg<Type::Bool> async{this, kAsync};
+  Arg<Type::Script> command{this, kCommand};
+};
+}  // namespace
+
+template <class A, class F>
+static Tcl_Obj* collective(Call& c, const A& a, CollectiveOp k, Out out, F&& run) {
   const char* op = opName(k);
   CallSiteScope site(tclCallSite, c.interp);
-  at::Tensor t = c.tensor("tensor");
-  CommPtr comm = pickGroup(c);
-  bool inplace = c.boolean("inplace");
+  at::Tensor t = c.tensor(a.tensor);
+  CommPtr comm = communicator(c.st, c.str(a.group));
+  bool inplace = c.boolean(a.inplace);
+  Deferral how = deferral(c, a);
   WorkPtr w;
   if (out == Out::InPlace) {
     // By default the input stays unchanged: the op runs on a copy.
-    w = start(c, [&] { return run(*comm, inplace ? t : t.clone()); });
+    w = start(how, [&] { return run(*comm, inplace ? t : t.clone()); });
   } else {
-    w = start(c, [&] { return run(*comm, t); });
+    w = start(how, [&] { return run(*comm, t); });
     if (inplace)
       w = std::make_shared<ThenWork>(w, [t, op](at::Tensor r) mutable {
         if (!r.defined() || r.sizes() != t.sizes())
@@ -252,106 +323,179 @@ static Tcl_Obj* collective(Call& c, CollectiveOp k, Out out, F&& run) {
         return t;
       });
   }
-  return finishWork(c, w, inplace);
+  return finishWork(c, w, how, inplace ? c.obj(a.tensor) : nullptr);
 }
 
-static Tcl_Obj* cmdAllReduce(Call& c) {
-  return collective(c, CollectiveOp::AllReduce, Out::InPlace,
-                    [&](Communicator& m, at::Tensor t) { return m.allReduce(t, c.op("op")); });
+static Tcl_Obj* cmdAllReduce(Call& c, const OpCollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::AllReduce, Out::InPlace,
+                    [&](Communicator& m, at::Tensor t) { return m.allReduce(t, c.op(a.op)); });
 }
-static Tcl_Obj* cmdBroadcast(Call& c) {
-  return collective(c, CollectiveOp::Broadcast, Out::InPlace,
-                    [&](Communicator& m, at::Tensor t) { return m.broadcast(t, rankArg(c, m, "root")); });
+static Tcl_Obj* cmdBroadcast(Call& c, const RankCollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::Broadcast, Out::InPlace,
+                    [&](Communicator& m, at::Tensor t) { return m.broadcast(t, rankArg(c, m, a.rank)); });
 }
-static Tcl_Obj* cmdReduce(Call& c) {
-  return collective(c, CollectiveOp::Reduce, Out::InPlace, [&](Communicator& m, at::Tensor t) {
-    return m.reduce(t, rankArg(c, m, "dst"), c.op("op"));
+static Tcl_Obj* cmdReduce(Call& c, const ReduceArgs& a) {
+  return collective(c, a, CollectiveOp::Reduce, Out::InPlace, [&](Communicator& m, at::Tensor t) {
+    return m.reduce(t, rankArg(c, m, a.dst), c.op(a.op));
   });
 }
-static Tcl_Obj* cmdAllGather(Call& c) {
-  return collective(c, CollectiveOp::AllGather, Out::New,
+static Tcl_Obj* cmdAllGather(Call& c, const CollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::AllGather, Out::New,
                     [&](Communicator& m, at::Tensor t) { return m.allGather(t); });
 }
-static Tcl_Obj* cmdGather(Call& c) {
-  return collective(c, CollectiveOp::Gather, Out::New,
-                    [&](Communicator& m, at::Tensor t) { return m.gather(t, rankArg(c, m, "dst")); });
+static Tcl_Obj* cmdGather(Call& c, const RankCollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::Gather, Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.gather(t, rankArg(c, m, a.rank)); });
 }
-static Tcl_Obj* cmdScatter(Call& c) {
-  return collective(c, CollectiveOp::Scatter, Out::New,
-                    [&](Communicator& m, at::Tensor t) { return m.scatter(t, rankArg(c, m, "src")); });
+static Tcl_Obj* cmdScatter(Call& c, const RankCollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::Scatter, Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.scatter(t, rankArg(c, m, a.rank)); });
 }
-static Tcl_Obj* cmdReduceScatter(Call& c) {
-  return collective(c, CollectiveOp::ReduceScatter, Out::New,
-                    [&](Communicator& m, at::Tensor t) { return m.reduceScatter(t, c.op("op")); });
+static Tcl_Obj* cmdReduceScatter(Call& c, const OpCollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::ReduceScatter, Out::New,
+                    [&](Communicator& m, at::Tensor t) { return m.reduceScatter(t, c.op(a.op)); });
 }
-static Tcl_Obj* cmdAllToAll(Call& c) {
-  return collective(c, CollectiveOp::AllToAll, Out::New,
+static Tcl_Obj* cmdAllToAll(Call& c, const CollectiveArgs& a) {
+  return collective(c, a, CollectiveOp::AllToAll, Out::New,
                     [&](Communicator& m, at::Tensor t) { return m.allToAll(t); });
 }
-static Tcl_Obj* cmdBarrier(Call& c) {
+static Tcl_Obj* cmdBarrier(Call& c, const BarrierArgs& a) {
   CallSiteScope site(tclCallSite, c.interp);
-  CommPtr comm = pickGroup(c);
-  return finishWork(c, start(c, [&] { return comm->barrier(); }), false);
+  CommPtr comm = communicator(c.st, c.str(a.group));
+  Deferral how = deferral(c, a);
+  return finishWork(c, start(how, [&] { return comm->barrier(); }), how);
 }
 
 // ---- point to point (default group, global ranks) ---------------------------
 
-static int peerArg(Call& c, const Communicator& m, const char* name) {
-  int r = rankArg(c, m, name);
+static int peerArg(Call& c, const Communicator& m, const Arg<Type::Int>& peer) {
+  int r = rankArg(c, m, peer);
+  const char* name = c.nameOf(peer);
   if (m.size() > 1 && r == m.rank())
     fail(std::string("Invalid -") + name + " parameter: rank " + std::to_string(r) +
              " is this process's own rank", {"DIST", "RANK", name});
   return r;
 }
 
-static Tcl_Obj* cmdSend(Call& c) {
-  CallSiteScope site(tclCallSite, c.interp);
-  at::Tensor t = c.tensor("tensor");
-  CommPtr m = communicator(c.st);
-  return finishWork(c, m->send(t, peerArg(c, *m, "dst"), int(c.integer("tag"))), false);
-}
-static Tcl_Obj* cmdRecv(Call& c) {
-  CallSiteScope site(tclCallSite, c.interp);
-  CommPtr m = communicator(c.st);
-  int src = peerArg(c, *m, "src");
-  at::Tensor t = at::empty(c.ints("shape"), applyOptions(c, at::TensorOptions()));
-  return finishWork(c, m->recv(t, src, int(c.integer("tag"))), false);
-}
+// send and recv wait; isend and irecv are the same rows plus -async (always
+// 1) and -command.
+namespace {
+struct SendArgs : Args {
+  Arg<Type::Tensor> tensor{this, kTensor};
+  Arg<Type::Int> dst{this, rankParam("dst", nullptr, "destination rank")};
+  Arg<Type::Int> tag{this, kTag};
+};
+struct IsendArgs : SendArgs {
+  Arg<Type::Bool> async{this, {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}};
+  Arg<Type::Script> command{this, kCommand};
+};
+struct RecvArgs : Args {
+  Arg<Type::IntList> shape{this, {"shape", Type::IntList, nullptr, "shape of the incoming tensor"}};
+  Arg<Type::Int> src{this, rankParam("src", nullptr, "source rank")};
+  Arg<Type::Int> tag{this, kTag};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+};
+struct IrecvArgs : RecvArgs {
+  Arg<Type::Bool> async{this, {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}};
+  Arg<Type::Script> command{this, kCommand};
+};
+}  // namespace
 
-static std::shared_ptr<PendingWork> workArg(Call& c) {
-  auto w = std::dynamic_pointer_cast<PendingWork>(c.objectRaw("work"));
-  if (!w) fail("Invalid work handle \"" + c.str("work") + "\"", {"HANDLE", c.str("work")});
+static Tcl_Obj* sendTo(Call& c, const SendArgs& a, const Deferral& how) {
+  CallSiteScope site(tclCallSite, c.interp);
+  at::Tensor t = c.tensor(a.tensor);
+  CommPtr m = communicator(c.st);
+  return finishWork(c, m->send(t, peerArg(c, *m, a.dst), int(c.integer(a.tag))), how);
+}
+static Tcl_Obj* cmdSend(Call& c, const SendArgs& a) { return sendTo(c, a, {}); }
+static Tcl_Obj* cmdIsend(Call& c, const IsendArgs& a) { return sendTo(c, a, deferral(c, a)); }
+
+static Tcl_Obj* recvFrom(Call& c, const RecvArgs& a, const Deferral& how) {
+  CallSiteScope site(tclCallSite, c.interp);
+  CommPtr m = communicator(c.st);
+  int src = peerArg(c, *m, a.src);
+  at::Tensor t = at::empty(c.ints(a.shape), applyOptions(c, at::TensorOptions(), a.dtype, a.device));
+  return finishWork(c, m->recv(t, src, int(c.integer(a.tag))), how);
+}
+static Tcl_Obj* cmdRecv(Call& c, const RecvArgs& a) { return recvFrom(c, a, {}); }
+static Tcl_Obj* cmdIrecv(Call& c, const IrecvArgs& a) { return recvFrom(c, a, deferral(c, a)); }
+
+namespace {
+const Param kWork{"work", Type::Work, nullptr, "work handle", "handle"};
+struct WorkArgs : Args {
+  Arg<Type::Work> work{this, kWork};
+};
+struct WaitArgs : Args {
+  Arg<Type::Work> work{this, kWork};
+  Arg<Type::Double> timeout{this, secondsParam("seconds (default: the group's timeout)")};
+};
+}  // namespace
+
+static std::shared_ptr<PendingWork> workArg(Call& c, const Arg<Type::Work>& work) {
+  auto w = std::dynamic_pointer_cast<PendingWork>(c.objectRaw(work));
+  if (!w) fail("Invalid work handle \"" + c.str(work) + "\"", {"HANDLE", c.str(work)});
   return w;
 }
-static Tcl_Obj* cmdWait(Call& c) {
-  auto w = workArg(c);
+static Tcl_Obj* cmdWait(Call& c, const WaitArgs& a) {
+  auto w = workArg(c, a.work);
   ms t = ms::zero();
-  if (c.has("timeout")) t = ms(int64_t(c.number("timeout") * 1000));
+  if (c.has(a.timeout)) t = ms(int64_t(c.number(a.timeout) * 1000));
   w->wait(t);
   return resultObj(c, *w);
 }
-static Tcl_Obj* cmdTest(Call& c) { return Tcl_NewBooleanObj(workArg(c)->test()); }
+static Tcl_Obj* cmdTest(Call& c, const WorkArgs& a) { return Tcl_NewBooleanObj(workArg(c, a.work)->test()); }
 
 // ---- lifetime and information ----------------------------------------------
 
+namespace {
+struct InitArgs : Args {
+  Arg<Type::Int> rank{this, {"rank", Type::Int, kOptional, "this process's rank (RANK)"}};
+  Arg<Type::Int> world_size{this, {"world_size", Type::Int, kOptional, "number of processes (WORLD_SIZE)"}};
+  Arg<Type::String> master_addr{this, {"master_addr", Type::String, kOptional, "rendezvous host (MASTER_ADDR, default 127.0.0.1)"}};
+  Arg<Type::Int> master_port{this, Param{"master_port", Type::Int, kOptional, "rendezvous port (MASTER_PORT, default 29500)"}
+                                       .within(1, 65535)
+                                       .mustBe("a port between 1 and 65535")};
+  Arg<Type::Choice> backend{this, {"backend", Type::Choice, "auto", "gloo, nccl, or auto (nccl with a CUDA build and GPU, else gloo)",
+                                   nullptr, "gloo nccl auto"}};
+  Arg<Type::Double> timeout{this, secondsParam("seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)")};
+  Arg<Type::String> init_method{this, {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path",
+                                       nullptr, nullptr, true}};
+  Arg<Type::Bool> debug{this, {"debug", Type::Bool, "0",
+                               "full checks: c10d ProcessGroupWrapper's collective matching, and every call site in the "
+                               "flight recorder (also TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true}};
+  Arg<Type::Bool> desync_check{this, {"desync_check", Type::Bool, "1",
+                                      "before every collective, ranks compare sequence number, op, dtype and shape and fail "
+                                      "together on a mismatch (TCLTORCH_DESYNC_CHECK=0 turns it off)", nullptr, nullptr, true}};
+};
+}  // namespace
+
+// A BadSetting names its parameter by spelling: `bad NAME ...` against that key.
+[[noreturn]] static void badSetting(Call& c, const InitArgs& a, const BadSetting& e) {
+  if (e.param == c.nameOf(a.init_method)) c.badValue(a.init_method, e.what);
+  if (e.param == c.nameOf(a.master_port)) c.badValue(a.master_port, e.what);
+  if (e.param == c.nameOf(a.timeout)) c.badValue(a.timeout, e.what);
+  throw std::logic_error("internal: command distributed_init has no parameter " + e.param);
+}
+
 // The options as given; resolveDistOptions adds the environment and checks them.
-static Tcl_Obj* cmdInit(Call& c) {
+static Tcl_Obj* cmdInit(Call& c, const InitArgs& a) {
   GivenDistOptions g;
-  if (c.given("rank")) g.rank = c.integer("rank");
-  if (c.given("world_size")) g.worldSize = c.integer("world_size");
-  if (c.given("master_addr")) g.masterAddr = c.str("master_addr");
-  if (c.given("master_port")) g.masterPort = c.integer("master_port");
+  if (c.given(a.rank)) g.rank = c.integer(a.rank);
+  if (c.given(a.world_size)) g.worldSize = c.integer(a.world_size);
+  if (c.given(a.master_addr)) g.masterAddr = c.str(a.master_addr);
+  if (c.given(a.master_port)) g.masterPort = c.integer(a.master_port);
   static const char* const kBackends[] = {"gloo", "nccl", "auto"};
-  g.backend = kBackends[c.choice("backend")];
-  if (c.has("init_method")) g.initMethod = c.str("init_method");
-  if (c.has("timeout")) g.timeout = c.number("timeout");
-  g.debug = c.boolean("debug");
-  if (c.given("desync_check")) g.desyncCheck = c.boolean("desync_check");
+  g.backend = kBackends[c.choice(a.backend)];
+  if (c.has(a.init_method)) g.initMethod = c.str(a.init_method);
+  if (c.has(a.timeout)) g.timeout = c.number(a.timeout);
+  g.debug = c.boolean(a.debug);
+  if (c.given(a.desync_check)) g.desyncCheck = c.boolean(a.desync_check);
   DistOptions o;
   try {
     o = resolveDistOptions(g);
   } catch (const BadSetting& e) {
-    c.badValue(e.param.c_str(), e.what);
+    badSetting(c, a, e);
   }
   std::string backend = distInit(c.st, o);
   return newString("Distributed training initialized: rank=" + std::to_string(o.rank) +
@@ -365,10 +509,17 @@ static Tcl_Obj* cmdDestroy(Call& c) {
 static Tcl_Obj* cmdGetRank(Call& c) { return Tcl_NewIntObj(communicator(c.st)->rank()); }
 static Tcl_Obj* cmdGetWorldSize(Call& c) { return Tcl_NewIntObj(communicator(c.st)->size()); }
 static Tcl_Obj* cmdIsDistributed(Call& c) { return Tcl_NewBooleanObj(communicator(c.st)->size() > 1); }
-static Tcl_Obj* cmdDebugDump(Call& c) {
+
+namespace {
+struct DebugDumpArgs : Args {
+  Arg<Type::Path> file{this, {"file", Type::Path, kOptional,
+                              "path (default $TCLTORCH_DEBUG_DIR or the temp folder, tcltorch-flight-rank<R>-<pid>.txt)"}};
+};
+}  // namespace
+static Tcl_Obj* cmdDebugDump(Call& c, const DebugDumpArgs& a) {
   if (!distInitialized(c.st))
     fail("distributed_debug_dump needs torch::distributed_init first", {"DIST", "NOTINIT"});
-  return newString(distDebugDump(c.st, c.has("file") ? c.str("file") : ""));
+  return newString(distDebugDump(c.st, c.has(a.file) ? c.str(a.file) : ""));
 }
 static Tcl_Obj* cmdIsInitialized(Call& c) { return Tcl_NewBooleanObj(distInitialized(c.st)); }
 static Tcl_Obj* cmdBackend(Call& c) { return newString(communicator(c.st)->backend()); }
@@ -387,66 +538,41 @@ static Tcl_Obj* cmdCapabilities(Call& c) {
   return d;
 }
 
-static Tcl_Obj* cmdNewGroup(Call& c) {
+namespace {
+struct NewGroupArgs : Args {
+  Arg<Type::IntList> ranks{this, Param{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"}
+                                     .nonNegative()
+                                     .mustBe("a list of non-negative ranks")};
+  Arg<Type::String> name{this, {"name", Type::String, kOptional, "group name (default groupN)"}};
+  Arg<Type::Bool> desync_check{this, {"desync_check", Type::Bool, kOptional,
+                                      "the desync check on this group (default: as distributed_init set it); every member must agree",
+                                      nullptr, nullptr, true}};
+};
+}  // namespace
+static Tcl_Obj* cmdNewGroup(Call& c, const NewGroupArgs& a) {
   std::vector<int> ranks;
-  for (int64_t r : c.ints("ranks")) ranks.push_back(int(r));
+  for (int64_t r : c.ints(a.ranks)) ranks.push_back(int(r));
   if (const DistOptions* o = distOptions(c.st)) {  // else distNewGroup says it needs distributed_init
     if (ranks.empty()) fail("Invalid -ranks parameter. Must be a non-empty list of ranks.", {"ARGS", "TYPE", "ranks"});
     std::string problem = groupRanksProblem(ranks, o->worldSize);
     if (!problem.empty()) fail("Invalid -ranks parameter: " + problem, {"DIST", "RANK", "ranks"});
   }
   std::optional<bool> check;
-  if (c.has("desync_check")) check = c.boolean("desync_check");
-  return newString(distNewGroup(c.st, ranks, c.has("name") ? c.str("name") : "", check));
+  if (c.has(a.desync_check)) check = c.boolean(a.desync_check);
+  return newString(distNewGroup(c.st, ranks, c.has(a.name) ? c.str(a.name) : "", check));
 }
 
 // ---- the table ---------------------------------------------------------------
 
-static const Param kTensor{"tensor", Type::Tensor, nullptr, "input tensor handle"};
-static const Param kGroup{"group", Type::String, "", "group from distributed_new_group (\"\": the default group)"};
-static const Param kOp{"op", Type::ReduceOp, "sum", "reduction", "operation"};
-static const Param kAsync{"async", Type::Bool, "0", "return a work handle instead of waiting", nullptr, nullptr, true};
-static const Param kInplace{"inplace", Type::Bool, "0", "write the result into the input tensor and return its handle",
-                            nullptr, nullptr, true};
-static const Param kCommand{"command", Type::Script, kOptional,
-                            "run this script from the event loop when the work ends, with the work handle, "
-                            "ok or error, and the result or message appended (implies -async 1)",
-                            nullptr, nullptr, true};
-static Param rankParam(const char* name, const char* def, const char* doc, const char* aliases = nullptr) {
-  return Param{name, Type::Int, def, doc, aliases}.nonNegative().mustBe("a non-negative rank");
-}
-static Param secondsParam(const char* doc) {
-  return Param{"timeout", Type::Double, kOptional, doc, nullptr, nullptr, true}.positive("a positive number of seconds");
-}
-static const Param kTag{"tag", Type::Int, "0", "message tag; send and recv pair by (peer, tag)"};
-
 std::vector<Command> distributedCommands() {
   return {
-      Command{"distributed_init",
-       "Create the default process group (c10d TCPStore + Gloo/NCCL); missing values come from "
-       "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK.",
-       {{"rank", Type::Int, kOptional, "this process's rank (RANK)"},
-        {"world_size", Type::Int, kOptional, "number of processes (WORLD_SIZE)"},
-        {"master_addr", Type::String, kOptional, "rendezvous host (MASTER_ADDR, default 127.0.0.1)"},
-        Param{"master_port", Type::Int, kOptional, "rendezvous port (MASTER_PORT, default 29500)"}.within(1, 65535).mustBe(
-            "a port between 1 and 65535"),
-        {"backend", Type::Choice, "auto", "gloo, nccl, or auto (nccl with a CUDA build and GPU, else gloo)",
-         nullptr, "gloo nccl auto"},
-        secondsParam("seconds for rendezvous and each collective (TCLTORCH_DIST_TIMEOUT, default 300)"),
-        {"init_method", Type::String, kOptional, "env:// (default), tcp://host:port or file://path", nullptr,
-         nullptr, true},
-        {"debug", Type::Bool, "0",
-         "full checks: c10d ProcessGroupWrapper's collective matching, and every call site in the "
-         "flight recorder (also TORCH_DISTRIBUTED_DEBUG=DETAIL)", nullptr, nullptr, true},
-        {"desync_check", Type::Bool, "1",
-         "before every collective, ranks compare sequence number, op, dtype and shape and fail together "
-         "on a mismatch (TCLTORCH_DESYNC_CHECK=0 turns it off)", nullptr, nullptr, true}},
-       cmdInit}.markUnsafe(),  // sockets and the environment
-      Command{"distributed_debug_dump",
-       "Write this rank's flight recorder (its last collectives) to a file; returns the path.",
-       {{"file", Type::Path, kOptional,
-         "path (default $TCLTORCH_DEBUG_DIR or the temp folder, tcltorch-flight-rank<R>-<pid>.txt)"}},
-       cmdDebugDump}.markUnsafe(),  // writes files
+      typedRow<cmdInit>("distributed_init",
+                        "Create the default process group (c10d TCPStore + Gloo/NCCL); missing values come from "
+                        "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK.")
+          .markUnsafe(),  // sockets and the environment
+      typedRow<cmdDebugDump>("distributed_debug_dump",
+                             "Write this rank's flight recorder (its last collectives) to a file; returns the path.")
+          .markUnsafe(),  // writes files
       {"distributed_destroy", "Shut the process groups down; commands fall back to the world of one.", {}, cmdDestroy},
       {"get_rank", "This process's rank (0 without a process group).", {}, cmdGetRank},
       {"get_world_size", "Number of processes (1 without a process group).", {}, cmdGetWorldSize},
@@ -455,56 +581,29 @@ std::vector<Command> distributedCommands() {
       {"distributed_backend", "Backend of the default group: gloo, nccl, or local (no process group).", {}, cmdBackend},
       {"distributed_capabilities",
        "Dict: backend, native operations, and composed ones with how they are built.", {}, cmdCapabilities},
-      {"distributed_barrier", "Return when every rank of the group has arrived.", {kGroup, kAsync, kCommand}, cmdBarrier},
-      {"distributed_all_reduce", "Every rank gets the reduction of all ranks' tensors.",
-       {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdAllReduce},
-      {"distributed_broadcast", "Every rank gets root's tensor.",
-       {kTensor, rankParam("root", "0", "rank whose tensor is sent", "src"), kGroup, kAsync, kInplace, kCommand},
-       cmdBroadcast},
-      {"distributed_reduce", "dst gets the reduction; other ranks get their tensor unchanged.",
-       {kTensor, rankParam("dst", "0", "rank that receives the reduction"), kOp, kGroup, kAsync, kInplace, kCommand},
-       cmdReduce},
-      {"distributed_all_gather", "Every rank gets all tensors stacked: shape [N, ...].",
-       {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllGather},
-      {"distributed_gather", "dst gets all tensors stacked [N, ...]; other ranks get an empty result.",
-       {kTensor, rankParam("dst", "0", "rank that receives the stack"), kGroup, kAsync, kInplace, kCommand}, cmdGather},
-      {"distributed_scatter", "Each rank gets chunk `rank` (dim 0) of src's tensor.",
-       {kTensor, rankParam("src", "0", "rank whose tensor is split"), kGroup, kAsync, kInplace, kCommand}, cmdScatter},
-      {"distributed_reduce_scatter", "Each rank gets chunk `rank` (dim 0) of the reduction.",
-       {kTensor, kOp, kGroup, kAsync, kInplace, kCommand}, cmdReduceScatter},
-      {"distributed_all_to_all",
-       "Each rank gets chunk `rank` (dim 0) of every rank's tensor, concatenated in rank order.",
-       {kTensor, kGroup, kAsync, kInplace, kCommand}, cmdAllToAll},
-      {"distributed_send", "Send a tensor to rank dst (blocks until received).",
-       {kTensor, rankParam("dst", nullptr, "destination rank"), kTag}, cmdSend},
-      {"distributed_recv", "Receive a tensor of the given shape and dtype from rank src.",
-       {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
-        rankParam("src", nullptr, "source rank"), kTag, kDtypeParam, kDeviceParam},
-       cmdRecv},
-      {"distributed_isend", "Start sending; returns a work handle.",
-       {kTensor, rankParam("dst", nullptr, "destination rank"), kTag,
-        {"async", Type::Bool, "1", "always 1: isend returns a work handle", nullptr, nullptr, true}, kCommand},
-       cmdSend},
-      {"distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor.",
-       {{"shape", Type::IntList, nullptr, "shape of the incoming tensor"},
-        rankParam("src", nullptr, "source rank"), kTag, kDtypeParam, kDeviceParam,
-        {"async", Type::Bool, "1", "always 1: irecv returns a work handle", nullptr, nullptr, true}, kCommand},
-       cmdRecv},
-      {"distributed_wait", "Wait for a work handle; returns its result tensor handle (empty for send, barrier).",
-       {{"work", Type::Work, nullptr, "work handle", "handle"},
-        secondsParam("seconds (default: the group's timeout)")},
-       cmdWait},
-      {"distributed_test", "1 when the work has finished (an error if it failed), else 0.",
-       {{"work", Type::Work, nullptr, "work handle", "handle"}}, cmdTest},
-      {"distributed_new_group",
-       "Make a subgroup; every rank calls it in the same order. Returns the group name.",
-       {Param{"ranks", Type::IntList, nullptr, "global ranks of the group, in group order"}.nonNegative().mustBe(
-            "a list of non-negative ranks"),
-        {"name", Type::String, kOptional, "group name (default groupN)"},
-        {"desync_check", Type::Bool, kOptional,
-         "the desync check on this group (default: as distributed_init set it); every member must agree",
-         nullptr, nullptr, true}},
-       cmdNewGroup},
+      typedRow<cmdBarrier>("distributed_barrier", "Return when every rank of the group has arrived."),
+      typedRow<cmdAllReduce>("distributed_all_reduce", "Every rank gets the reduction of all ranks' tensors."),
+      typedRow<cmdBroadcast>("distributed_broadcast", "Every rank gets root's tensor.",
+                             std::make_shared<const RankCollectiveArgs>(
+                                 rankParam("root", "0", "rank whose tensor is sent", "src"))),
+      typedRow<cmdReduce>("distributed_reduce", "dst gets the reduction; other ranks get their tensor unchanged."),
+      typedRow<cmdAllGather>("distributed_all_gather", "Every rank gets all tensors stacked: shape [N, ...]."),
+      typedRow<cmdGather>("distributed_gather", "dst gets all tensors stacked [N, ...]; other ranks get an empty result.",
+                          std::make_shared<const RankCollectiveArgs>(rankParam("dst", "0", "rank that receives the stack"))),
+      typedRow<cmdScatter>("distributed_scatter", "Each rank gets chunk `rank` (dim 0) of src's tensor.",
+                           std::make_shared<const RankCollectiveArgs>(rankParam("src", "0", "rank whose tensor is split"))),
+      typedRow<cmdReduceScatter>("distributed_reduce_scatter", "Each rank gets chunk `rank` (dim 0) of the reduction."),
+      typedRow<cmdAllToAll>("distributed_all_to_all",
+                            "Each rank gets chunk `rank` (dim 0) of every rank's tensor, concatenated in rank order."),
+      typedRow<cmdSend>("distributed_send", "Send a tensor to rank dst (blocks until received)."),
+      typedRow<cmdRecv>("distributed_recv", "Receive a tensor of the given shape and dtype from rank src."),
+      typedRow<cmdIsend>("distributed_isend", "Start sending; returns a work handle."),
+      typedRow<cmdIrecv>("distributed_irecv", "Start receiving; returns a work handle whose wait gives the tensor."),
+      typedRow<cmdWait>("distributed_wait",
+                        "Wait for a work handle; returns its result tensor handle (empty for send, barrier)."),
+      typedRow<cmdTest>("distributed_test", "1 when the work has finished (an error if it failed), else 0."),
+      typedRow<cmdNewGroup>("distributed_new_group",
+                            "Make a subgroup; every rank calls it in the same order. Returns the group name."),
   };
 }
 

@@ -39,11 +39,30 @@ struct ScriptModule : torch::nn::Module {
 
 constexpr const char* kScriptType = "torchscript";
 
-torch::jit::Module& scriptArg(Call& c) {
-  auto m = c.object<ModuleObj>("module");
+const Param kScriptModule{"module", Type::Module, nullptr, "module handle of a TorchScript module"};
+const Param kScriptFile{"file", Type::Path, nullptr, "file path", "filename"};
+struct JitLoadArgs : Args {
+  Arg<Type::Path> file{this, kScriptFile};
+  Arg<Type::Device> device{this, {"device", Type::Device, "cpu", "device of its parameters and buffers"}};
+};
+struct JitCallArgs : Args {
+  Arg<Type::Module> module{this, kScriptModule};
+  Arg<Type::String> method{this, {"method", Type::String, nullptr, "method name"}};
+  Arg<Type::Words> args{this, {"args", Type::Words, "", "the method's arguments (named: one list)"}};
+};
+struct ModuleArgs : Args {
+  Arg<Type::Module> module{this, kScriptModule};
+};
+struct JitSaveArgs : Args {
+  Arg<Type::Module> module{this, kScriptModule};
+  Arg<Type::Path> file{this, kScriptFile};
+};
+
+torch::jit::Module& scriptArg(Call& c, const Arg<Type::Module>& module) {
+  auto m = c.object<ModuleObj>(module);
   auto s = std::dynamic_pointer_cast<ScriptModule>(m->module);
   if (!s)
-    fail("\"" + c.str("module") + "\" is a " + m->type + " module, not a TorchScript module",
+    fail("\"" + c.str(module) + "\" is a " + m->type + " module, not a TorchScript module",
          {"ARGS", "TYPE", "module"});
   return s->jit;
 }
@@ -185,12 +204,13 @@ c10::IValue fromTcl(Call& c, const std::string& arg, Tcl_Obj* o, const c10::Type
   }
 }
 
-c10::IValue call(Call& c, torch::jit::Module& m, const std::string& name, Tcl_Obj* words) {
+// `words`: the row's parameter holding the method's arguments.
+c10::IValue call(Call& c, torch::jit::Module& m, const std::string& name, const Arg<Type::Words>& words) {
   auto method = m.find_method(name);
   if (!method)
     fail("the module has no method \"" + name + "\"", {"JIT", "METHOD", name});
   const auto& args = method->function().getSchema().arguments();  // args[0] is self
-  auto given = listElems("args", words, "a list");
+  auto given = listElems(c.nameOf(words), c.obj(words), "a list");
   size_t most = args.size() - 1, least = 0;
   for (size_t k = 1; k < args.size(); ++k)
     if (!args[k].default_value()) least = k;
@@ -205,13 +225,13 @@ c10::IValue call(Call& c, torch::jit::Module& m, const std::string& name, Tcl_Ob
 
 // ---- commands ----
 
-Tcl_Obj* cmdJitLoad(Call& c) {
-  std::string path = c.str("file");
+Tcl_Obj* cmdJitLoad(Call& c, const JitLoadArgs& a) {
+  std::string path = c.str(a.file);
   MappedFile probe(path, MapUse::Header);  // a missing or unreadable file: the usual IO READ error
   if (probe.size() == 0) badModelFile(path, "TorchScript file", "empty file");
   torch::jit::Module jm;
   try {
-    jm = torch::jit::load(path, c.device("device"));
+    jm = torch::jit::load(path, c.device(a.device));
   } catch (const std::exception& e) {
     badModelFile(path, "TorchScript file", torchMessage(e));
   }
@@ -230,41 +250,36 @@ Tcl_Obj* cmdJitLoad(Call& c) {
   return c.result(Kind::Module, o);
 }
 
-Tcl_Obj* cmdJitCall(Call& c) {
-  torch::jit::Module& m = scriptArg(c);
-  return result(c, call(c, m, c.str("method"), c.obj("args")));
+Tcl_Obj* cmdJitCall(Call& c, const JitCallArgs& a) {
+  torch::jit::Module& m = scriptArg(c, a.module);
+  return result(c, call(c, m, c.str(a.method), a.args));
 }
 
-Tcl_Obj* cmdJitMethods(Call& c) {
+Tcl_Obj* cmdJitMethods(Call& c, const ModuleArgs& a) {
   Tcl_Obj* out = Tcl_NewListObj(0, nullptr);
-  for (auto& m : scriptArg(c).get_methods()) Tcl_ListObjAppendElement(nullptr, out, newString(m.name()));
+  for (auto& m : scriptArg(c, a.module).get_methods()) Tcl_ListObjAppendElement(nullptr, out, newString(m.name()));
   return out;
 }
 
-Tcl_Obj* cmdJitSave(Call& c) {
-  torch::jit::Module& m = scriptArg(c);
-  saveAtomically(c.str("file"), [&](const std::string& tmp) { m.save(tmp); });
+Tcl_Obj* cmdJitSave(Call& c, const JitSaveArgs& a) {
+  torch::jit::Module& m = scriptArg(c, a.module);
+  saveAtomically(c.str(a.file), [&](const std::string& tmp) { m.save(tmp); });
   return nullptr;
 }
 
 }  // namespace
 
 std::vector<Command> jitCommands() {
-  const Param module{"module", Type::Module, nullptr, "module handle of a TorchScript module"};
-  const Param file{"file", Type::Path, nullptr, "file path", "filename"};
   return {
-      {"jit_load",
-       "Load a TorchScript module (Python's torch.jit.save); returns a module handle that every module command takes.",
-       {file, {"device", Type::Device, "cpu", "device of its parameters and buffers"}}, cmdJitLoad},
-      {"jit_call",
-       "Call a method of a TorchScript module. Arguments follow the method's types (tensor handles, numbers, strings, "
-       "lists, dicts); a tensor result is a handle, a tuple or list a list, a dict a dict.",
-       {module, {"method", Type::String, nullptr, "method name"},
-        {"args", Type::Words, "", "the method's arguments (named: one list)"}},
-       cmdJitCall},
-      {"jit_methods", "Names of the methods of a TorchScript module that jit_call can call.", {module}, cmdJitMethods},
-      {"jit_save", "Save a TorchScript module (with its current weights) for Python's torch.jit.load.", {module, file},
-       cmdJitSave},
+      typedRow<cmdJitLoad>(
+          "jit_load",
+          "Load a TorchScript module (Python's torch.jit.save); returns a module handle that every module command takes."),
+      typedRow<cmdJitCall>(
+          "jit_call",
+          "Call a method of a TorchScript module. Arguments follow the method's types (tensor handles, numbers, strings, "
+          "lists, dicts); a tensor result is a handle, a tuple or list a list, a dict a dict."),
+      typedRow<cmdJitMethods>("jit_methods", "Names of the methods of a TorchScript module that jit_call can call."),
+      typedRow<cmdJitSave>("jit_save", "Save a TorchScript module (with its current weights) for Python's torch.jit.load."),
   };
 }
 

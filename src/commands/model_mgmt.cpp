@@ -8,27 +8,63 @@
 
 namespace tcltorch {
 
-static std::shared_ptr<ModuleObj> modelArg(Call& c) { return c.object<ModuleObj>("model"); }
+namespace {
+const Param kModel{"model", Type::Module, nullptr, "module handle", "module layer"};
+const Param kCheckpointFile{"file", Type::String, nullptr, "file path", "filename path"};
+struct SaveCheckpointArgs : Args {
+  Arg<Type::Module> model{this, kModel};
+  Arg<Type::Optimizer> optimizer{this, {"optimizer", Type::Optimizer, kOptional, "optimizer handle"}};
+  Arg<Type::String> file{this, kCheckpointFile};
+  Arg<Type::Int> epoch{this, {"epoch", Type::Int, "0", "epoch number to record"}};
+  Arg<Type::Double> loss{this, {"loss", Type::Double, "0", "loss to record"}};
+};
+struct LoadCheckpointArgs : Args {
+  Arg<Type::Module> model{this, kModel};
+  Arg<Type::Optimizer> optimizer{this, {"optimizer", Type::Optimizer, kOptional, "optimizer handle"}};
+  Arg<Type::String> file{this, kCheckpointFile};
+};
+struct FileArgs : Args {
+  Arg<Type::String> file{this, kCheckpointFile};
+};
+// The commands on one module.
+struct ModelArgs : Args {
+  Arg<Type::Module> model{this, kModel};
+};
+struct ParametersToArgs : Args {
+  Arg<Type::TensorsOrModule> parameters{
+      this, {"parameters", Type::TensorsOrModule, nullptr, "a module handle, or a list of tensor handles", "params model"}};
+  Arg<Type::Device> device{this, {"device", Type::Device, "cpu", "target device"}};
+  Arg<Type::Dtype> dtype{this, {"dtype", Type::Dtype, kOptional, "target dtype"}};
+};
+struct LayerCudaArgs : Args {
+  Arg<Type::Module> model{this, kModel};
+  Arg<Type::Device> device{this, {"device", Type::Device, kOptional, "cuda (the default) or cuda:N"}};
+};
+}  // namespace
+
+static std::shared_ptr<ModuleObj> modelArg(Call& c, const Arg<Type::Module>& model) {
+  return c.object<ModuleObj>(model);
+}
 
 // One file (libtorch archive): "model" (parameters and buffers), "optimizer"
 // (its state, when given), "epoch", "loss", "lr".
-static Tcl_Obj* cmdSaveCheckpoint(Call& c) {
-  auto m = modelArg(c);
+static Tcl_Obj* cmdSaveCheckpoint(Call& c, const SaveCheckpointArgs& k) {
+  auto m = modelArg(c, k.model);
   torch::serialize::OutputArchive a;
   torch::serialize::OutputArchive ma;
   m->module->save(ma);
   a.write("model", ma);
-  if (c.has("optimizer")) {
-    auto o = c.object<OptimizerObj>("optimizer");
+  if (c.has(k.optimizer)) {
+    auto o = c.object<OptimizerObj>(k.optimizer);
     torch::serialize::OutputArchive oa;
     o->opt->save(oa);
     a.write("optimizer", oa);
     a.write("optimizer_type", at::tensor(std::vector<int64_t>(o->type.begin(), o->type.end())));
     a.write("lr", at::tensor(o->opt->param_groups().at(0).options().get_lr(), at::kDouble));
   }
-  a.write("epoch", at::tensor(c.integer("epoch")));
-  a.write("loss", at::tensor(c.number("loss"), at::kDouble));
-  saveAtomically(c.str("file"), [&](const std::string& tmp) { a.save_to(tmp); });
+  a.write("epoch", at::tensor(c.integer(k.epoch)));
+  a.write("loss", at::tensor(c.number(k.loss), at::kDouble));
+  saveAtomically(c.str(k.file), [&](const std::string& tmp) { a.save_to(tmp); });
   return nullptr;
 }
 
@@ -63,16 +99,16 @@ static Tcl_Obj* infoDict(torch::serialize::InputArchive& a) {
 
 // Checks everything before changing anything: a file that does not fit leaves
 // the model and the optimizer as they were. Returns {epoch loss ...}.
-static Tcl_Obj* cmdLoadCheckpoint(Call& c) {
-  auto m = modelArg(c);
-  std::string path = c.str("file");
+static Tcl_Obj* cmdLoadCheckpoint(Call& c, const LoadCheckpointArgs& k) {
+  auto m = modelArg(c, k.model);
+  std::string path = c.str(k.file);
   auto a = openCheckpoint(path);
   torch::serialize::InputArchive ma;
   if (!a.try_read("model", ma)) fail("\"" + path + "\" holds no model", {"IO", "FORMAT", path});
   std::unique_ptr<torch::optim::Optimizer> fresh;
   std::shared_ptr<OptimizerObj> o;
-  if (c.has("optimizer")) {
-    o = c.object<OptimizerObj>("optimizer");
+  if (c.has(k.optimizer)) {
+    o = c.object<OptimizerObj>(k.optimizer);
     torch::serialize::InputArchive oa;
     if (!a.try_read("optimizer", oa)) fail("\"" + path + "\" holds no optimizer state", {"IO", "FORMAT", path});
     fresh = o->make();
@@ -101,24 +137,24 @@ static Tcl_Obj* cmdLoadCheckpoint(Call& c) {
   return infoDict(a);
 }
 
-static Tcl_Obj* cmdCheckpointInfo(Call& c) {
-  auto a = openCheckpoint(c.str("file"));
+static Tcl_Obj* cmdCheckpointInfo(Call& c, const FileArgs& k) {
+  auto a = openCheckpoint(c.str(k.file));
   Tcl_Obj* d = infoDict(a);
   torch::serialize::InputArchive oa;
   Tcl_DictObjPut(nullptr, d, Tcl_NewStringObj("has_optimizer", -1), Tcl_NewBooleanObj(a.try_read("optimizer", oa)));
   return d;
 }
 
-static Tcl_Obj* setTrainable(Call& c, bool on) {
-  for (auto& p : modelArg(c)->module->parameters()) p.requires_grad_(on);
-  return c.obj("model");
+static Tcl_Obj* setTrainable(Call& c, const Arg<Type::Module>& model, bool on) {
+  for (auto& p : modelArg(c, model)->module->parameters()) p.requires_grad_(on);
+  return c.obj(model);
 }
-static Tcl_Obj* cmdFreeze(Call& c) { return setTrainable(c, false); }
-static Tcl_Obj* cmdUnfreeze(Call& c) { return setTrainable(c, true); }
+static Tcl_Obj* cmdFreeze(Call& c, const ModelArgs& a) { return setTrainable(c, a.model, false); }
+static Tcl_Obj* cmdUnfreeze(Call& c, const ModelArgs& a) { return setTrainable(c, a.model, true); }
 
 // {type T parameters N trainable M layers {{name shape numel requires_grad} ...}}
-static Tcl_Obj* cmdSummary(Call& c) {
-  auto m = modelArg(c);
+static Tcl_Obj* cmdSummary(Call& c, const ModelArgs& a) {
+  auto m = modelArg(c, a.model);
   int64_t total = 0, trainable = 0;
   Tcl_Obj* rows = Tcl_NewListObj(0, nullptr);
   for (auto& p : m->module->named_parameters(true)) {
@@ -138,32 +174,35 @@ static Tcl_Obj* cmdSummary(Call& c) {
 
 // A module moves in place (returns the module); a list of tensors gives new
 // handles on the device (leaves keep requires_grad).
-static Tcl_Obj* cmdParametersTo(Call& c) {
-  c10::Device dev = c.device("device");
-  if (auto& o = c.objectRaw("parameters")) {
+static Tcl_Obj* cmdParametersTo(Call& c, const ParametersToArgs& a) {
+  c10::Device dev = c.device(a.device);
+  if (auto& o = c.objectRaw(a.parameters)) {
     auto m = std::static_pointer_cast<ModuleObj>(o);
-    if (c.has("dtype")) m->module->to(dev, c.dtype("dtype"));
+    if (c.has(a.dtype)) m->module->to(dev, c.dtype(a.dtype));
     else m->module->to(dev);
-    return c.obj("parameters");
+    return c.obj(a.parameters);
   }
   std::vector<at::Tensor> out;
-  for (auto& p : parameterList(c, "parameters")) {
-    at::Tensor t = c.has("dtype") ? p.detach().to(dev, c.dtype("dtype")) : p.detach().to(dev);
+  for (auto& p : parameterList(c, a.parameters)) {
+    at::Tensor t = c.has(a.dtype) ? p.detach().to(dev, c.dtype(a.dtype)) : p.detach().to(dev);
     if (p.requires_grad()) t.requires_grad_(true);
     out.push_back(t);
   }
   return c.results(out);
 }
 
-template <bool Cuda>
-static Tcl_Obj* cmdLayerMove(Call& c) {
-  c10::Device dev = !Cuda ? c10::Device(c10::kCPU) : c.has("device") ? c.device("device") : c10::Device(c10::kCUDA);
-  if (Cuda && !dev.is_cuda()) c.badValue("device", "cuda or cuda:N");
-  modelArg(c)->module->to(dev);
-  return c.obj("model");
+static Tcl_Obj* moveModel(Call& c, const Arg<Type::Module>& model, c10::Device dev) {
+  modelArg(c, model)->module->to(dev);
+  return c.obj(model);
 }
-static Tcl_Obj* cmdLayerDevice(Call& c) {
-  auto m = modelArg(c);
+static Tcl_Obj* cmdLayerCpu(Call& c, const ModelArgs& a) { return moveModel(c, a.model, c10::Device(c10::kCPU)); }
+static Tcl_Obj* cmdLayerCuda(Call& c, const LayerCudaArgs& a) {
+  c10::Device dev = c.has(a.device) ? c.device(a.device) : c10::Device(c10::kCUDA);
+  if (!dev.is_cuda()) c.badValue(a.device, "cuda or cuda:N");
+  return moveModel(c, a.model, dev);
+}
+static Tcl_Obj* cmdLayerDevice(Call& c, const ModelArgs& a) {
+  auto m = modelArg(c, a.model);
   auto ps = m->module->parameters();
   if (ps.empty()) {
     auto bs = m->module->buffers();
@@ -173,30 +212,24 @@ static Tcl_Obj* cmdLayerDevice(Call& c) {
 }
 
 std::vector<Command> modelManagementCommands() {
-  const Param model{"model", Type::Module, nullptr, "module handle", "module layer"};
-  const Param file{"file", Type::String, nullptr, "file path", "filename path"};
+  auto model = std::make_shared<const ModelArgs>();
   std::vector<Command> out = {
-      {"save_checkpoint", "Save a model, optionally its optimizer's state, an epoch and a loss to one file.",
-       {model, {"optimizer", Type::Optimizer, kOptional, "optimizer handle"}, file,
-        {"epoch", Type::Int, "0", "epoch number to record"}, {"loss", Type::Double, "0", "loss to record"}},
-       cmdSaveCheckpoint},
-      {"load_checkpoint", "Load a file of save_checkpoint into the model (and optimizer); returns {epoch loss ...}.",
-       {model, {"optimizer", Type::Optimizer, kOptional, "optimizer handle"}, file}, cmdLoadCheckpoint},
-      {"get_checkpoint_info", "Dict of a checkpoint's epoch, loss, lr, optimizer type and has_optimizer.", {file},
-       cmdCheckpointInfo},
-      {"freeze_model", "Stop gradients for every parameter of a model; returns the model.", {model}, cmdFreeze},
-      {"unfreeze_model", "Record gradients for every parameter of a model again; returns the model.", {model},
-       cmdUnfreeze},
-      {"model_summary", "Dict: type, parameters, trainable, layers {{name shape numel requires_grad} ...}.", {model},
-       cmdSummary},
-      {"parameters_to", "Move a module's parameters in place, or copy a list of tensors, to a device (and dtype).",
-       {{"parameters", Type::TensorsOrModule, nullptr, "a module handle, or a list of tensor handles", "params model"},
-        {"device", Type::Device, "cpu", "target device"}, {"dtype", Type::Dtype, kOptional, "target dtype"}},
-       cmdParametersTo},
-      {"layer_cpu", "Move a module to the CPU; returns the module.", {model}, cmdLayerMove<false>},
-      {"layer_cuda", "Move a module to a CUDA device; returns the module.",
-       {model, {"device", Type::Device, kOptional, "cuda (the default) or cuda:N"}}, cmdLayerMove<true>},
-      {"layer_device", "The device of a module's parameters (cpu, cuda:0, ...).", {model}, cmdLayerDevice},
+      typedRow<cmdSaveCheckpoint>("save_checkpoint",
+                                  "Save a model, optionally its optimizer's state, an epoch and a loss to one file."),
+      typedRow<cmdLoadCheckpoint>("load_checkpoint",
+                                  "Load a file of save_checkpoint into the model (and optimizer); returns {epoch loss ...}."),
+      typedRow<cmdCheckpointInfo>("get_checkpoint_info",
+                                  "Dict of a checkpoint's epoch, loss, lr, optimizer type and has_optimizer."),
+      typedRow<cmdFreeze>("freeze_model", "Stop gradients for every parameter of a model; returns the model.", model),
+      typedRow<cmdUnfreeze>("unfreeze_model", "Record gradients for every parameter of a model again; returns the model.",
+                            model),
+      typedRow<cmdSummary>("model_summary", "Dict: type, parameters, trainable, layers {{name shape numel requires_grad} ...}.",
+                           model),
+      typedRow<cmdParametersTo>("parameters_to",
+                                "Move a module's parameters in place, or copy a list of tensors, to a device (and dtype)."),
+      typedRow<cmdLayerCpu>("layer_cpu", "Move a module to the CPU; returns the module.", model),
+      typedRow<cmdLayerCuda>("layer_cuda", "Move a module to a CUDA device; returns the module."),
+      typedRow<cmdLayerDevice>("layer_device", "The device of a module's parameters (cpu, cuda:0, ...).", model),
   };
   return out;
 }

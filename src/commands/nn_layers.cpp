@@ -29,79 +29,60 @@ static Tcl_Obj* moduleResult(Call& c, std::shared_ptr<ModuleObj> o) { return c.r
 enum class NormKind { Batch1d, Batch3d, Group };
 using NormSpec = FamilyRow<NormKind>;
 
+namespace {
+const Param kNormEps{"eps", Type::Double, "1e-5", "added to the variance"};
+const Param kAffine{"affine", Type::Bool, "1", "learn weight and bias"};
+struct BatchNormArgs : Args {
+  Arg<Type::Int> num_features{
+      this, Param{"num_features", Type::Int, nullptr, "channels C of [N, C] / [N, C, L] / [N, C, D, H, W]"}.positive()};
+  Arg<Type::Double> eps{this, kNormEps};
+  Arg<Type::Double> momentum{this, {"momentum", Type::Double, "0.1", "running statistics update factor"}};
+  Arg<Type::Bool> affine{this, kAffine};
+  Arg<Type::Bool> track_running_stats{
+      this, {"track_running_stats", Type::Bool, "1", "keep running_mean/running_var (used in eval mode)"}};
+};
+struct GroupNormArgs : Args {
+  Arg<Type::Int> num_groups{this, Param{"num_groups", Type::Int, nullptr, "groups the channels are split into"}.positive()};
+  Arg<Type::Int> num_channels{this, Param{"num_channels", Type::Int, nullptr, "channels C"}.positive()};
+  Arg<Type::Double> eps{this, kNormEps};
+  Arg<Type::Bool> affine{this, kAffine};
+};
+}  // namespace
+
 template <class Holder, class Options>
-static std::shared_ptr<ModuleObj> batchNorm(Call& c, const char* type) {
-  Options o(c.integer("num_features"));
-  o.eps(c.number("eps")).momentum(c.number("momentum")).affine(c.boolean("affine"))
-      .track_running_stats(c.boolean("track_running_stats"));
+static std::shared_ptr<ModuleObj> batchNorm(Call& c, const BatchNormArgs& a, const char* type) {
+  Options o(c.integer(a.num_features));
+  o.eps(c.number(a.eps)).momentum(c.number(a.momentum)).affine(c.boolean(a.affine))
+      .track_running_stats(c.boolean(a.track_running_stats));
   return makeModule(Holder(o), type);
 }
 
-static Tcl_Obj* makeNorm(Call& c, const NormSpec& s) {
-  switch (s.kind) {
-    case NormKind::Batch1d: return moduleResult(c, batchNorm<nn::BatchNorm1d, nn::BatchNorm1dOptions>(c, s.name));
-    case NormKind::Batch3d: return moduleResult(c, batchNorm<nn::BatchNorm3d, nn::BatchNorm3dOptions>(c, s.name));
-    case NormKind::Group: {
-      int64_t g = c.integer("num_groups"), ch = c.integer("num_channels");
-      if (ch % g != 0) c.badValue("num_groups", "a divisor of num_channels (" + std::to_string(ch) + ")");
-      return moduleResult(c, makeModule(nn::GroupNorm(nn::GroupNormOptions(g, ch).eps(c.number("eps"))
-                                                          .affine(c.boolean("affine"))), s.name));
-    }
-  }
-  return nullptr;
+static Tcl_Obj* makeBatchNorm(Call& c, const BatchNormArgs& a) {
+  const NormSpec& s = c.data<NormSpec>();
+  if (s.kind == NormKind::Batch1d)
+    return moduleResult(c, batchNorm<nn::BatchNorm1d, nn::BatchNorm1dOptions>(c, a, s.name));
+  return moduleResult(c, batchNorm<nn::BatchNorm3d, nn::BatchNorm3dOptions>(c, a, s.name));
 }
 
-static const std::vector<Param> kBatchNormParams = {
-    Param{"num_features", Type::Int, nullptr, "channels C of [N, C] / [N, C, L] / [N, C, D, H, W]"}.positive(),
-    {"eps", Type::Double, "1e-5", "added to the variance"},
-    {"momentum", Type::Double, "0.1", "running statistics update factor"},
-    {"affine", Type::Bool, "1", "learn weight and bias"},
-    {"track_running_stats", Type::Bool, "1", "keep running_mean/running_var (used in eval mode)"}};
-static const std::vector<Param> kGroupNormParams = {
-    Param{"num_groups", Type::Int, nullptr, "groups the channels are split into"}.positive(),
-    Param{"num_channels", Type::Int, nullptr, "channels C"}.positive(),
-    {"eps", Type::Double, "1e-5", "added to the variance"},
-    {"affine", Type::Bool, "1", "learn weight and bias"}};
+static Tcl_Obj* makeGroupNorm(Call& c, const GroupNormArgs& a) {
+  int64_t g = c.integer(a.num_groups), ch = c.integer(a.num_channels);
+  if (ch % g != 0) c.badValue(a.num_groups, "a divisor of num_channels (" + std::to_string(ch) + ")");
+  return moduleResult(c, makeModule(nn::GroupNorm(nn::GroupNormOptions(g, ch).eps(c.number(a.eps))
+                                                      .affine(c.boolean(a.affine))), c.data<NormSpec>().name));
+}
 
 static const NormSpec kNorms[] = {
     {"batch_norm1d", "Batch normalisation over [N, C] or [N, C, L] (running statistics in eval mode).",
-     &kBatchNormParams, NormKind::Batch1d},
+     memberRow<makeBatchNorm>, NormKind::Batch1d},
     {"batch_norm3d", "Batch normalisation over [N, C, D, H, W] (running statistics in eval mode).",
-     &kBatchNormParams, NormKind::Batch3d},
-    {"group_norm", "Group normalisation over [N, C, *] (same in train and eval).", &kGroupNormParams,
+     memberRow<makeBatchNorm>, NormKind::Batch3d},
+    {"group_norm", "Group normalisation over [N, C, *] (same in train and eval).", memberRow<makeGroupNorm>,
      NormKind::Group},
 };
 
 // ---- convolution layers (modules) ----
 
 using ConvLayerSpec = FamilyRow<bool>;  // kind: transposed
-
-template <size_t D, class Holder, class Options>
-static std::shared_ptr<ModuleObj> convLayer(Call& c, const char* type) {
-  Options o(c.integer("in_channels"), c.integer("out_channels"), arr<D>(expandInts(c, "kernel_size", D, 1)));
-  o.stride(arr<D>(expandInts(c, "stride", D, 1))).padding(arr<D>(expandInts(c, "padding", D, 0)))
-      .dilation(arr<D>(expandInts(c, "dilation", D, 1))).groups(c.integer("groups")).bias(c.boolean("bias"));
-  if constexpr (std::is_same_v<Options, nn::ConvTranspose1dOptions> ||
-                std::is_same_v<Options, nn::ConvTranspose2dOptions> ||
-                std::is_same_v<Options, nn::ConvTranspose3dOptions>)
-    o.output_padding(arr<D>(expandInts(c, "output_padding", D, 0)));
-  return makeModule(Holder(o), type);
-}
-
-static Tcl_Obj* makeConvLayer(Call& c, const ConvLayerSpec& s) {
-  std::shared_ptr<ModuleObj> m;
-  if (!s.kind) {
-    if (s.dims == 1) m = convLayer<1, nn::Conv1d, nn::Conv1dOptions>(c, s.name);
-    else m = convLayer<3, nn::Conv3d, nn::Conv3dOptions>(c, s.name);
-  } else if (s.dims == 1) {
-    m = convLayer<1, nn::ConvTranspose1d, nn::ConvTranspose1dOptions>(c, s.name);
-  } else if (s.dims == 2) {
-    m = convLayer<2, nn::ConvTranspose2d, nn::ConvTranspose2dOptions>(c, s.name);
-  } else {
-    m = convLayer<3, nn::ConvTranspose3d, nn::ConvTranspose3dOptions>(c, s.name);
-  }
-  return moduleResult(c, m);
-}
 
 static const Param kInCh = Param{"in_channels", Type::Int, nullptr, "input channels"}.positive();
 static const Param kOutCh = Param{"out_channels", Type::Int, nullptr, "output channels"}.positive();
@@ -114,54 +95,118 @@ static const Param kDilation{"dilation", Type::IntList, "1", "spacing between ke
 static const Param kGroups =
     Param{"groups", Type::Int, "1", "blocked connections from input to output channels"}.positive();
 
-static const std::vector<Param> kConvLayerParams = {kInCh, kOutCh, kKernel, kStride, kPadding,
-                                                    kBiasFlag, kDilation, kGroups};
-static const std::vector<Param> kConvTLayerParams = {kInCh, kOutCh, kKernel, kStride, kPadding,
-                                                     kOutPad, kBiasFlag, kDilation, kGroups};
+namespace {
+struct ConvLayerArgs : Args {
+  Arg<Type::Int> in_channels{this, kInCh};
+  Arg<Type::Int> out_channels{this, kOutCh};
+  Arg<Type::IntList> kernel_size{this, kKernel};
+  Arg<Type::IntList> stride{this, kStride};
+  Arg<Type::IntList> padding{this, kPadding};
+  Arg<Type::Bool> bias{this, kBiasFlag};
+  Arg<Type::IntList> dilation{this, kDilation};
+  Arg<Type::Int> groups{this, kGroups};
+};
+struct ConvTLayerArgs : Args {
+  Arg<Type::Int> in_channels{this, kInCh};
+  Arg<Type::Int> out_channels{this, kOutCh};
+  Arg<Type::IntList> kernel_size{this, kKernel};
+  Arg<Type::IntList> stride{this, kStride};
+  Arg<Type::IntList> padding{this, kPadding};
+  Arg<Type::IntList> output_padding{this, kOutPad};
+  Arg<Type::Bool> bias{this, kBiasFlag};
+  Arg<Type::IntList> dilation{this, kDilation};
+  Arg<Type::Int> groups{this, kGroups};
+};
+}  // namespace
+
+template <size_t D, class Holder, class Options, class A>
+static Tcl_Obj* convLayer(Call& c, const A& a) {
+  Options o(c.integer(a.in_channels), c.integer(a.out_channels), arr<D>(expandInts(c, a.kernel_size, D, 1)));
+  o.stride(arr<D>(expandInts(c, a.stride, D, 1))).padding(arr<D>(expandInts(c, a.padding, D, 0)))
+      .dilation(arr<D>(expandInts(c, a.dilation, D, 1))).groups(c.integer(a.groups)).bias(c.boolean(a.bias));
+  if constexpr (std::is_same_v<A, ConvTLayerArgs>) o.output_padding(arr<D>(expandInts(c, a.output_padding, D, 0)));
+  return moduleResult(c, makeModule(Holder(o), c.data<ConvLayerSpec>().name));
+}
+
+static Tcl_Obj* makeConvLayer(Call& c, const ConvLayerArgs& a) {
+  if (c.data<ConvLayerSpec>().dims == 1) return convLayer<1, nn::Conv1d, nn::Conv1dOptions>(c, a);
+  return convLayer<3, nn::Conv3d, nn::Conv3dOptions>(c, a);
+}
+
+static Tcl_Obj* makeConvTLayer(Call& c, const ConvTLayerArgs& a) {
+  int dims = c.data<ConvLayerSpec>().dims;
+  if (dims == 1) return convLayer<1, nn::ConvTranspose1d, nn::ConvTranspose1dOptions>(c, a);
+  if (dims == 2) return convLayer<2, nn::ConvTranspose2d, nn::ConvTranspose2dOptions>(c, a);
+  return convLayer<3, nn::ConvTranspose3d, nn::ConvTranspose3dOptions>(c, a);
+}
 
 static const ConvLayerSpec kConvLayers[] = {
-    {"conv1d_layer", "1-D convolution layer over [N, C, L] (module; keys weight, bias).", &kConvLayerParams, false,
-     1},
-    {"conv3d_layer", "3-D convolution layer over [N, C, D, H, W] (module).", &kConvLayerParams, false, 3},
+    {"conv1d_layer", "1-D convolution layer over [N, C, L] (module; keys weight, bias).", memberRow<makeConvLayer>,
+     false, 1},
+    {"conv3d_layer", "3-D convolution layer over [N, C, D, H, W] (module).", memberRow<makeConvLayer>, false, 3},
     {"conv_transpose1d_layer", "1-D transposed convolution layer (module; weight [in, out/groups, k]).",
-     &kConvTLayerParams, true, 1},
-    {"conv_transpose2d_layer", "2-D transposed convolution layer (module).", &kConvTLayerParams, true, 2},
-    {"conv_transpose3d_layer", "3-D transposed convolution layer (module).", &kConvTLayerParams, true, 3},
+     memberRow<makeConvTLayer>, true, 1},
+    {"conv_transpose2d_layer", "2-D transposed convolution layer (module).", memberRow<makeConvTLayer>, true, 2},
+    {"conv_transpose3d_layer", "3-D transposed convolution layer (module).", memberRow<makeConvTLayer>, true, 3},
 };
 
 // ---- functional convolutions ----
 
 using ConvFnSpec = FamilyRow<bool>;  // kind: transposed
 
-static Tcl_Obj* convFn(Call& c, const ConvFnSpec& s) {
-  at::Tensor x = c.tensor("input"), w = c.tensor("weight"), b = c.optTensor("bias");
-  if (w.dim() != s.dims + 2) c.badValue("weight", "a " + std::to_string(s.dims + 2) + "-D weight tensor");
-  size_t d = size_t(s.dims);
-  auto st = expandInts(c, "stride", d, 1), pad = expandInts(c, "padding", d, 0), dil = expandInts(c, "dilation", d, 1);
-  int64_t g = c.integer("groups");
-  if (!s.kind) return c.result(at::convolution(x, w, b, st, pad, dil, false, std::vector<int64_t>(d, 0), g));
-  return c.result(at::convolution(x, w, b, st, pad, dil, true, expandInts(c, "output_padding", d, 0), g));
-}
-
 static const Param kWeight{"weight", Type::Tensor, nullptr, "kernel tensor"};
 static const Param kBiasT{"bias", Type::OptTensor, "none", "bias tensor [C_out] or none"};
-static const std::vector<Param> kConvFnParams = {kInput, kWeight, kBiasT, kStride, kPadding, kDilation, kGroups};
+namespace {
+struct ConvFnArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Tensor> weight{this, kWeight};
+  Arg<Type::OptTensor> bias{this, kBiasT};
+  Arg<Type::IntList> stride{this, kStride};
+  Arg<Type::IntList> padding{this, kPadding};
+  Arg<Type::IntList> dilation{this, kDilation};
+  Arg<Type::Int> groups{this, kGroups};
+};
 // The other API's order for transposed convolutions: ... output_padding groups dilation.
-static const std::vector<Param> kConvTFnParams = {kInput, kWeight, kBiasT, kStride, kPadding, kOutPad, kGroups,
-                                                  kDilation};
+struct ConvTFnArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Tensor> weight{this, kWeight};
+  Arg<Type::OptTensor> bias{this, kBiasT};
+  Arg<Type::IntList> stride{this, kStride};
+  Arg<Type::IntList> padding{this, kPadding};
+  Arg<Type::IntList> output_padding{this, kOutPad};
+  Arg<Type::Int> groups{this, kGroups};
+  Arg<Type::IntList> dilation{this, kDilation};
+};
+}  // namespace
+
+template <class A>
+static Tcl_Obj* convFn(Call& c, const A& a) {
+  const ConvFnSpec& s = c.data<ConvFnSpec>();
+  at::Tensor x = c.tensor(a.input), w = c.tensor(a.weight), b = c.optTensor(a.bias);
+  if (w.dim() != s.dims + 2) c.badValue(a.weight, "a " + std::to_string(s.dims + 2) + "-D weight tensor");
+  size_t d = size_t(s.dims);
+  auto st = expandInts(c, a.stride, d, 1), pad = expandInts(c, a.padding, d, 0), dil = expandInts(c, a.dilation, d, 1);
+  int64_t g = c.integer(a.groups);
+  if constexpr (std::is_same_v<A, ConvFnArgs>)
+    return c.result(at::convolution(x, w, b, st, pad, dil, false, std::vector<int64_t>(d, 0), g));
+  else
+    return c.result(at::convolution(x, w, b, st, pad, dil, true, expandInts(c, a.output_padding, d, 0), g));
+}
 
 static const ConvFnSpec kConvFns[] = {
-    {"conv1d", "1-D convolution of [N, C_in, L] with weight [C_out, C_in/groups, K].", &kConvFnParams, false, 1},
-    {"tensor_conv1d", "Same as torch::conv1d.", &kConvFnParams, false, 1},
+    {"conv1d", "1-D convolution of [N, C_in, L] with weight [C_out, C_in/groups, K].", memberRow<convFn<ConvFnArgs>>,
+     false, 1},
+    {"tensor_conv1d", "Same as torch::conv1d.", memberRow<convFn<ConvFnArgs>>, false, 1},
     {"conv3d", "3-D convolution of [N, C_in, D, H, W] with weight [C_out, C_in/groups, kD, kH, kW].",
-     &kConvFnParams, false, 3},
-    {"conv_transpose1d", "1-D transposed convolution; weight [C_in, C_out/groups, K].", &kConvTFnParams, true, 1},
-    {"tensor_conv_transpose1d", "Same as torch::conv_transpose1d.", &kConvTFnParams, true, 1},
-    {"conv_transpose_2d", "2-D transposed convolution; weight [C_in, C_out/groups, kH, kW].", &kConvTFnParams, true,
-     2},
-    {"tensor_conv_transpose2d", "Same as torch::conv_transpose_2d.", &kConvTFnParams, true, 2},
-    {"conv_transpose3d", "3-D transposed convolution; weight [C_in, C_out/groups, kD, kH, kW].", &kConvTFnParams, true,
-     3},
+     memberRow<convFn<ConvFnArgs>>, false, 3},
+    {"conv_transpose1d", "1-D transposed convolution; weight [C_in, C_out/groups, K].", memberRow<convFn<ConvTFnArgs>>,
+     true, 1},
+    {"tensor_conv_transpose1d", "Same as torch::conv_transpose1d.", memberRow<convFn<ConvTFnArgs>>, true, 1},
+    {"conv_transpose_2d", "2-D transposed convolution; weight [C_in, C_out/groups, kH, kW].",
+     memberRow<convFn<ConvTFnArgs>>, true, 2},
+    {"tensor_conv_transpose2d", "Same as torch::conv_transpose_2d.", memberRow<convFn<ConvTFnArgs>>, true, 2},
+    {"conv_transpose3d", "3-D transposed convolution; weight [C_in, C_out/groups, kD, kH, kW].",
+     memberRow<convFn<ConvTFnArgs>>, true, 3},
 };
 
 // ---- functional normalisation ----
@@ -169,70 +214,80 @@ static const ConvFnSpec kConvFns[] = {
 enum class FnNormKind { Instance, Lrn, CrossMapLrn, Rms };
 using FnNormSpec = FamilyRow<FnNormKind>;
 
-static Tcl_Obj* normFn(Call& c, const FnNormSpec& s) {
-  at::Tensor x = c.tensor("input");
-  switch (s.kind) {
-    case FnNormKind::Instance: {
-      if (x.dim() != s.dims + 2) c.badValue("input", "a " + std::to_string(s.dims + 2) + "-D tensor [N, C, ...]");
-      double eps = c.number("eps");
-      // Each (sample, channel) normalised by its own statistics, as a freshly
-      // made nn.InstanceNormNd does (unit weight, zero bias, batch statistics).
-      (void)c.boolean("affine"), (void)c.boolean("track_running_stats");
-      return c.result(at::instance_norm(x, {}, {}, {}, {}, true, c.number("momentum"), eps, false));
-    }
-    case FnNormKind::Lrn:
-    case FnNormKind::CrossMapLrn: {
-      if (s.kind == FnNormKind::CrossMapLrn && x.dim() != 4) c.badValue("input", "a 4-D tensor [N, C, H, W]");
-      if (x.dim() < 3) c.badValue("input", "a tensor of at least 3 dimensions [N, C, ...]");
-      return c.result(F::local_response_norm(x, F::LocalResponseNormFuncOptions(c.integer("size"))
-                                                    .alpha(c.number("alpha")).beta(c.number("beta")).k(c.number("k"))));
-    }
-    case FnNormKind::Rms: {
-      auto shape = c.ints("normalized_shape");
-      if (shape.empty() || int64_t(shape.size()) > x.dim() ||
-          !x.sizes().slice(x.dim() - shape.size()).equals(shape))
-        c.badValue("normalized_shape", "the input's trailing dimensions");
-      std::vector<int64_t> dims;
-      for (int64_t i = 0; i < int64_t(shape.size()); ++i) dims.push_back(-1 - i);
-      double eps = c.has("eps") ? c.number("eps") : double(std::numeric_limits<float>::epsilon());
-      if (c.has("eps") == false && x.scalar_type() == at::kDouble) eps = std::numeric_limits<double>::epsilon();
-      at::Tensor y = x * at::rsqrt(x.pow(2).mean(dims, true) + eps);
-      if (c.has("weight")) y = y * c.tensor("weight");
-      return c.result(y);
-    }
-  }
-  return nullptr;
+namespace {
+struct InstanceNormArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> eps{this, Param{"eps", Type::Double, "1e-5", "added to the variance", "epsilon"}.positive()};
+  Arg<Type::Double> momentum{
+      this, {"momentum", Type::Double, "0.1", "accepted for compatibility (no running statistics in a function)"}};
+  Arg<Type::Bool> affine{
+      this, {"affine", Type::Bool, "1", "accepted for compatibility (a fresh affine map is the identity)"}};
+  Arg<Type::Bool> track_running_stats{
+      this, {"track_running_stats", Type::Bool, "1", "accepted for compatibility (statistics are the input's)"}};
+};
+struct LrnArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> size{this, Param{"size", Type::Int, "5", "channels in each neighbourhood"}.positive()};
+  Arg<Type::Double> alpha{this, {"alpha", Type::Double, "1e-4", "multiplicative factor"}};
+  Arg<Type::Double> beta{this, {"beta", Type::Double, "0.75", "exponent"}};
+  Arg<Type::Double> k{this, {"k", Type::Double, "1", "additive factor"}};
+};
+struct RmsNormArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> normalized_shape{this, {"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"}};
+  Arg<Type::Double> eps{
+      this, {"eps", Type::Double, kOptional, "added to the mean square (default: the dtype's machine epsilon)"}};
+  Arg<Type::Tensor> weight{
+      this, {"weight", Type::Tensor, kOptional, "elementwise scale of normalized_shape", nullptr, nullptr, true}};
+};
+}  // namespace
+
+static Tcl_Obj* instanceNorm(Call& c, const InstanceNormArgs& a) {
+  const FnNormSpec& s = c.data<FnNormSpec>();
+  at::Tensor x = c.tensor(a.input);
+  if (x.dim() != s.dims + 2) c.badValue(a.input, "a " + std::to_string(s.dims + 2) + "-D tensor [N, C, ...]");
+  double eps = c.number(a.eps);
+  // Each (sample, channel) normalised by its own statistics, as a freshly
+  // made nn.InstanceNormNd does (unit weight, zero bias, batch statistics).
+  (void)c.boolean(a.affine), (void)c.boolean(a.track_running_stats);
+  return c.result(at::instance_norm(x, {}, {}, {}, {}, true, c.number(a.momentum), eps, false));
 }
 
-static const std::vector<Param> kInstanceNormParams = {
-    kInput,
-    Param{"eps", Type::Double, "1e-5", "added to the variance", "epsilon"}.positive(),
-    {"momentum", Type::Double, "0.1", "accepted for compatibility (no running statistics in a function)"},
-    {"affine", Type::Bool, "1", "accepted for compatibility (a fresh affine map is the identity)"},
-    {"track_running_stats", Type::Bool, "1", "accepted for compatibility (statistics are the input's)"}};
-static const std::vector<Param> kLrnParams = {
-    kInput,
-    Param{"size", Type::Int, "5", "channels in each neighbourhood"}.positive(),
-    {"alpha", Type::Double, "1e-4", "multiplicative factor"},
-    {"beta", Type::Double, "0.75", "exponent"},
-    {"k", Type::Double, "1", "additive factor"}};
-static const std::vector<Param> kRmsParams = {
-    kInput,
-    {"normalized_shape", Type::IntList, nullptr, "trailing shape to normalise over"},
-    {"eps", Type::Double, kOptional, "added to the mean square (default: the dtype's machine epsilon)"},
-    {"weight", Type::Tensor, kOptional, "elementwise scale of normalized_shape", nullptr, nullptr, true}};
+static Tcl_Obj* lrn(Call& c, const LrnArgs& a) {
+  at::Tensor x = c.tensor(a.input);
+  if (c.data<FnNormSpec>().kind == FnNormKind::CrossMapLrn && x.dim() != 4)
+    c.badValue(a.input, "a 4-D tensor [N, C, H, W]");
+  if (x.dim() < 3) c.badValue(a.input, "a tensor of at least 3 dimensions [N, C, ...]");
+  return c.result(F::local_response_norm(x, F::LocalResponseNormFuncOptions(c.integer(a.size))
+                                                .alpha(c.number(a.alpha)).beta(c.number(a.beta)).k(c.number(a.k))));
+}
+
+static Tcl_Obj* rmsNorm(Call& c, const RmsNormArgs& a) {
+  at::Tensor x = c.tensor(a.input);
+  auto shape = c.ints(a.normalized_shape);
+  if (shape.empty() || int64_t(shape.size()) > x.dim() ||
+      !x.sizes().slice(x.dim() - shape.size()).equals(shape))
+    c.badValue(a.normalized_shape, "the input's trailing dimensions");
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < int64_t(shape.size()); ++i) dims.push_back(-1 - i);
+  double eps = c.has(a.eps) ? c.number(a.eps) : double(std::numeric_limits<float>::epsilon());
+  if (c.has(a.eps) == false && x.scalar_type() == at::kDouble) eps = std::numeric_limits<double>::epsilon();
+  at::Tensor y = x * at::rsqrt(x.pow(2).mean(dims, true) + eps);
+  if (c.has(a.weight)) y = y * c.tensor(a.weight);
+  return c.result(y);
+}
 
 static const FnNormSpec kFnNorms[] = {
     {"instance_norm1d", "Instance normalisation of [N, C, L]: each (sample, channel) by its own mean and variance.",
-     &kInstanceNormParams, FnNormKind::Instance, 1},
-    {"instance_norm2d", "Instance normalisation of [N, C, H, W].", &kInstanceNormParams, FnNormKind::Instance, 2},
-    {"instance_norm3d", "Instance normalisation of [N, C, D, H, W].", &kInstanceNormParams, FnNormKind::Instance, 3},
+     memberRow<instanceNorm>, FnNormKind::Instance, 1},
+    {"instance_norm2d", "Instance normalisation of [N, C, H, W].", memberRow<instanceNorm>, FnNormKind::Instance, 2},
+    {"instance_norm3d", "Instance normalisation of [N, C, D, H, W].", memberRow<instanceNorm>, FnNormKind::Instance, 3},
     {"local_response_norm", "Local response normalisation across channels: x / (k + alpha/size * sum x^2)^beta.",
-     &kLrnParams, FnNormKind::Lrn, 0},
+     memberRow<lrn>, FnNormKind::Lrn, 0},
     {"cross_map_lrn2d", "Cross-map local response normalisation of [N, C, H, W] (as local_response_norm).",
-     &kLrnParams, FnNormKind::CrossMapLrn, 0},
+     memberRow<lrn>, FnNormKind::CrossMapLrn, 0},
     {"rms_norm", "RMS normalisation: x / sqrt(mean(x^2) + eps) over normalized_shape (times -weight).",
-     &kRmsParams, FnNormKind::Rms, 0},
+     memberRow<rmsNorm>, FnNormKind::Rms, 0},
 };
 
 // ---- padding ----
@@ -240,12 +295,21 @@ static const FnNormSpec kFnNorms[] = {
 enum class PadMode { Reflect, Replicate, Zero, Circular };
 using PadSpec = FamilyRow<PadMode>;
 
-static Tcl_Obj* padFn(Call& c, const PadSpec& s) {
-  at::Tensor x = c.tensor("input");
-  auto p = c.ints("padding");
+namespace {
+struct PadArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> padding{
+      this, {"padding", Type::IntList, nullptr, "{left right ?top bottom? ?front back?} or one size for all", "pad"}};
+};
+}  // namespace
+
+static Tcl_Obj* padFn(Call& c, const PadArgs& a) {
+  const PadSpec& s = c.data<PadSpec>();
+  at::Tensor x = c.tensor(a.input);
+  auto p = c.ints(a.padding);
   size_t n = size_t(2 * s.dims);
   if (p.size() == 1) p.assign(n, p[0]);
-  if (p.size() != n) c.badValue("padding", "1 or " + std::to_string(n) + " integers (last dimension first)");
+  if (p.size() != n) c.badValue(a.padding, "1 or " + std::to_string(n) + " integers (last dimension first)");
   F::PadFuncOptions o(p);
   switch (s.kind) {
     case PadMode::Reflect: o.mode(torch::kReflect); break;
@@ -256,13 +320,10 @@ static Tcl_Obj* padFn(Call& c, const PadSpec& s) {
   return c.result(F::pad(x, o));
 }
 
-static const std::vector<Param> kPadParams = {
-    kInput, {"padding", Type::IntList, nullptr, "{left right ?top bottom? ?front back?} or one size for all", "pad"}};
-
-#define TCLTORCH_PAD_ROWS(prefix, mode, what)                                                          \
-  {prefix "_pad1d", "Pad the last dimension of [N, C, L] or [C, L] (" what ").", &kPadParams, mode, 1}, \
-      {prefix "_pad2d", "Pad the last 2 dimensions (" what ").", &kPadParams, mode, 2},                 \
-      {prefix "_pad3d", "Pad the last 3 dimensions (" what ").", &kPadParams, mode, 3}
+#define TCLTORCH_PAD_ROWS(prefix, mode, what)                                                              \
+  {prefix "_pad1d", "Pad the last dimension of [N, C, L] or [C, L] (" what ").", memberRow<padFn>, mode, 1}, \
+      {prefix "_pad2d", "Pad the last 2 dimensions (" what ").", memberRow<padFn>, mode, 2},                 \
+      {prefix "_pad3d", "Pad the last 3 dimensions (" what ").", memberRow<padFn>, mode, 3}
 static const PadSpec kPads[] = {
     TCLTORCH_PAD_ROWS("reflection", PadMode::Reflect, "reflection of the border"),
     TCLTORCH_PAD_ROWS("replication", PadMode::Replicate, "copies of the border"),
@@ -276,24 +337,57 @@ static const PadSpec kPads[] = {
 enum class ResampleKind { Nearest, Bilinear, Interpolate };
 using ResampleSpec = FamilyRow<ResampleKind>;
 
-static Tcl_Obj* resampleFn(Call& c, const ResampleSpec& s) {
-  at::Tensor x = c.tensor("input");
-  if (x.dim() < 3 || x.dim() > 5) c.badValue("input", "a 3-D, 4-D or 5-D tensor [N, C, ...]");
+static const Param kSizeP{"size", Type::IntList, kOptional, "output size: n or one per spatial dimension",
+                          "output_size"};
+static const Param kScaleP{"scale_factor", Type::DoubleList, kOptional, "multiplier: f or one per spatial dimension"};
+static const Param kAlignP{"align_corners", Type::Bool, "0", "align the corner pixels (linear modes)"};
+namespace {
+struct NearestArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> size{this, kSizeP};
+  Arg<Type::DoubleList> scale_factor{this, kScaleP};
+};
+struct BilinearArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> size{this, kSizeP};
+  Arg<Type::Bool> align_corners{this, kAlignP};
+  Arg<Type::Bool> antialias{this, {"antialias", Type::Bool, "0", "anti-alias when downsampling"}};
+  Arg<Type::DoubleList> scale_factor{this, kScaleP};
+};
+struct InterpolateArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> size{this, kSizeP};
+  Arg<Type::Choice> mode{
+      this, {"mode", Type::Choice, "nearest", "interpolation", nullptr, "nearest linear bilinear bicubic trilinear area"}};
+  Arg<Type::Bool> align_corners{this, kAlignP};
+  Arg<Type::DoubleList> scale_factor{this, kScaleP};
+};
+}  // namespace
+
+// Each row's mode: fixed, or -mode.
+static std::string modeOf(Call&, const NearestArgs&) { return "nearest"; }
+static std::string modeOf(Call&, const BilinearArgs&) { return "bilinear"; }
+static std::string modeOf(Call& c, const InterpolateArgs& a) {
+  static const char* const kModes[] = {"nearest", "linear", "bilinear", "bicubic", "trilinear", "area"};
+  return kModes[c.choice(a.mode)];
+}
+
+template <class A>
+static Tcl_Obj* resampleFn(Call& c, const A& a) {
+  at::Tensor x = c.tensor(a.input);
+  if (x.dim() < 3 || x.dim() > 5) c.badValue(a.input, "a 3-D, 4-D or 5-D tensor [N, C, ...]");
   F::InterpolateFuncOptions o;
-  bool hasSize = c.has("size"), hasScale = c.has("scale_factor");
+  bool hasSize = c.has(a.size), hasScale = c.has(a.scale_factor);
   if (hasSize == hasScale) fail("give exactly one of -size and -scale_factor", {"ARGS", "EXCLUSIVE", "size"});
   size_t d = size_t(x.dim() - 2);
-  if (hasSize) o.size(expandInts(c, "size", d, 1));
+  if (hasSize) o.size(expandInts(c, a.size, d, 1));
   else {
-    auto f = c.doubles("scale_factor");
+    auto f = c.doubles(a.scale_factor);
     if (f.size() == 1) f.assign(d, f[0]);
-    if (f.size() != d) c.badValue("scale_factor", "1 or " + std::to_string(d) + " numbers");
+    if (f.size() != d) c.badValue(a.scale_factor, "1 or " + std::to_string(d) + " numbers");
     o.scale_factor(f);
   }
-  static const char* const kModes[] = {"nearest", "linear", "bilinear", "bicubic", "trilinear", "area"};
-  std::string mode = s.kind == ResampleKind::Nearest ? "nearest"
-                     : s.kind == ResampleKind::Bilinear ? "bilinear"
-                                                        : kModes[c.choice("mode")];
+  std::string mode = modeOf(c, a);
   bool linear = mode != "nearest" && mode != "area";
   if (mode == "nearest") o.mode(torch::kNearest);
   else if (mode == "linear") o.mode(torch::kLinear);
@@ -301,61 +395,61 @@ static Tcl_Obj* resampleFn(Call& c, const ResampleSpec& s) {
   else if (mode == "bicubic") o.mode(torch::kBicubic);
   else if (mode == "trilinear") o.mode(torch::kTrilinear);
   else o.mode(torch::kArea);
-  if (linear && c.declares("align_corners")) o.align_corners(c.boolean("align_corners"));
-  if (c.declares("antialias")) o.antialias(c.boolean("antialias"));
+  if constexpr (!std::is_same_v<A, NearestArgs>)
+    if (linear) o.align_corners(c.boolean(a.align_corners));
+  if constexpr (std::is_same_v<A, BilinearArgs>) o.antialias(c.boolean(a.antialias));
   return c.result(F::interpolate(x, o));
 }
 
-static const Param kSizeP{"size", Type::IntList, kOptional, "output size: n or one per spatial dimension",
-                          "output_size"};
-static const Param kScaleP{"scale_factor", Type::DoubleList, kOptional, "multiplier: f or one per spatial dimension"};
-static const Param kAlignP{"align_corners", Type::Bool, "0", "align the corner pixels (linear modes)"};
-static const std::vector<Param> kNearestParams = {kInput, kSizeP, kScaleP};
-static const std::vector<Param> kBilinearParams = {
-    kInput, kSizeP, kAlignP, {"antialias", Type::Bool, "0", "anti-alias when downsampling"}, kScaleP};
-static const std::vector<Param> kInterpolateParams = {
-    kInput, kSizeP,
-    {"mode", Type::Choice, "nearest", "interpolation", nullptr, "nearest linear bilinear bicubic trilinear area"},
-    kAlignP, kScaleP};
-
 static const ResampleSpec kResamples[] = {
-    {"upsample_nearest", "Nearest-neighbour resize of [N, C, ...] to -size or by -scale_factor.", &kNearestParams,
-     ResampleKind::Nearest},
-    {"upsample_bilinear", "Bilinear resize of [N, C, H, W] to -size or by -scale_factor.", &kBilinearParams,
-     ResampleKind::Bilinear},
+    {"upsample_nearest", "Nearest-neighbour resize of [N, C, ...] to -size or by -scale_factor.",
+     memberRow<resampleFn<NearestArgs>>, ResampleKind::Nearest},
+    {"upsample_bilinear", "Bilinear resize of [N, C, H, W] to -size or by -scale_factor.",
+     memberRow<resampleFn<BilinearArgs>>, ResampleKind::Bilinear},
     {"interpolate", "Resize [N, C, ...] to -size or by -scale_factor (torch.nn.functional.interpolate).",
-     &kInterpolateParams, ResampleKind::Interpolate},
+     memberRow<resampleFn<InterpolateArgs>>, ResampleKind::Interpolate},
 };
 
 enum class ShuffleKind { Pixel, Unpixel, Channel };
 using ShuffleSpec = FamilyRow<ShuffleKind>;
 
-static Tcl_Obj* shuffleFn(Call& c, const ShuffleSpec& s) {
-  at::Tensor x = c.tensor("input");
-  switch (s.kind) {
-    case ShuffleKind::Pixel: return c.result(at::pixel_shuffle(x, c.integer("upscale_factor")));
-    case ShuffleKind::Unpixel: return c.result(at::pixel_unshuffle(x, c.integer("downscale_factor")));
+// Each member's integer after the input.
+static Param shuffleFactor(ShuffleKind k) {
+  switch (k) {
+    case ShuffleKind::Pixel:
+      return Param{"upscale_factor", Type::Int, nullptr, "r: [*, C r^2, H, W] -> [*, C, H r, W r]", "factor"}.positive();
+    case ShuffleKind::Unpixel:
+      return Param{"downscale_factor", Type::Int, nullptr, "r: [*, C, H r, W r] -> [*, C r^2, H, W]", "factor"}.positive();
+    case ShuffleKind::Channel: break;
+  }
+  return Param{"groups", Type::Int, nullptr, "channel groups to interleave"}.positive();
+}
+namespace {
+struct ShuffleArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> factor;  // upscale_factor, downscale_factor or groups
+  explicit ShuffleArgs(const ShuffleSpec& s) : factor{this, shuffleFactor(s.kind)} {}
+};
+}  // namespace
+
+static Tcl_Obj* shuffleFn(Call& c, const ShuffleArgs& a) {
+  at::Tensor x = c.tensor(a.input);
+  switch (c.data<ShuffleSpec>().kind) {
+    case ShuffleKind::Pixel: return c.result(at::pixel_shuffle(x, c.integer(a.factor)));
+    case ShuffleKind::Unpixel: return c.result(at::pixel_unshuffle(x, c.integer(a.factor)));
     case ShuffleKind::Channel: {
-      int64_t g = c.integer("groups");
-      if (x.dim() < 3 || x.size(1) % g != 0) c.badValue("groups", "a divisor of the input's channels");
+      int64_t g = c.integer(a.factor);
+      if (x.dim() < 3 || x.size(1) % g != 0) c.badValue(a.factor, "a divisor of the input's channels");
       return c.result(at::channel_shuffle(x, g));
     }
   }
   return nullptr;
 }
 
-static const std::vector<Param> kPixelShuffleParams = {
-    kInput, Param{"upscale_factor", Type::Int, nullptr, "r: [*, C r^2, H, W] -> [*, C, H r, W r]", "factor"}.positive()};
-static const std::vector<Param> kPixelUnshuffleParams = {
-    kInput, Param{"downscale_factor", Type::Int, nullptr, "r: [*, C, H r, W r] -> [*, C r^2, H, W]", "factor"}.positive()};
-static const std::vector<Param> kChannelShuffleParams = {
-    kInput, Param{"groups", Type::Int, nullptr, "channel groups to interleave"}.positive()};
-
 static const ShuffleSpec kShuffles[] = {
-    {"pixel_shuffle", "Rearrange [*, C r^2, H, W] into [*, C, H r, W r].", &kPixelShuffleParams, ShuffleKind::Pixel},
-    {"pixel_unshuffle", "Rearrange [*, C, H r, W r] into [*, C r^2, H, W].", &kPixelUnshuffleParams,
-     ShuffleKind::Unpixel},
-    {"channel_shuffle", "Interleave the channels of [N, C, ...] across groups.", &kChannelShuffleParams,
+    {"pixel_shuffle", "Rearrange [*, C r^2, H, W] into [*, C, H r, W r].", memberRow<shuffleFn>, ShuffleKind::Pixel},
+    {"pixel_unshuffle", "Rearrange [*, C, H r, W r] into [*, C r^2, H, W].", memberRow<shuffleFn>, ShuffleKind::Unpixel},
+    {"channel_shuffle", "Interleave the channels of [N, C, ...] across groups.", memberRow<shuffleFn>,
      ShuffleKind::Channel},
 };
 
@@ -364,57 +458,61 @@ static const ShuffleSpec kShuffles[] = {
 enum class BlockKind { Fold, Unfold, PositionalEncoding };
 using BlockSpec = FamilyRow<BlockKind>;
 
-static Tcl_Obj* blockFn(Call& c, const BlockSpec& s) {
-  switch (s.kind) {
-    case BlockKind::Fold:
-      return c.result(F::fold(c.tensor("input"),
-                              F::FoldFuncOptions(arr<2>(expandInts(c, "output_size", 2, 1)),
-                                                 arr<2>(expandInts(c, "kernel_size", 2, 1)))
-                                  .dilation(arr<2>(expandInts(c, "dilation", 2, 1)))
-                                  .padding(arr<2>(expandInts(c, "padding", 2, 0)))
-                                  .stride(arr<2>(expandInts(c, "stride", 2, 1)))));
-    case BlockKind::Unfold:
-      return c.result(c.tensor("input").unfold(c.integer("dimension"), c.integer("size"), c.integer("step")));
-    case BlockKind::PositionalEncoding: {
-      // PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...), then dropout.
-      int64_t n = c.integer("seq_len"), d = c.integer("d_model");
-      if (d % 2) c.badValue("d_model", "a positive even integer");
-      double p = c.number("dropout");
-      at::Tensor pos = at::arange(n, at::kFloat).unsqueeze(1);
-      at::Tensor div = at::exp(at::arange(0, d, 2, at::kFloat) * (-std::log(10000.0) / double(d)));
-      at::Tensor pe = at::zeros({n, d});
-      pe.slice(1, 0, d, 2).copy_(at::sin(pos * div));
-      pe.slice(1, 1, d, 2).copy_(at::cos(pos * div));
-      return c.result(p > 0 ? at::dropout(pe, p, true) : pe);
-    }
-  }
-  return nullptr;
+namespace {
+struct FoldArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::IntList> output_size{this, {"output_size", Type::IntList, nullptr, "{H W} of the result"}};
+  Arg<Type::IntList> kernel_size{this, {"kernel_size", Type::IntList, nullptr, "block size {kh kw}"}};
+  Arg<Type::IntList> dilation{this, {"dilation", Type::IntList, "1", "spacing inside a block"}};
+  Arg<Type::IntList> padding{this, {"padding", Type::IntList, "0", "implicit zero padding"}};
+  Arg<Type::IntList> stride{this, {"stride", Type::IntList, "1", "stride between blocks"}};
+};
+struct UnfoldArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> dimension{this, {"dimension", Type::Int, nullptr, "dimension to slide along", "dim"}};
+  Arg<Type::Int> size{this, Param{"size", Type::Int, nullptr, "slice length"}.positive()};
+  Arg<Type::Int> step{this, Param{"step", Type::Int, nullptr, "step between slices"}.positive()};
+};
+struct PosEncArgs : Args {
+  Arg<Type::Int> seq_len{this, Param{"seq_len", Type::Int, nullptr, "positions"}.positive()};
+  Arg<Type::Int> d_model{this, Param{"d_model", Type::Int, nullptr, "features (even)"}.positive()};
+  Arg<Type::Double> dropout{this, Param{"dropout", Type::Double, "0", "dropout on the encoding"}.probability()};
+};
+}  // namespace
+
+static Tcl_Obj* foldFn(Call& c, const FoldArgs& a) {
+  return c.result(F::fold(c.tensor(a.input),
+                          F::FoldFuncOptions(arr<2>(expandInts(c, a.output_size, 2, 1)),
+                                             arr<2>(expandInts(c, a.kernel_size, 2, 1)))
+                              .dilation(arr<2>(expandInts(c, a.dilation, 2, 1)))
+                              .padding(arr<2>(expandInts(c, a.padding, 2, 0)))
+                              .stride(arr<2>(expandInts(c, a.stride, 2, 1)))));
 }
 
-static const std::vector<Param> kFoldParams = {
-    kInput,
-    {"output_size", Type::IntList, nullptr, "{H W} of the result"},
-    {"kernel_size", Type::IntList, nullptr, "block size {kh kw}"},
-    {"dilation", Type::IntList, "1", "spacing inside a block"},
-    {"padding", Type::IntList, "0", "implicit zero padding"},
-    {"stride", Type::IntList, "1", "stride between blocks"}};
-static const std::vector<Param> kUnfoldParams = {
-    kInput,
-    {"dimension", Type::Int, nullptr, "dimension to slide along", "dim"},
-    Param{"size", Type::Int, nullptr, "slice length"}.positive(),
-    Param{"step", Type::Int, nullptr, "step between slices"}.positive()};
-static const std::vector<Param> kPosEncParams = {
-    Param{"seq_len", Type::Int, nullptr, "positions"}.positive(),
-    Param{"d_model", Type::Int, nullptr, "features (even)"}.positive(),
-    Param{"dropout", Type::Double, "0", "dropout on the encoding"}.probability()};
+static Tcl_Obj* unfoldFn(Call& c, const UnfoldArgs& a) {
+  return c.result(c.tensor(a.input).unfold(c.integer(a.dimension), c.integer(a.size), c.integer(a.step)));
+}
+
+static Tcl_Obj* positionalEncoding(Call& c, const PosEncArgs& a) {
+  // PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...), then dropout.
+  int64_t n = c.integer(a.seq_len), d = c.integer(a.d_model);
+  if (d % 2) c.badValue(a.d_model, "a positive even integer");
+  double p = c.number(a.dropout);
+  at::Tensor pos = at::arange(n, at::kFloat).unsqueeze(1);
+  at::Tensor div = at::exp(at::arange(0, d, 2, at::kFloat) * (-std::log(10000.0) / double(d)));
+  at::Tensor pe = at::zeros({n, d});
+  pe.slice(1, 0, d, 2).copy_(at::sin(pos * div));
+  pe.slice(1, 1, d, 2).copy_(at::cos(pos * div));
+  return c.result(p > 0 ? at::dropout(pe, p, true) : pe);
+}
 
 static const BlockSpec kBlocks[] = {
     {"fold", "Sum sliding blocks [N, C*kh*kw, L] into [N, C, H, W] (col2im, torch.nn.functional.fold).",
-     &kFoldParams, BlockKind::Fold, 0, "Fold"},
+     memberRow<foldFn>, BlockKind::Fold, 0, "Fold"},
     {"unfold", "All slices of length size along a dimension, step apart (Tensor.unfold): a new last dimension.",
-     &kUnfoldParams, BlockKind::Unfold},
+     memberRow<unfoldFn>, BlockKind::Unfold},
     {"positional_encoding", "Sinusoidal positional encoding [seq_len, d_model] (sin on even, cos on odd features).",
-     &kPosEncParams, BlockKind::PositionalEncoding},
+     memberRow<positionalEncoding>, BlockKind::PositionalEncoding},
 };
 
 // Copies tensors into a module's parameters and buffers by their PyTorch
@@ -437,67 +535,83 @@ static void copyState(Call& c, ModuleObj& m, const std::vector<std::pair<std::st
   for (auto& [dst, src] : copies) dst.copy_(src);
 }
 
-static Tcl_Obj* cmdLayerSetState(Call& c) {
-  auto m = c.object<ModuleObj>("module");
+namespace {
+struct SetStateArgs : Args {
+  Arg<Type::Module> module{this, {"module", Type::Module, nullptr, "module handle", "layer model"}};
+  Arg<Type::String> state{this, {"state", Type::String, nullptr, "dict: name -> tensor handle (a subset of the state dict)"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdLayerSetState(Call& c, const SetStateArgs& a) {
+  auto m = c.object<ModuleObj>(a.module);
   std::vector<std::pair<std::string, Tcl_Obj*>> items;
   Tcl_DictSearch search;
   Tcl_Obj *k, *v;
   int done;
-  if (Tcl_DictObjFirst(nullptr, c.obj("state"), &search, &k, &v, &done) != TCL_OK)
-    c.badValue("state", "a dict of name -> tensor handle");
+  if (Tcl_DictObjFirst(nullptr, c.obj(a.state), &search, &k, &v, &done) != TCL_OK)
+    c.badValue(a.state, "a dict of name -> tensor handle");
   for (; !done; Tcl_DictObjNext(&search, &k, &v, &done)) items.emplace_back(Tcl_GetString(k), v);
   Tcl_DictObjDone(&search);
   copyState(c, *m, items);
-  return c.obj("module");
+  return c.obj(a.module);
 }
 
-static Tcl_Obj* cmdConv2dSetWeights(Call& c) {
-  auto m = c.object<ModuleObj>("module");
-  if (m->type != "conv2d") c.badValue("module", "a conv2d layer");
-  std::vector<std::pair<std::string, Tcl_Obj*>> items = {{"weight", c.obj("weight")}};
-  if (c.has("bias")) items.emplace_back("bias", c.obj("bias"));
+namespace {
+struct SetWeightsArgs : Args {
+  Arg<Type::Module> module{this, {"module", Type::Module, nullptr, "conv2d layer", "layer"}};
+  Arg<Type::Tensor> weight{this, {"weight", Type::Tensor, nullptr, "[out, in/groups, kh, kw]"}};
+  Arg<Type::Tensor> bias{this, {"bias", Type::Tensor, kOptional, "[out]"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdConv2dSetWeights(Call& c, const SetWeightsArgs& a) {
+  auto m = c.object<ModuleObj>(a.module);
+  if (m->type != "conv2d") c.badValue(a.module, "a conv2d layer");
+  std::vector<std::pair<std::string, Tcl_Obj*>> items = {{"weight", c.obj(a.weight)}};
+  if (c.has(a.bias)) items.emplace_back("bias", c.obj(a.bias));
   copyState(c, *m, items);
-  return c.obj("module");
+  return c.obj(a.module);
 }
+
+namespace {
+struct EmbeddingBagArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Tensor> weight{this, {"weight", Type::Tensor, nullptr, "embedding table [num, dim]"}};
+  Arg<Type::Tensor> offsets{this, {"offsets", Type::Tensor, nullptr, "start of each bag in input (int64)"}};
+  Arg<Type::Int> mode{
+      this, Param{"mode", Type::Int, nullptr, "0 sum, 1 mean, 2 max"}.within(0, 2).mustBe("0 (sum), 1 (mean) or 2 (max)")};
+  Arg<Type::Tensor> per_sample_weights{
+      this, {"per_sample_weights", Type::Tensor, kOptional, "weight of each index (sum mode)"}};
+};
+}  // namespace
 
 // Sums, means or maxima of embedding rows over bags (torch.nn.functional.embedding_bag).
-static Tcl_Obj* cmdEmbeddingBag(Call& c) {
-  int64_t mode = c.integer("mode");
-  at::Tensor idx = c.tensor("input"), off = c.tensor("offsets");
+static Tcl_Obj* cmdEmbeddingBag(Call& c, const EmbeddingBagArgs& a) {
+  int64_t mode = c.integer(a.mode);
+  at::Tensor idx = c.tensor(a.input), off = c.tensor(a.offsets);
   if (idx.is_floating_point()) idx = idx.to(at::kLong);
   if (off.is_floating_point()) off = off.to(at::kLong);
   c10::optional<at::Tensor> w;
-  if (c.has("per_sample_weights")) w = c.tensor("per_sample_weights");
-  return c.result(std::get<0>(at::embedding_bag(c.tensor("weight"), idx, off, false, mode, false, w)));
+  if (c.has(a.per_sample_weights)) w = c.tensor(a.per_sample_weights);
+  return c.result(std::get<0>(at::embedding_bag(c.tensor(a.weight), idx, off, false, mode, false, w)));
 }
 
 std::vector<Command> nnLayersCommands() {
   std::vector<Command> out;
-  addFamily<makeNorm>(out, kNorms);
-  addFamily<makeConvLayer>(out, kConvLayers);
-  addFamily<convFn>(out, kConvFns);
-  addFamily<normFn>(out, kFnNorms);
-  addFamily<padFn>(out, kPads);
-  addFamily<resampleFn>(out, kResamples);
-  addFamily<shuffleFn>(out, kShuffles);
-  addFamily<blockFn>(out, kBlocks);
-  out.push_back({"layer_set_state",
-                 "Copy tensors into a module's parameters/buffers by PyTorch name; returns the module.",
-                 {{"module", Type::Module, nullptr, "module handle", "layer model"},
-                  {"state", Type::String, nullptr, "dict: name -> tensor handle (a subset of the state dict)"}},
-                 cmdLayerSetState});
-  out.push_back({"conv2d_set_weights", "Copy a weight (and bias) into a conv2d layer; returns the layer.",
-                 {{"module", Type::Module, nullptr, "conv2d layer", "layer"},
-                  {"weight", Type::Tensor, nullptr, "[out, in/groups, kh, kw]"},
-                  {"bias", Type::Tensor, kOptional, "[out]"}},
-                 cmdConv2dSetWeights});
-  out.push_back({"embedding_bag", "Aggregate embedding rows over bags: [bags, dim] (sum, mean or max).",
-                 {kInput,
-                  {"weight", Type::Tensor, nullptr, "embedding table [num, dim]"},
-                  {"offsets", Type::Tensor, nullptr, "start of each bag in input (int64)"},
-                  Param{"mode", Type::Int, nullptr, "0 sum, 1 mean, 2 max"}.within(0, 2).mustBe("0 (sum), 1 (mean) or 2 (max)"),
-                  {"per_sample_weights", Type::Tensor, kOptional, "weight of each index (sum mode)"}},
-                 cmdEmbeddingBag});
+  addFamily(out, kNorms);
+  addFamily(out, kConvLayers);
+  addFamily(out, kConvFns);
+  addFamily(out, kFnNorms);
+  addFamily(out, kPads);
+  addFamily(out, kResamples);
+  addFamily(out, kShuffles);
+  addFamily(out, kBlocks);
+  out.push_back(typedRow<cmdLayerSetState>(
+      "layer_set_state", "Copy tensors into a module's parameters/buffers by PyTorch name; returns the module."));
+  out.push_back(typedRow<cmdConv2dSetWeights>("conv2d_set_weights",
+                                              "Copy a weight (and bias) into a conv2d layer; returns the layer."));
+  out.push_back(typedRow<cmdEmbeddingBag>("embedding_bag",
+                                          "Aggregate embedding rows over bags: [bags, dim] (sum, mean or max)."));
   for (auto& c : nnRecurrentCommands()) out.push_back(c);
   return out;
 }

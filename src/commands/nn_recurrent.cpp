@@ -18,17 +18,18 @@ namespace nn = torch::nn;
 
 // ---- shared helpers (declared in nn.h) ----
 
-std::vector<int64_t> expandInts(Call& c, const char* name, size_t n, int64_t min) {
-  auto v = c.ints(name);
+std::vector<int64_t> expandInts(Call& c, const Arg<Type::IntList>& k, size_t n, int64_t min) {
+  auto v = c.ints(k);
   if (v.size() == 1) v.assign(n, v[0]);
   bool ok = v.size() == n;
   for (auto x : v) ok = ok && x >= min;
-  if (!ok && n == 1) c.badValue(name, min > 0 ? "a positive integer" : "an integer >= " + std::to_string(min));
+  if (!ok && n == 1) c.badValue(k, min > 0 ? "a positive integer" : "an integer >= " + std::to_string(min));
   if (!ok)
-    c.badValue(name, "1 or " + std::to_string(n) + (min > 0 ? " positive integers" : " integers >= " + std::to_string(min)));
+    c.badValue(k, "1 or " + std::to_string(n) + (min > 0 ? " positive integers" : " integers >= " + std::to_string(min)));
   return v;
 }
 
+static const Param kModuleP{"module", Type::Module, nullptr, "module handle", "layer model"};
 
 // ---- recurrent layers ----
 
@@ -51,11 +52,26 @@ static Tcl_Obj* rnnResult(Call& c, const RnnObj& m, const std::vector<at::Tensor
 enum class RnnKind { Lstm, Gru, Tanh, Relu };
 using RnnSpec = FamilyRow<RnnKind>;
 
+namespace {
+struct RnnArgs : Args {
+  Arg<Type::Int> input_size{this, Param{"input_size", Type::Int, nullptr, "features of each input step"}.positive()};
+  Arg<Type::Int> hidden_size{this, Param{"hidden_size", Type::Int, nullptr, "features of the hidden state"}.positive()};
+  Arg<Type::Int> num_layers{this, Param{"num_layers", Type::Int, "1", "stacked recurrent layers"}.positive()};
+  Arg<Type::Bool> bias{this, {"bias", Type::Bool, "1", "learn bias_ih and bias_hh"}};
+  Arg<Type::Bool> batch_first{
+      this, {"batch_first", Type::Bool, "0", "input and output are [batch, seq, feature] (else [seq, batch, feature])"}};
+  Arg<Type::Double> dropout{
+      this,
+      Param{"dropout", Type::Double, "0", "dropout on each layer's output except the last (train mode)"}.probability()};
+  Arg<Type::Bool> bidirectional{this, {"bidirectional", Type::Bool, "0", "also run the sequence backwards (keys *_reverse)"}};
+};
+}  // namespace
+
 template <class Options>
-static Options rnnOptions(Call& c) {
-  Options o(c.integer("input_size"), c.integer("hidden_size"));
-  o.num_layers(c.integer("num_layers")).bias(c.boolean("bias")).batch_first(c.boolean("batch_first"))
-      .dropout(c.number("dropout")).bidirectional(c.boolean("bidirectional"));
+static Options rnnOptions(Call& c, const RnnArgs& a) {
+  Options o(c.integer(a.input_size), c.integer(a.hidden_size));
+  o.num_layers(c.integer(a.num_layers)).bias(c.boolean(a.bias)).batch_first(c.boolean(a.batch_first))
+      .dropout(c.number(a.dropout)).bidirectional(c.boolean(a.bidirectional));
   return o;
 }
 
@@ -68,12 +84,13 @@ static void setRun(RnnObj& o, Holder m) {
   };
 }
 
-static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
+static Tcl_Obj* makeRnn(Call& c, const RnnArgs& a) {
+  const RnnSpec& s = c.data<RnnSpec>();
   auto o = std::make_shared<RnnObj>();
   o->type = s.name;
   o->lstm = s.kind == RnnKind::Lstm;
   if (s.kind == RnnKind::Lstm) {
-    nn::LSTM m(rnnOptions<nn::LSTMOptions>(c));
+    nn::LSTM m(rnnOptions<nn::LSTMOptions>(c, a));
     o->module = m.ptr();
     o->run = [m](const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0) mutable {
       torch::optional<std::tuple<at::Tensor, at::Tensor>> hx;
@@ -86,15 +103,15 @@ static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
       return std::vector<at::Tensor>{std::get<0>(r), std::get<0>(std::get<1>(r)), std::get<1>(std::get<1>(r))};
     };
   } else if (s.kind == RnnKind::Gru) {
-    setRun(*o, nn::GRU(rnnOptions<nn::GRUOptions>(c)));
+    setRun(*o, nn::GRU(rnnOptions<nn::GRUOptions>(c, a)));
   } else {
-    auto opts = rnnOptions<nn::RNNOptions>(c);
+    auto opts = rnnOptions<nn::RNNOptions>(c, a);
     if (s.kind == RnnKind::Relu) opts.nonlinearity(torch::kReLU);
     else opts.nonlinearity(torch::kTanh);
     setRun(*o, nn::RNN(opts));
   }
   // Unbatched input [seq, feature] (and states [layers*dirs, hidden]), as in PyTorch.
-  bool bf = c.boolean("batch_first");
+  bool bf = c.boolean(a.batch_first);
   auto batched = o->run;
   o->run = [batched, bf](const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0) {
     if (x.dim() != 2) return batched(x, h0, c0);
@@ -110,29 +127,30 @@ static Tcl_Obj* makeRnn(Call& c, const RnnSpec& s) {
   return c.result(Kind::Module, o);
 }
 
-static const std::vector<Param> kRnnParams = {
-    Param{"input_size", Type::Int, nullptr, "features of each input step"}.positive(),
-    Param{"hidden_size", Type::Int, nullptr, "features of the hidden state"}.positive(),
-    Param{"num_layers", Type::Int, "1", "stacked recurrent layers"}.positive(),
-    {"bias", Type::Bool, "1", "learn bias_ih and bias_hh"},
-    {"batch_first", Type::Bool, "0", "input and output are [batch, seq, feature] (else [seq, batch, feature])"},
-    Param{"dropout", Type::Double, "0", "dropout on each layer's output except the last (train mode)"}.probability(),
-    {"bidirectional", Type::Bool, "0", "also run the sequence backwards (keys *_reverse)"}};
-
 static const RnnSpec kRnns[] = {
-    {"lstm", "LSTM layer; layer_forward returns {output {h_n c_n}}, in sequential the output.", &kRnnParams,
+    {"lstm", "LSTM layer; layer_forward returns {output {h_n c_n}}, in sequential the output.", memberRow<makeRnn>,
      RnnKind::Lstm},
-    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", &kRnnParams, RnnKind::Gru, 0, "Gru"},
-    {"rnn_tanh", "Elman RNN layer with tanh; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Tanh},
-    {"rnn_relu", "Elman RNN layer with ReLU; layer_forward returns {output h_n}.", &kRnnParams, RnnKind::Relu},
+    {"gru", "GRU layer; layer_forward returns {output h_n}, in sequential the output.", memberRow<makeRnn>, RnnKind::Gru,
+     0, "Gru"},
+    {"rnn_tanh", "Elman RNN layer with tanh; layer_forward returns {output h_n}.", memberRow<makeRnn>, RnnKind::Tanh},
+    {"rnn_relu", "Elman RNN layer with ReLU; layer_forward returns {output h_n}.", memberRow<makeRnn>, RnnKind::Relu},
 };
 
-static Tcl_Obj* cmdRnnForward(Call& c) {
-  auto m = std::dynamic_pointer_cast<RnnObj>(c.object<ModuleObj>("module"));
-  if (!m) c.badValue("module", "a recurrent module (lstm, gru, rnn_tanh, rnn_relu)");
-  at::Tensor c0 = c.optTensor("c0");
+namespace {
+struct RnnForwardArgs : Args {
+  Arg<Type::Module> module{this, kModuleP};
+  Arg<Type::Tensor> input{this, {"input", Type::Tensor, nullptr, "input sequence"}};
+  Arg<Type::OptTensor> h0{this, {"h0", Type::OptTensor, kOptional, "initial hidden state [layers*directions, batch, hidden]"}};
+  Arg<Type::OptTensor> c0{this, {"c0", Type::OptTensor, kOptional, "initial cell state (LSTM)"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdRnnForward(Call& c, const RnnForwardArgs& a) {
+  auto m = std::dynamic_pointer_cast<RnnObj>(c.object<ModuleObj>(a.module));
+  if (!m) c.badValue(a.module, "a recurrent module (lstm, gru, rnn_tanh, rnn_relu)");
+  at::Tensor c0 = c.optTensor(a.c0);
   if (c0.defined() && !m->lstm) fail("only an LSTM has a cell state (-c0)", {"ARGS", "STATE"});
-  return rnnResult(c, *m, m->run(c.tensor("input"), c.optTensor("h0"), c0));
+  return rnnResult(c, *m, m->run(c.tensor(a.input), c.optTensor(a.h0), c0));
 }
 
 // ---- masks (PyTorch's rules on top of libtorch 1.13's C++ attention) ----
@@ -211,19 +229,34 @@ struct AttentionObj : ModuleObj {
 };
 }  // namespace
 
-static Tcl_Obj* cmdMultiheadAttention(Call& c) {
-  int64_t e = c.integer("embed_dim"), h = c.integer("num_heads");
-  if (e % h != 0) c.badValue("num_heads", "a divisor of embed_dim (" + std::to_string(e) + ")");
+namespace {
+struct MultiheadAttentionArgs : Args {
+  Arg<Type::Int> embed_dim{this, Param{"embed_dim", Type::Int, nullptr, "model width"}.positive()};
+  Arg<Type::Int> num_heads{this, Param{"num_heads", Type::Int, nullptr, "heads (divides embed_dim)", "nhead"}.positive()};
+  Arg<Type::Double> dropout{
+      this, Param{"dropout", Type::Double, "0", "dropout on the attention weights (train mode)"}.probability()};
+  Arg<Type::Bool> bias{this, {"bias", Type::Bool, "1", "learn projection biases"}};
+  Arg<Type::Bool> add_bias_kv{this, {"add_bias_kv", Type::Bool, "0", "learn bias_k and bias_v appended to the keys and values"}};
+  Arg<Type::Bool> add_zero_attn{this, {"add_zero_attn", Type::Bool, "0", "append a zero key and value"}};
+  Arg<Type::Int> kdim{this, Param{"kdim", Type::Int, kOptional, "key width (default embed_dim)"}.positive()};
+  Arg<Type::Int> vdim{this, Param{"vdim", Type::Int, kOptional, "value width (default embed_dim)"}.positive()};
+  Arg<Type::Bool> batch_first{this, {"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdMultiheadAttention(Call& c, const MultiheadAttentionArgs& a) {
+  int64_t e = c.integer(a.embed_dim), h = c.integer(a.num_heads);
+  if (e % h != 0) c.badValue(a.num_heads, "a divisor of embed_dim (" + std::to_string(e) + ")");
   nn::MultiheadAttentionOptions o(e, h);
-  o.dropout(c.number("dropout")).bias(c.boolean("bias")).add_bias_kv(c.boolean("add_bias_kv"))
-      .add_zero_attn(c.boolean("add_zero_attn"));
-  if (c.has("kdim")) o.kdim(c.integer("kdim"));
-  if (c.has("vdim")) o.vdim(c.integer("vdim"));
+  o.dropout(c.number(a.dropout)).bias(c.boolean(a.bias)).add_bias_kv(c.boolean(a.add_bias_kv))
+      .add_zero_attn(c.boolean(a.add_zero_attn));
+  if (c.has(a.kdim)) o.kdim(c.integer(a.kdim));
+  if (c.has(a.vdim)) o.vdim(c.integer(a.vdim));
   auto obj = std::make_shared<AttentionObj>();
   obj->type = "multihead_attention";
   obj->mha = nn::MultiheadAttention(o);
   obj->module = obj->mha.ptr();
-  obj->batch_first = c.boolean("batch_first");
+  obj->batch_first = c.boolean(a.batch_first);
   AttentionObj* raw = obj.get();
   obj->forward = [raw](const at::Tensor& x) { return raw->run(x, x, x, {}, {}, false, true)[0]; };
   obj->forwardFull = [raw](Call& c, const at::Tensor& x) {
@@ -232,40 +265,70 @@ static Tcl_Obj* cmdMultiheadAttention(Call& c) {
   return c.result(Kind::Module, obj);
 }
 
-static Tcl_Obj* cmdAttentionForward(Call& c) {
-  auto m = std::dynamic_pointer_cast<AttentionObj>(c.object<ModuleObj>("module"));
-  if (!m) c.badValue("module", "a multihead_attention module");
-  at::Tensor q = c.tensor("query");
-  at::Tensor k = c.has("key") ? c.tensor("key") : q;
-  at::Tensor v = c.has("value") ? c.tensor("value") : k;
-  bool need = c.boolean("need_weights");
-  at::Tensor mask = c.optTensor("attn_mask");
-  if (c.boolean("is_causal")) {
+namespace {
+struct AttentionForwardArgs : Args {
+  Arg<Type::Module> module{this, kModuleP};
+  Arg<Type::Tensor> query{this, {"query", Type::Tensor, nullptr, "queries [L, N, E]"}};
+  Arg<Type::Tensor> key{this, {"key", Type::Tensor, kOptional, "keys [S, N, kdim] (default: query)"}};
+  Arg<Type::Tensor> value{this, {"value", Type::Tensor, kOptional, "values [S, N, vdim] (default: key)"}};
+  Arg<Type::OptTensor> key_padding_mask{
+      this, {"key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = ignore that key; float = added"}};
+  Arg<Type::Bool> need_weights{this, {"need_weights", Type::Bool, "1", "also return the attention weights"}};
+  Arg<Type::OptTensor> attn_mask{
+      this, {"attn_mask", Type::OptTensor, kOptional, "[L, S] or [N*heads, L, S]: bool true = blocked; float = added"}};
+  Arg<Type::Bool> average_attn_weights{this, {"average_attn_weights", Type::Bool, "1", "average the weights over heads"}};
+  Arg<Type::Bool> is_causal{
+      this, {"is_causal", Type::Bool, "0", "block attention to later positions", nullptr, nullptr, true}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdAttentionForward(Call& c, const AttentionForwardArgs& a) {
+  auto m = std::dynamic_pointer_cast<AttentionObj>(c.object<ModuleObj>(a.module));
+  if (!m) c.badValue(a.module, "a multihead_attention module");
+  at::Tensor q = c.tensor(a.query);
+  at::Tensor k = c.has(a.key) ? c.tensor(a.key) : q;
+  at::Tensor v = c.has(a.value) ? c.tensor(a.value) : k;
+  bool need = c.boolean(a.need_weights);
+  at::Tensor mask = c.optTensor(a.attn_mask);
+  if (c.boolean(a.is_causal)) {
     int64_t l = q.size(m->batch_first ? 1 : 0), s = k.size(m->batch_first ? 1 : 0);
     if (l != s) fail("is_causal needs as many keys as queries", {"ARGS", "SHAPE", "is_causal"});
     at::Tensor cm = causalMask(l, q.scalar_type());
     mask = mask.defined() ? additiveMask(mask, q.scalar_type()) + cm : cm;
   }
-  auto r = m->run(q, k, v, mask, c.optTensor("key_padding_mask"), need, c.boolean("average_attn_weights"));
+  auto r = m->run(q, k, v, mask, c.optTensor(a.key_padding_mask), need, c.boolean(a.average_attn_weights));
   Tcl_Obj* out = Tcl_NewListObj(0, nullptr);
   Tcl_ListObjAppendElement(nullptr, out, c.result(r[0]));
   Tcl_ListObjAppendElement(nullptr, out, need ? c.result(r[1]) : Tcl_NewObj());
   return out;
 }
 
+namespace {
+struct SdpaArgs : Args {
+  Arg<Type::Tensor> query{this, {"query", Type::Tensor, nullptr, "[..., L, E]"}};
+  Arg<Type::Tensor> key{this, {"key", Type::Tensor, nullptr, "[..., S, E]"}};
+  Arg<Type::Tensor> value{this, {"value", Type::Tensor, nullptr, "[..., S, Ev]"}};
+  Arg<Type::OptTensor> attn_mask{
+      this, {"attn_mask", Type::OptTensor, kOptional, "bool: true = may attend; float: added to the scores"}};
+  Arg<Type::Double> dropout_p{this, Param{"dropout_p", Type::Double, "0", "dropout on the weights"}.probability()};
+  Arg<Type::Bool> is_causal{this, {"is_causal", Type::Bool, "0", "block attention to later positions"}};
+  Arg<Type::Double> scale{this, {"scale", Type::Double, kOptional, "score scale (default 1/sqrt(E))"}};
+};
+}  // namespace
+
 // softmax(q k^T / sqrt(E) + mask) v over the last two dimensions. A boolean
 // mask is true where attention IS allowed (torch.nn.functional's rule).
-static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
-  at::Tensor q = c.tensor("query"), k = c.tensor("key"), v = c.tensor("value");
-  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) c.badValue("query", "tensors of at least 2 dimensions");
-  double p = c.number("dropout_p");
-  double scale = c.has("scale") ? c.number("scale") : 1.0 / std::sqrt(double(q.size(-1)));
+static Tcl_Obj* cmdScaledDotProductAttention(Call& c, const SdpaArgs& a) {
+  at::Tensor q = c.tensor(a.query), k = c.tensor(a.key), v = c.tensor(a.value);
+  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) c.badValue(a.query, "tensors of at least 2 dimensions");
+  double p = c.number(a.dropout_p);
+  double scale = c.has(a.scale) ? c.number(a.scale) : 1.0 / std::sqrt(double(q.size(-1)));
   at::Tensor s = at::matmul(q, k.transpose(-2, -1)) * scale;
-  if (c.boolean("is_causal")) {
+  if (c.boolean(a.is_causal)) {
     at::Tensor keep = at::ones({q.size(-2), k.size(-2)}, q.options().dtype(at::kBool)).tril();
     s = s.masked_fill(keep.logical_not(), -kInf);
   }
-  at::Tensor mask = c.optTensor("attn_mask");
+  at::Tensor mask = c.optTensor(a.attn_mask);
   if (mask.defined())
     s = mask.scalar_type() == at::kBool ? s.masked_fill(mask.logical_not(), -kInf) : s + mask.to(s.scalar_type());
   at::Tensor w = at::softmax(s, -1);
@@ -273,10 +336,17 @@ static Tcl_Obj* cmdScaledDotProductAttention(Call& c) {
   return c.result(at::matmul(w, v));
 }
 
-static Tcl_Obj* cmdSubsequentMask(Call& c) {
-  at::ScalarType dt = c.dtype("dtype");
-  if (!at::isFloatingType(dt)) c.badValue("dtype", "a floating point type");
-  return c.result(causalMask(c.integer("size"), dt));
+namespace {
+struct SubsequentMaskArgs : Args {
+  Arg<Type::Int> size{this, Param{"size", Type::Int, nullptr, "sequence length"}.positive()};
+  Arg<Type::Dtype> dtype{this, {"dtype", Type::Dtype, "float32", "floating type"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdSubsequentMask(Call& c, const SubsequentMaskArgs& a) {
+  at::ScalarType dt = c.dtype(a.dtype);
+  if (!at::isFloatingType(dt)) c.badValue(a.dtype, "a floating point type");
+  return c.result(causalMask(c.integer(a.size), dt));
 }
 
 // ---- transformer layers and stacks ----
@@ -320,24 +390,56 @@ struct TransformerObj : ModuleObj {
 enum class TfKind { EncoderLayer, Encoder, DecoderLayer, Decoder };
 using TfSpec = FamilyRow<TfKind>;
 
-template <class Options>
-static Options layerOptions(Call& c) {
-  int64_t d = c.integer("d_model"), h = c.integer("nhead");
-  if (d % h != 0) c.badValue("nhead", "a divisor of d_model (" + std::to_string(d) + ")");
+static const Param kDModel = Param{"d_model", Type::Int, nullptr, "model (embedding) width"}.positive();
+static const Param kNHead = Param{"nhead", Type::Int, nullptr, "attention heads (divides d_model)", "num_heads"}.positive();
+static const Param kNumLayers = Param{"num_layers", Type::Int, nullptr, "stacked layers (keys layers.0. ...)"}.positive();
+static const Param kDimFf = Param{"dim_feedforward", Type::Int, "2048", "hidden width of the feed-forward block"}.positive();
+static const Param kTfDropout = Param{"dropout", Type::Double, "0.1", "dropout probability (train mode)"}.probability();
+static const Param kActivation{"activation", Type::Choice, "relu", "feed-forward activation", nullptr, "relu gelu"};
+static const Param kTfBatchFirst{"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"};
+static const Param kFinalNorm{"norm", Type::Bool, "0", "final LayerNorm after the stack (keys norm.*)"};
+
+namespace {
+struct TfLayerArgs : Args {
+  Arg<Type::Int> d_model{this, kDModel};
+  Arg<Type::Int> nhead{this, kNHead};
+  Arg<Type::Int> dim_feedforward{this, kDimFf};
+  Arg<Type::Double> dropout{this, kTfDropout};
+  Arg<Type::Choice> activation{this, kActivation};
+  Arg<Type::Bool> batch_first{this, kTfBatchFirst};
+};
+struct TfStackArgs : Args {
+  Arg<Type::Int> d_model{this, kDModel};
+  Arg<Type::Int> nhead{this, kNHead};
+  Arg<Type::Int> num_layers{this, kNumLayers};
+  Arg<Type::Int> dim_feedforward{this, kDimFf};
+  Arg<Type::Double> dropout{this, kTfDropout};
+  Arg<Type::Choice> activation{this, kActivation};
+  Arg<Type::Bool> norm{this, kFinalNorm};
+  Arg<Type::Bool> batch_first{this, kTfBatchFirst};
+};
+}  // namespace
+
+template <class Options, class A>
+static Options layerOptions(Call& c, const A& a) {
+  int64_t d = c.integer(a.d_model), h = c.integer(a.nhead);
+  if (d % h != 0) c.badValue(a.nhead, "a divisor of d_model (" + std::to_string(d) + ")");
   Options o(d, h);
-  o.dim_feedforward(c.integer("dim_feedforward")).dropout(c.number("dropout"));
-  if (c.choice("activation") == 1) o.activation(torch::kGELU);
+  o.dim_feedforward(c.integer(a.dim_feedforward)).dropout(c.number(a.dropout));
+  if (c.choice(a.activation) == 1) o.activation(torch::kGELU);
   else o.activation(torch::kReLU);
   return o;
 }
 
-static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
+// A layer (TfLayerArgs) or a stack (TfStackArgs); the row's kind says encoder or decoder.
+template <class A>
+static Tcl_Obj* makeTransformer(Call& c, const A& k) {
+  const TfSpec& s = c.data<TfSpec>();
   auto o = std::make_shared<TransformerObj>();
   o->type = s.name;
-  o->nhead = c.integer("nhead");
-  o->batch_first = c.boolean("batch_first");
+  o->nhead = c.integer(k.nhead);
+  o->batch_first = c.boolean(k.batch_first);
   o->decoder = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
-  int64_t d = c.integer("d_model");
   // Encoders take the self-attention masks; decoders also the memory and its masks.
   auto encoder = [&](auto m) {
     o->module = m.ptr();
@@ -351,82 +453,78 @@ static Tcl_Obj* makeTransformer(Call& c, const TfSpec& s) {
       return m->forward(x, mem, a.attn, b.attn, a.kpm, b.kpm);
     };
   };
-  auto norm = [&](auto& opts) {
-    if (c.boolean("norm")) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
-  };
-  switch (s.kind) {
-    case TfKind::EncoderLayer:
-      encoder(nn::TransformerEncoderLayer(layerOptions<nn::TransformerEncoderLayerOptions>(c)));
-      break;
-    case TfKind::Encoder: {
-      nn::TransformerEncoderOptions opts(layerOptions<nn::TransformerEncoderLayerOptions>(c),
-                                         c.integer("num_layers"));
-      norm(opts);
-      encoder(nn::TransformerEncoder(opts));
-      break;
-    }
-    case TfKind::DecoderLayer:
-      decoder(nn::TransformerDecoderLayer(layerOptions<nn::TransformerDecoderLayerOptions>(c)));
-      break;
-    case TfKind::Decoder: {
-      nn::TransformerDecoderOptions opts(layerOptions<nn::TransformerDecoderLayerOptions>(c),
-                                         c.integer("num_layers"));
+  if constexpr (std::is_same_v<A, TfStackArgs>) {
+    int64_t d = c.integer(k.d_model);
+    auto norm = [&](auto& opts) {
+      if (c.boolean(k.norm)) opts.norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({d}))));
+    };
+    if (o->decoder) {
+      nn::TransformerDecoderOptions opts(layerOptions<nn::TransformerDecoderLayerOptions>(c, k),
+                                         c.integer(k.num_layers));
       norm(opts);
       decoder(nn::TransformerDecoder(opts));
-      break;
+    } else {
+      nn::TransformerEncoderOptions opts(layerOptions<nn::TransformerEncoderLayerOptions>(c, k),
+                                         c.integer(k.num_layers));
+      norm(opts);
+      encoder(nn::TransformerEncoder(opts));
     }
+  } else if (o->decoder) {
+    decoder(nn::TransformerDecoderLayer(layerOptions<nn::TransformerDecoderLayerOptions>(c, k)));
+  } else {
+    encoder(nn::TransformerEncoderLayer(layerOptions<nn::TransformerEncoderLayerOptions>(c, k)));
   }
   TransformerObj* raw = o.get();
   o->forward = [raw](const at::Tensor& x) { return raw->call(x, {}, {}, {}, {}, {}, false); };
   return c.result(Kind::Module, o);
 }
 
-static Tcl_Obj* cmdTransformerForward(Call& c) {
-  auto m = std::dynamic_pointer_cast<TransformerObj>(c.object<ModuleObj>("module"));
-  if (!m) c.badValue("module", "a transformer encoder or decoder (layer or stack)");
-  at::Tensor mem = c.optTensor("memory");
+namespace {
+struct TransformerForwardArgs : Args {
+  Arg<Type::Module> module{this, kModuleP};
+  Arg<Type::Tensor> input{this, {"input", Type::Tensor, nullptr, "src (encoder) or tgt (decoder)", "src tgt"}};
+  Arg<Type::OptTensor> memory{this, {"memory", Type::OptTensor, kOptional, "encoder output (decoders)"}};
+  Arg<Type::OptTensor> mask{
+      this, {"mask", Type::OptTensor, kOptional, "self-attention mask [L, L]: bool true = blocked; float = added",
+             "src_mask tgt_mask"}};
+  Arg<Type::OptTensor> key_padding_mask{
+      this, {"key_padding_mask", Type::OptTensor, kOptional, "[N, L]: true/nonzero = padding",
+             "src_key_padding_mask tgt_key_padding_mask"}};
+  Arg<Type::OptTensor> memory_mask{this, {"memory_mask", Type::OptTensor, kOptional, "cross-attention mask [L, S]"}};
+  Arg<Type::OptTensor> memory_key_padding_mask{
+      this, {"memory_key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = padding"}};
+  Arg<Type::Bool> is_causal{this, {"is_causal", Type::Bool, "0", "add the causal mask (no attention to later positions)"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdTransformerForward(Call& c, const TransformerForwardArgs& a) {
+  auto m = std::dynamic_pointer_cast<TransformerObj>(c.object<ModuleObj>(a.module));
+  if (!m) c.badValue(a.module, "a transformer encoder or decoder (layer or stack)");
+  at::Tensor mem = c.optTensor(a.memory);
   if (mem.defined() && !m->decoder) fail("an encoder takes no -memory", {"ARGS", "UNEXPECTED", "memory"});
-  return c.result(m->call(c.tensor("input"), mem, c.optTensor("mask"), c.optTensor("key_padding_mask"),
-                          c.optTensor("memory_mask"), c.optTensor("memory_key_padding_mask"),
-                          c.boolean("is_causal")));
+  return c.result(m->call(c.tensor(a.input), mem, c.optTensor(a.mask), c.optTensor(a.key_padding_mask),
+                          c.optTensor(a.memory_mask), c.optTensor(a.memory_key_padding_mask),
+                          c.boolean(a.is_causal)));
 }
-
-static const Param kDModel = Param{"d_model", Type::Int, nullptr, "model (embedding) width"}.positive();
-static const Param kNHead = Param{"nhead", Type::Int, nullptr, "attention heads (divides d_model)", "num_heads"}.positive();
-static const Param kNumLayers = Param{"num_layers", Type::Int, nullptr, "stacked layers (keys layers.0. ...)"}.positive();
-static const Param kDimFf = Param{"dim_feedforward", Type::Int, "2048", "hidden width of the feed-forward block"}.positive();
-static const Param kTfDropout = Param{"dropout", Type::Double, "0.1", "dropout probability (train mode)"}.probability();
-static const Param kActivation{"activation", Type::Choice, "relu", "feed-forward activation", nullptr, "relu gelu"};
-static const Param kTfBatchFirst{"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"};
-static const Param kFinalNorm{"norm", Type::Bool, "0", "final LayerNorm after the stack (keys norm.*)"};
-
-static const std::vector<Param> kLayerParams = {kDModel, kNHead, kDimFf, kTfDropout, kActivation, kTfBatchFirst};
-static const std::vector<Param> kStackParams = {kDModel,    kNHead,        kNumLayers, kDimFf,
-                                                kTfDropout, kActivation,   kFinalNorm, kTfBatchFirst};
 
 static const TfSpec kTransformers[] = {
     {"transformer_encoder_layer",
      "Transformer encoder layer (post-norm: self-attention, feed-forward, each followed by add & LayerNorm).",
-     &kLayerParams, TfKind::EncoderLayer},
-    {"transformer_encoder", "Stack of num_layers transformer encoder layers (keys layers.N.*).", &kStackParams,
-     TfKind::Encoder},
+     memberRow<makeTransformer<TfLayerArgs>>, TfKind::EncoderLayer},
+    {"transformer_encoder", "Stack of num_layers transformer encoder layers (keys layers.N.*).",
+     memberRow<makeTransformer<TfStackArgs>>, TfKind::Encoder},
     {"transformer_decoder_layer",
      "Transformer decoder layer (self-attention, cross-attention on memory, feed-forward; post-norm).",
-     &kLayerParams, TfKind::DecoderLayer},
-    {"transformer_decoder", "Stack of num_layers transformer decoder layers (keys layers.N.*).", &kStackParams,
-     TfKind::Decoder},
+     memberRow<makeTransformer<TfLayerArgs>>, TfKind::DecoderLayer},
+    {"transformer_decoder", "Stack of num_layers transformer decoder layers (keys layers.N.*).",
+     memberRow<makeTransformer<TfStackArgs>>, TfKind::Decoder},
 };
-
-static const Param kModuleP{"module", Type::Module, nullptr, "module handle", "layer model"};
 
 // The tensor forms (the other API's transformer_encoder_layer src d_model ...):
 // a new layer or stack from the same parameters, applied once. A 1-D input of
 // d_model features is one token.
-static Tcl_Obj* applyTransformer(Call& c, const TfSpec& s) {
-  bool dec = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
-  OneCallModule m(c.st, makeTransformer(c, s));
+static Tcl_Obj* applyTransformer(Call& c, const OneCallModule& m, at::Tensor x, at::Tensor mem) {
   auto& tf = static_cast<TransformerObj&>(*m.get());
-  at::Tensor x = c.tensor(dec ? "tgt" : "src"), mem = dec ? c.tensor("memory") : at::Tensor();
   bool token = x.dim() == 1;
   if (token) x = x.unsqueeze(0);
   if (mem.defined() && mem.dim() == 1) mem = mem.unsqueeze(0);
@@ -438,82 +536,64 @@ static const Param kSrc{"src", Type::Tensor, nullptr, "input sequence [S, E], [S
 static const Param kTgt{"tgt", Type::Tensor, nullptr, "target sequence [T, E], [T, N, E] (or [E])", "input tensor"};
 static const Param kMemory{"memory", Type::Tensor, nullptr, "encoder output [S, E], [S, N, E] (or [E])"};
 
+namespace {
+// An encoder's tensor form: src, then the constructor's parameters.
+template <class A>
+struct EncoderForm : WithInput<A> {
+  EncoderForm() : WithInput<A>(kSrc) {}
+};
+// A decoder's: tgt and memory, then the constructor's parameters.
+template <class A>
+struct DecoderForm : Args {
+  Arg<Type::Tensor> tgt{this, kTgt};
+  Arg<Type::Tensor> memory{this, kMemory};
+  A ctor;
+  DecoderForm() { params.insert(params.end(), ctor.params.begin(), ctor.params.end()); }
+};
+}  // namespace
+
+template <class A>
+static Tcl_Obj* applyEncoder(Call& c, const EncoderForm<A>& a) {
+  OneCallModule m(c.st, makeTransformer(c, a.ctor));
+  return applyTransformer(c, m, c.tensor(a.input), at::Tensor());
+}
+template <class A>
+static Tcl_Obj* applyDecoder(Call& c, const DecoderForm<A>& a) {
+  OneCallModule m(c.st, makeTransformer(c, a.ctor));
+  return applyTransformer(c, m, c.tensor(a.tgt), c.tensor(a.memory));
+}
+
+static const char* const kEncoderFormDoc = "A new encoder (layer or stack) from these parameters, applied once to src.";
+static const char* const kDecoderFormDoc =
+    "A new decoder (layer or stack) from these parameters, applied once to tgt and memory.";
+static const TfSpec kTransformerForms[] = {
+    {"transformer_encoder_layer", kEncoderFormDoc, memberRow<applyEncoder<TfLayerArgs>>, TfKind::EncoderLayer},
+    {"transformer_encoder", kEncoderFormDoc, memberRow<applyEncoder<TfStackArgs>>, TfKind::Encoder},
+    {"transformer_decoder_layer", kDecoderFormDoc, memberRow<applyDecoder<TfLayerArgs>>, TfKind::DecoderLayer},
+    {"transformer_decoder", kDecoderFormDoc, memberRow<applyDecoder<TfStackArgs>>, TfKind::Decoder},
+};
+
 std::vector<Command> nnRecurrentCommands() {
   std::vector<Command> out;
-  addFamily<makeRnn>(out, kRnns);
-  addFamily<makeTransformer>(out, kTransformers);
-  for (const TfSpec& s : kTransformers) {
-    bool dec = s.kind == TfKind::DecoderLayer || s.kind == TfKind::Decoder;
-    std::vector<Param> ps = dec ? std::vector<Param>{kTgt, kMemory} : std::vector<Param>{kSrc};
-    ps.insert(ps.end(), s.params->begin(), s.params->end());
-    out.push_back(Command{s.name, dec ? "A new decoder (layer or stack) from these parameters, applied once to tgt and memory."
-                                      : "A new encoder (layer or stack) from these parameters, applied once to src.",
-                          ps, familyHandler<TfSpec, applyTransformer>}
-                      .withData(&s)
-                      .asTensorForm());
-  }
-  out.push_back({"rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}.",
-                 {kModuleP,
-                  {"input", Type::Tensor, nullptr, "input sequence"},
-                  {"h0", Type::OptTensor, kOptional, "initial hidden state [layers*directions, batch, hidden]"},
-                  {"c0", Type::OptTensor, kOptional, "initial cell state (LSTM)"}},
-                 cmdRnnForward});
-  out.push_back(
-      {"multihead_attention",
-       "Multi-head attention with learned projections (keys in_proj_weight, out_proj.weight); "
-       "layer_forward m x is self-attention returning {output weights}.",
-       {Param{"embed_dim", Type::Int, nullptr, "model width"}.positive(),
-        Param{"num_heads", Type::Int, nullptr, "heads (divides embed_dim)", "nhead"}.positive(),
-        Param{"dropout", Type::Double, "0", "dropout on the attention weights (train mode)"}.probability(),
-        {"bias", Type::Bool, "1", "learn projection biases"},
-        {"add_bias_kv", Type::Bool, "0", "learn bias_k and bias_v appended to the keys and values"},
-        {"add_zero_attn", Type::Bool, "0", "append a zero key and value"},
-        Param{"kdim", Type::Int, kOptional, "key width (default embed_dim)"}.positive(),
-        Param{"vdim", Type::Int, kOptional, "value width (default embed_dim)"}.positive(),
-        {"batch_first", Type::Bool, "0", "inputs are [batch, seq, feature]"}},
-       cmdMultiheadAttention});
-  out.push_back(
-      {"attention_forward",
-       "Run a multihead_attention module: {output weights} (weights \"\" when -need_weights 0).",
-       {kModuleP,
-        {"query", Type::Tensor, nullptr, "queries [L, N, E]"},
-        {"key", Type::Tensor, kOptional, "keys [S, N, kdim] (default: query)"},
-        {"value", Type::Tensor, kOptional, "values [S, N, vdim] (default: key)"},
-        {"key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = ignore that key; float = added"},
-        {"need_weights", Type::Bool, "1", "also return the attention weights"},
-        {"attn_mask", Type::OptTensor, kOptional, "[L, S] or [N*heads, L, S]: bool true = blocked; float = added"},
-        {"average_attn_weights", Type::Bool, "1", "average the weights over heads"},
-        {"is_causal", Type::Bool, "0", "block attention to later positions", nullptr, nullptr, true}},
-       cmdAttentionForward});
-  out.push_back(
-      {"transformer_forward",
-       "Run a transformer encoder/decoder (layer or stack) with masks; decoders need -memory.",
-       {kModuleP,
-        {"input", Type::Tensor, nullptr, "src (encoder) or tgt (decoder)", "src tgt"},
-        {"memory", Type::OptTensor, kOptional, "encoder output (decoders)"},
-        {"mask", Type::OptTensor, kOptional, "self-attention mask [L, L]: bool true = blocked; float = added",
-         "src_mask tgt_mask"},
-        {"key_padding_mask", Type::OptTensor, kOptional, "[N, L]: true/nonzero = padding",
-         "src_key_padding_mask tgt_key_padding_mask"},
-        {"memory_mask", Type::OptTensor, kOptional, "cross-attention mask [L, S]"},
-        {"memory_key_padding_mask", Type::OptTensor, kOptional, "[N, S]: true/nonzero = padding"},
-        {"is_causal", Type::Bool, "0", "add the causal mask (no attention to later positions)"}},
-       cmdTransformerForward});
-  out.push_back(
-      {"scaled_dot_product_attention",
-       "softmax(Q K^T * scale + mask) V over the last two dimensions (torch.nn.functional's rules).",
-       {{"query", Type::Tensor, nullptr, "[..., L, E]"},
-        {"key", Type::Tensor, nullptr, "[..., S, E]"},
-        {"value", Type::Tensor, nullptr, "[..., S, Ev]"},
-        {"attn_mask", Type::OptTensor, kOptional, "bool: true = may attend; float: added to the scores"},
-        Param{"dropout_p", Type::Double, "0", "dropout on the weights"}.probability(),
-        {"is_causal", Type::Bool, "0", "block attention to later positions"},
-        {"scale", Type::Double, kOptional, "score scale (default 1/sqrt(E))"}},
-       cmdScaledDotProductAttention});
-  out.push_back({"generate_square_subsequent_mask",
-                 "Causal mask [size, size]: 0 on and below the diagonal, -inf above (nn.Transformer's).",
-                 {Param{"size", Type::Int, nullptr, "sequence length"}.positive(), {"dtype", Type::Dtype, "float32", "floating type"}},
-                 cmdSubsequentMask});
+  addFamily(out, kRnns);
+  addFamily(out, kTransformers);
+  for (const TfSpec& s : kTransformerForms) out.push_back(s.row(s).asTensorForm());
+  out.push_back(typedRow<cmdRnnForward>(
+      "rnn_forward", "Run a recurrent module from a given state: {output {h_n c_n}} (LSTM) or {output h_n}."));
+  out.push_back(typedRow<cmdMultiheadAttention>(
+      "multihead_attention",
+      "Multi-head attention with learned projections (keys in_proj_weight, out_proj.weight); "
+      "layer_forward m x is self-attention returning {output weights}."));
+  out.push_back(typedRow<cmdAttentionForward>(
+      "attention_forward", "Run a multihead_attention module: {output weights} (weights \"\" when -need_weights 0)."));
+  out.push_back(typedRow<cmdTransformerForward>(
+      "transformer_forward", "Run a transformer encoder/decoder (layer or stack) with masks; decoders need -memory."));
+  out.push_back(typedRow<cmdScaledDotProductAttention>(
+      "scaled_dot_product_attention",
+      "softmax(Q K^T * scale + mask) V over the last two dimensions (torch.nn.functional's rules)."));
+  out.push_back(typedRow<cmdSubsequentMask>(
+      "generate_square_subsequent_mask",
+      "Causal mask [size, size]: 0 on and below the diagonal, -inf above (nn.Transformer's)."));
   return out;
 }
 

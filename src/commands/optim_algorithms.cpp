@@ -287,12 +287,24 @@ const std::vector<AlgoSpec>& algos() {
   return a;
 }
 
-Tcl_Obj* cmdAlgo(Call& c) {
+// params, lr (the row's default), then the row's hyper-parameters in order.
+struct AlgoArgs : Args {
+  Arg<Type::TensorsOrModule> parameters{this, kOptParams};  // named "params" (Args::params is the row's list)
+  Arg<Type::Double> lr;
+  std::vector<Arg<Type::Double>> hyper;
+  explicit AlgoArgs(const AlgoSpec& a)
+      : lr{this, Param{"lr", Type::Double, a.lr, "learning rate", kLrAliases}.nonNegative()} {
+    hyper.reserve(a.hyper.size());
+    for (const Param& p : a.hyper) hyper.emplace_back(this, p);
+  }
+};
+
+Tcl_Obj* cmdAlgo(Call& c, const AlgoArgs& k) {
   const AlgoSpec& a = c.data<AlgoSpec>();
   Hyper h;
-  h.lr = c.number("lr");
-  for (auto& p : a.hyper) h.h.push_back(c.number(p.name));
-  auto ps = parameterList(c, "params");
+  h.lr = c.number(k.lr);
+  for (auto& p : k.hyper) h.h.push_back(c.number(p));
+  auto ps = parameterList(c, k.parameters);
   Update u = a.update;
   std::string type = a.name + strlen("optimizer_");
   return newOptimizerObj(c, type.c_str(), [ps, h, u] { return std::make_unique<Family>(ps, h, u); });
@@ -300,11 +312,8 @@ Tcl_Obj* cmdAlgo(Call& c) {
 
 // One handler for the family, each row carrying its algorithm.
 void addAlgos(std::vector<Command>& out) {
-  for (const AlgoSpec& a : algos()) {
-    std::vector<Param> ps = {kOptParams, Param{"lr", Type::Double, a.lr, "learning rate", kLrAliases}.nonNegative()};
-    ps.insert(ps.end(), a.hyper.begin(), a.hyper.end());
-    out.push_back(Command{a.name, a.doc, ps, cmdAlgo}.withData(&a));
-  }
+  for (const AlgoSpec& a : algos())
+    out.push_back(typedRow<cmdAlgo>(a.name, a.doc, std::make_shared<const AlgoArgs>(a)).withData(&a));
 }
 
 }  // namespace

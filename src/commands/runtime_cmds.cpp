@@ -7,14 +7,31 @@
 namespace tcltorch {
 
 // Runs `script` in the caller's frame; a non-OK code is handed back unchanged.
-static int evalScript(Call& c, const char* name) {
-  return Tcl_EvalObjEx(c.interp, c.obj(name), 0);
+static int evalScript(Call& c, const Arg<Type::Script>& script) {
+  return Tcl_EvalObjEx(c.interp, c.obj(script), 0);
 }
 
-static Tcl_Obj* cmdFree(Call& c) {
+namespace {
+// free and keep
+struct HandlesArgs : Args {
+  Arg<Type::Handles> handles{this, {"handles", Type::Handles, nullptr, "one handle or a list of handles"}};
+};
+// scope (required) and no_grad (optional)
+struct ScriptArgs : Args {
+  Arg<Type::Script> script;
+  explicit ScriptArgs(const char* def = nullptr) : script{this, {"script", Type::Script, def, "the script to run"}} {}
+};
+struct HelpArgs : Args {
+  Arg<Type::String> command{this, {"command", Type::String, kOptional, "a command name (snake_case or camelCase)"}};
+  Arg<Type::Choice> format{
+      this, {"format", Type::Choice, "text", "text, or markdown for the whole reference", nullptr, "text markdown"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdFree(Call& c, const HandlesArgs& a) {
   Tcl_Size n;
   Tcl_Obj** elems;
-  Tcl_Obj* handles = c.obj("handles");
+  Tcl_Obj* handles = c.obj(a.handles);
   // Fast path: one name as returned by a command (no list parse, no string).
   if (isHandleObj(handles)) {
     if (!c.st.reg.free(handles)) {
@@ -34,10 +51,10 @@ static Tcl_Obj* cmdFree(Call& c) {
   return nullptr;
 }
 
-static Tcl_Obj* cmdKeep(Call& c) {
+static Tcl_Obj* cmdKeep(Call& c, const HandlesArgs& a) {
   Tcl_Size n;
   Tcl_Obj** elems;
-  Tcl_Obj* handles = c.obj("handles");
+  Tcl_Obj* handles = c.obj(a.handles);
   Tcl_ListObjGetElements(nullptr, handles, &n, &elems);  // a list: checked by the parser
   for (int i = 0; i < n; ++i) {
     if (!c.st.reg.find(elems[i])) {
@@ -49,9 +66,9 @@ static Tcl_Obj* cmdKeep(Call& c) {
   return handles;
 }
 
-static Tcl_Obj* cmdScope(Call& c) {
+static Tcl_Obj* cmdScope(Call& c, const ScriptArgs& a) {
   c.st.reg.pushScope();
-  int code = evalScript(c, "script");
+  int code = evalScript(c, a.script);
   // Same exit on every code: free what the script made, except its result.
   Tcl_Obj* res = Tcl_GetObjResult(c.interp);
   Tcl_IncrRefCount(res);
@@ -61,13 +78,13 @@ static Tcl_Obj* cmdScope(Call& c) {
   return Tcl_GetObjResult(c.interp);
 }
 
-static Tcl_Obj* cmdNoGrad(Call& c) {
-  if (!c.has("script")) {  // no script: off until enable_grad or set_grad_enabled 1
+static Tcl_Obj* cmdNoGrad(Call& c, const ScriptArgs& a) {
+  if (!c.has(a.script)) {  // no script: off until enable_grad or set_grad_enabled 1
     at::GradMode::set_enabled(false);
     return nullptr;
   }
   at::NoGradGuard guard;  // restores the previous mode on every exit
-  int code = evalScript(c, "script");
+  int code = evalScript(c, a.script);
   if (code != TCL_OK) throw ScriptCode{code};
   return Tcl_GetObjResult(c.interp);
 }
@@ -196,15 +213,15 @@ static std::string markdown() {
   return s;
 }
 
-static Tcl_Obj* cmdHelp(Call& c) {
-  if (c.choice("format") == 1) return newString(markdown());
-  if (!c.has("command")) {
+static Tcl_Obj* cmdHelp(Call& c, const HelpArgs& a) {
+  if (c.choice(a.format) == 1) return newString(markdown());
+  if (!c.has(a.command)) {
     Tcl_Obj* list = Tcl_NewListObj(0, nullptr);
     for (auto& i : allCommandInfos())
       if (!i.cmd->tensor_form) Tcl_ListObjAppendElement(nullptr, list, Tcl_NewStringObj(i.cmd->name, -1));
     return list;
   }
-  std::string name = c.str("command");
+  std::string name = c.str(a.command);
   const CommandInfo* i = findInfo(name);
   if (!i) fail("Unknown command \"" + name + "\"", {"HELP", "UNKNOWN", name});
   return newString(helpText(*i));
@@ -222,21 +239,18 @@ static Tcl_Obj* cmdCudaCount(Call&) { return Tcl_NewWideIntObj(Tcl_WideInt(torch
 
 std::vector<Command> runtimeCommands() {
   return {
-      {"free", "Release handles (tensors, modules, optimizers, work, ...). Using a freed handle is an error.",
-       {{"handles", Type::Handles, nullptr, "one handle or a list of handles"}}, cmdFree},
-      {"keep", "Exempt handles from every enclosing torch::scope; returns them.",
-       {{"handles", Type::Handles, nullptr, "one handle or a list of handles"}}, cmdKeep},
-      {"scope", "Run a script; free every handle it created except those named in its result or kept.",
-       {{"script", Type::Script, nullptr, "the script to run"}}, cmdScope},
-      {"no_grad", "Run a script with gradient recording off (the previous mode is restored on every exit); "
-       "without a script, switch recording off until enable_grad or set_grad_enabled 1.",
-       {{"script", Type::Script, kOptional, "the script to run"}}, cmdNoGrad},
+      typedRow<cmdFree>("free",
+                        "Release handles (tensors, modules, optimizers, work, ...). Using a freed handle is an error."),
+      typedRow<cmdKeep>("keep", "Exempt handles from every enclosing torch::scope; returns them."),
+      typedRow<cmdScope>("scope",
+                         "Run a script; free every handle it created except those named in its result or kept."),
+      typedRow<cmdNoGrad>("no_grad",
+                          "Run a script with gradient recording off (the previous mode is restored on every exit); "
+                          "without a script, switch recording off until enable_grad or set_grad_enabled 1.",
+                          std::make_shared<const ScriptArgs>(kOptional)),
       {"is_grad_enabled", "1 when autograd records operations, else 0.", {}, cmdIsGradEnabled},
       {"memory", "Dict of live handles by kind (tensors, modules, ...), tensor_bytes and scope_depth.", {}, cmdMemory},
-      {"help", "List the commands, or describe one (usage, parameters) from the command table.",
-       {{"command", Type::String, kOptional, "a command name (snake_case or camelCase)"},
-        {"format", Type::Choice, "text", "text, or markdown for the whole reference", nullptr, "text markdown"}},
-       cmdHelp},
+      typedRow<cmdHelp>("help", "List the commands, or describe one (usage, parameters) from the command table."),
       {"version", "Dict with the package version and the libtorch version.", {}, cmdVersion},
       {"cuda_is_available", "1 when libtorch has CUDA and a GPU is visible.", {}, cmdCudaAvailable},
       {"cuda_device_count", "Number of visible CUDA devices.", {}, cmdCudaCount},

@@ -217,10 +217,10 @@ static Tcl_Obj* fromUtf8(const std::string& s) {
 }
 
 // A Tcl dict argument as key/value pairs, in order.
-static std::vector<std::pair<Tcl_Obj*, Tcl_Obj*>> dictArg(Call& c, const char* name) {
-  Tcl_Obj* d = c.obj(name);
+static std::vector<std::pair<Tcl_Obj*, Tcl_Obj*>> dictArg(Call& c, const Arg<Type::String>& key) {
+  Tcl_Obj* d = c.obj(key);
   Tcl_Size n = 0;
-  if (Tcl_DictObjSize(nullptr, d, &n) != TCL_OK) c.badValue(name, "a dict");
+  if (Tcl_DictObjSize(nullptr, d, &n) != TCL_OK) c.badValue(key, "a dict");
   std::vector<std::pair<Tcl_Obj*, Tcl_Obj*>> out;
   Tcl_DictSearch s;
   Tcl_Obj *k, *v;
@@ -231,22 +231,40 @@ static std::vector<std::pair<Tcl_Obj*, Tcl_Obj*>> dictArg(Call& c, const char* n
   return out;
 }
 
-static Tcl_Obj* cmdSafetensorsSave(Call& c) {
+namespace {
+const Param kFile{"file", Type::Path, nullptr, "file path", "filename"};
+struct SaveArgs : Args {
+  Arg<Type::String> tensors{this, {"tensors", Type::String, nullptr, "dict of name -> tensor handle"}};
+  Arg<Type::Path> file{this, kFile};
+  Arg<Type::String> metadata{this, {"metadata", Type::String, "", "dict of string -> string, stored as __metadata__"}};
+};
+}  // namespace
+static Tcl_Obj* cmdSafetensorsSave(Call& c, const SaveArgs& a) {
   NamedTensors ts;
-  for (auto& [k, v] : dictArg(c, "tensors")) ts.emplace_back(toUtf8(k), c.st.reg.tensor(v));
+  for (auto& [k, v] : dictArg(c, a.tensors)) ts.emplace_back(toUtf8(k), c.st.reg.tensor(v));
   std::vector<std::pair<std::string, std::string>> meta;
-  for (auto& [k, v] : dictArg(c, "metadata")) meta.emplace_back(toUtf8(k), toUtf8(v));
-  writeSafetensors(c.str("file"), ts, meta);
+  for (auto& [k, v] : dictArg(c, a.metadata)) meta.emplace_back(toUtf8(k), toUtf8(v));
+  writeSafetensors(c.str(a.file), ts, meta);
   return nullptr;
 }
 
+namespace {
+struct LoadArgs : Args {
+  Arg<Type::Path> file{this, kFile};
+  Arg<Type::Device> device{this, {"device", Type::Device, "cpu", "device of the new tensors"}};
+  Arg<Type::Bool> mmap{this,
+                       {"mmap", Type::Bool, "0",
+                        "1: CPU tensors use the mapped file's pages, copied only when written (no load time; the file "
+                        "must not be truncated while they live)"}};
+};
+}  // namespace
 // Each tensor is copied out of the mapping once (to the device, when given),
 // so the handles never depend on the file afterwards; with -mmap 1 (CPU) they
 // alias the mapping instead, as Python's safetensors and torch.load(mmap=True).
-static Tcl_Obj* cmdSafetensorsLoad(Call& c) {
-  c10::Device dev = c.device("device");
-  bool keep = c.boolean("mmap") && dev.is_cpu();
-  Safetensors st = readSafetensors(c.str("file"), keep ? MapUse::Keep : MapUse::Copy);
+static Tcl_Obj* cmdSafetensorsLoad(Call& c, const LoadArgs& a) {
+  c10::Device dev = c.device(a.device);
+  bool keep = c.boolean(a.mmap) && dev.is_cpu();
+  Safetensors st = readSafetensors(c.str(a.file), keep ? MapUse::Keep : MapUse::Copy);
   std::vector<at::Tensor> owned;
   for (auto& [name, t] : st.tensors) owned.push_back(keep ? t : dev.is_cpu() ? t.clone() : t.to(dev));
   Tcl_Obj* d = Tcl_NewDictObj();
@@ -255,28 +273,28 @@ static Tcl_Obj* cmdSafetensorsLoad(Call& c) {
   return d;
 }
 
-static Tcl_Obj* cmdSafetensorsMetadata(Call& c) {
-  Safetensors st = readSafetensors(c.str("file"), MapUse::Header);
+namespace {
+struct FileArgs : Args {
+  Arg<Type::Path> file{this, kFile};
+};
+}  // namespace
+static Tcl_Obj* cmdSafetensorsMetadata(Call& c, const FileArgs& a) {
+  Safetensors st = readSafetensors(c.str(a.file), MapUse::Header);
   Tcl_Obj* d = Tcl_NewDictObj();
   for (auto& [k, v] : st.metadata) Tcl_DictObjPut(nullptr, d, fromUtf8(k), fromUtf8(v));
   return d;
 }
 
 std::vector<Command> safetensorsCommands() {
-  const Param file{"file", Type::Path, nullptr, "file path", "filename"};
   return {
-      {"safetensors_save", "Write a dict of name -> tensor handle as a safetensors file (readable by Python's safetensors).",
-       {{"tensors", Type::String, nullptr, "dict of name -> tensor handle"}, file,
-        {"metadata", Type::String, "", "dict of string -> string, stored as __metadata__"}},
-       cmdSafetensorsSave},
-      {"safetensors_load", "Read a safetensors file (mapped, not read through Tcl); returns a dict of name -> tensor handle.",
-       {file, {"device", Type::Device, "cpu", "device of the new tensors"},
-        {"mmap", Type::Bool, "0",
-         "1: CPU tensors use the mapped file's pages, copied only when written (no load time; the file must not be "
-         "truncated while they live)"}},
-       cmdSafetensorsLoad},
-      {"safetensors_metadata", "The __metadata__ dict of a safetensors file (empty when it has none).", {file},
-       cmdSafetensorsMetadata},
+      typedRow<cmdSafetensorsSave>(
+          "safetensors_save",
+          "Write a dict of name -> tensor handle as a safetensors file (readable by Python's safetensors)."),
+      typedRow<cmdSafetensorsLoad>(
+          "safetensors_load",
+          "Read a safetensors file (mapped, not read through Tcl); returns a dict of name -> tensor handle."),
+      typedRow<cmdSafetensorsMetadata>("safetensors_metadata",
+                                       "The __metadata__ dict of a safetensors file (empty when it has none)."),
   };
 }
 

@@ -10,21 +10,24 @@
 namespace tcltorch {
 
 static const Param kShape = Param{"shape", Type::IntList, nullptr, "shape (list of sizes)"}.atLeast(0);
+static const Param kDtypeOpt{"dtype", Type::Dtype, kOptional, "element type (default: the input's)"};
+static const Param kDeviceOpt{"device", Type::Device, kOptional, "cpu, cuda or cuda:N (default: the input's)"};
+static const Param kValue{"value", Type::Double, nullptr, "fill value"};
 
 // ---- Tcl data -> tensor ----
 
 // Shape of a nested list from the first element at each depth; a number is a leaf.
-static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
+static std::vector<int64_t> dataShape(Call& c, const Arg<Type::Data>& data, Tcl_Obj* o) {
   std::vector<int64_t> shape;
   for (;;) {
     double d;
     if (parseNumber(o, &d)) return shape;  // a list of n != 1 is never asked for its string
     Tcl_Size n;
     Tcl_Obj** elems;
-    if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue("data", "a (nested) list of numbers");
+    if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK) c.badValue(data, "a (nested) list of numbers");
     // A one-element list whose element is itself a non-number word ("x") would
     // nest forever.
-    if (n == 1 && !strcmp(Tcl_GetString(elems[0]), Tcl_GetString(o))) c.badValue("data", "a (nested) list of numbers");
+    if (n == 1 && !strcmp(Tcl_GetString(elems[0]), Tcl_GetString(o))) c.badValue(data, "a (nested) list of numbers");
     shape.push_back(n);
     if (n == 0) return shape;
     o = elems[0];
@@ -32,7 +35,7 @@ static std::vector<int64_t> dataShape(Call& c, Tcl_Obj* o) {
 }
 
 // Collects the leaves in row-major order; every sublist must match the shape.
-static void leaves(Call& c, Tcl_Obj* o, size_t depth, const std::vector<int64_t>& shape,
+static void leaves(Call& c, const Arg<Type::Data>& data, Tcl_Obj* o, size_t depth, const std::vector<int64_t>& shape,
                    std::vector<Tcl_Obj*>& out) {
   if (depth == shape.size()) {
     out.push_back(o);
@@ -41,13 +44,13 @@ static void leaves(Call& c, Tcl_Obj* o, size_t depth, const std::vector<int64_t>
   Tcl_Size n;
   Tcl_Obj** elems;
   if (Tcl_ListObjGetElements(nullptr, o, &n, &elems) != TCL_OK || n != shape[depth])
-    c.badValue("data", "a rectangular (nested) list of numbers");
-  for (int i = 0; i < n; ++i) leaves(c, elems[i], depth + 1, shape, out);
+    c.badValue(data, "a rectangular (nested) list of numbers");
+  for (int i = 0; i < n; ++i) leaves(c, data, elems[i], depth + 1, shape, out);
 }
 
 // One typed pass over the leaf objects straight into the tensor's memory.
 template <class T>
-static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
+static void convertLeaves(Call& c, const Arg<Type::Data>& data, Tcl_Obj* const* objs, int64_t n, T* out) {
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_integral_v<T>) {
       Tcl_WideInt w;
@@ -58,15 +61,16 @@ static void convertLeaves(Call& c, Tcl_Obj* const* objs, int64_t n, T* out) {
     }
     double d;
     if (!parseNumber(objs[i], &d))
-      c.badValue("data", "a rectangular (nested) list of numbers");
+      c.badValue(data, "a rectangular (nested) list of numbers");
     out[i] = T(d);
   }
 }
 
 // Nested list (or number) -> tensor of `dtype` (float32, float64 and int64 are
 // filled directly; other dtypes convert from float64/int64).
-static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
-  std::vector<int64_t> shape = dataShape(c, data);
+static at::Tensor fromData(Call& c, const Arg<Type::Data>& key, at::ScalarType dtype) {
+  Tcl_Obj* data = c.obj(key);
+  std::vector<int64_t> shape = dataShape(c, key, data);
   Tcl_Obj* const* objs;
   std::vector<Tcl_Obj*> held;
   int64_t n;
@@ -82,7 +86,7 @@ static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
       n = len;
     } else {
       held.reserve(size_t(c10::multiply_integers(shape)));
-      leaves(c, data, 0, shape, held);
+      leaves(c, key, data, 0, shape, held);
       objs = held.data();
       n = int64_t(held.size());
     }
@@ -91,88 +95,189 @@ static at::Tensor fromData(Call& c, Tcl_Obj* data, at::ScalarType dtype) {
                         : at::isIntegralType(dtype, /*includeBool=*/true) ? at::kLong
                                                                           : at::kDouble;
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(fill));
-  if (fill == at::kFloat) convertLeaves(c, objs, n, t.data_ptr<float>());
-  else if (fill == at::kLong) convertLeaves(c, objs, n, t.data_ptr<int64_t>());
-  else convertLeaves(c, objs, n, t.data_ptr<double>());
+  if (fill == at::kFloat) convertLeaves(c, key, objs, n, t.data_ptr<float>());
+  else if (fill == at::kLong) convertLeaves(c, key, objs, n, t.data_ptr<int64_t>());
+  else convertLeaves(c, key, objs, n, t.data_ptr<double>());
   return fill == dtype ? t : t.to(dtype);
 }
 
 
-static at::Tensor finish(Call& c, at::Tensor t) {
-  if (c.declares("device") && c.has("device")) {
-    c10::Device d = c.device("device");
+// The tensor on -device, where that has a value (a no-op where the options already put it there).
+static at::Tensor toDevice(Call& c, const Arg<Type::Device>& device, at::Tensor t) {
+  if (c.has(device)) {
+    c10::Device d = c.device(device);
     if (t.device() != d) t = t.to(d);
   }
-  if (c.declares("requires_grad") && c.boolean("requires_grad")) t.requires_grad_(true);
+  return t;
+}
+// toDevice, then requires_grad: for rows with both (a struct with those members).
+template <class A>
+static at::Tensor finish(Call& c, const A& a, at::Tensor t) {
+  t = toDevice(c, a.device, t);
+  if (c.boolean(a.requires_grad)) t.requires_grad_(true);
   return t;
 }
 
-static Tcl_Obj* cmdTensorCreate(Call& c) {
-  at::Tensor t = fromData(c, c.obj("data"), c.dtype("dtype"));
-  if (c.has("shape")) {
-    auto shape = c.ints("shape");
+namespace {
+struct TensorCreateArgs : Args {
+  Arg<Type::Data> data{this, {"data", Type::Data, nullptr, "number or nested list of numbers; nesting gives the shape", "values"}};
+  Arg<Type::IntList> shape{
+      this, Param{"shape", Type::IntList, kOptional, "shape; its product must equal the number of elements"}.atLeast(0).byType()};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+}  // namespace
+static Tcl_Obj* cmdTensorCreate(Call& c, const TensorCreateArgs& a) {
+  at::Tensor t = fromData(c, a.data, c.dtype(a.dtype));
+  if (c.has(a.shape)) {
+    auto shape = c.ints(a.shape);
     if (c10::multiply_integers(shape) != t.numel())
       fail("Data has " + std::to_string(t.numel()) + " elements, which does not match shape {" +
-               Tcl_GetString(c.obj("shape")) + "}", {"SHAPE"});
+               Tcl_GetString(c.obj(a.shape)) + "}", {"SHAPE"});
     t = t.reshape(shape);
   }
-  return c.result(finish(c, t));
+  return c.result(finish(c, a, t));
 }
 
 // ---- factories ----
 
-static at::TensorOptions opts(Call& c) { return applyOptions(c, at::TensorOptions()); }
+namespace {
+// zeros, ones, empty, rand, randn (and full, with a value)
+struct ShapeArgs : Args {
+  Arg<Type::IntList> shape{this, kShape};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+struct FullArgs : Args {
+  Arg<Type::IntList> shape{this, kShape};
+  Arg<Type::Double> value{this, kValue};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+struct EyeArgs : Args {
+  Arg<Type::Int> n{this, {"n", Type::Int, nullptr, "rows"}};
+  Arg<Type::Int> m{this, {"m", Type::Int, kOptional, "columns"}};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+struct LinspaceArgs : Args {
+  Arg<Type::Double> start{this, {"start", Type::Double, nullptr, "first value"}};
+  Arg<Type::Double> end{this, {"end", Type::Double, nullptr, "last value"}};
+  Arg<Type::Int> steps{this, {"steps", Type::Int, nullptr, "number of values"}};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+struct RandintArgs : Args {
+  Arg<Type::Int> high{this, {"high", Type::Int, nullptr, "upper bound, exclusive"}};
+  Arg<Type::IntList> shape{this, kShape};
+  Arg<Type::Int> low{this, {"low", Type::Int, "0", "lower bound"}};
+  Arg<Type::Dtype> dtype{this, {"dtype", Type::Dtype, "int64", "element type"}};
+  Arg<Type::Device> device{this, kDeviceParam};
+};
+}  // namespace
 
-static Tcl_Obj* cmdZeros(Call& c) { return c.result(finish(c, at::zeros(c.ints("shape"), opts(c)))); }
-static Tcl_Obj* cmdOnes(Call& c) { return c.result(finish(c, at::ones(c.ints("shape"), opts(c)))); }
-static Tcl_Obj* cmdEmpty(Call& c) { return c.result(finish(c, at::empty(c.ints("shape"), opts(c)))); }
-static Tcl_Obj* cmdRand(Call& c) { return c.result(finish(c, at::rand(c.ints("shape"), opts(c)))); }
-static Tcl_Obj* cmdRandn(Call& c) { return c.result(finish(c, at::randn(c.ints("shape"), opts(c)))); }
-static Tcl_Obj* cmdFull(Call& c) {
-  return c.result(finish(c, at::full(c.ints("shape"), c.scalar("value"), opts(c))));
+// The row's dtype and device (a struct with those members).
+template <class A>
+static at::TensorOptions opts(Call& c, const A& a) { return applyOptions(c, at::TensorOptions(), a.dtype, a.device); }
+
+static Tcl_Obj* cmdZeros(Call& c, const ShapeArgs& a) { return c.result(finish(c, a, at::zeros(c.ints(a.shape), opts(c, a)))); }
+static Tcl_Obj* cmdOnes(Call& c, const ShapeArgs& a) { return c.result(finish(c, a, at::ones(c.ints(a.shape), opts(c, a)))); }
+static Tcl_Obj* cmdEmpty(Call& c, const ShapeArgs& a) { return c.result(finish(c, a, at::empty(c.ints(a.shape), opts(c, a)))); }
+static Tcl_Obj* cmdRand(Call& c, const ShapeArgs& a) { return c.result(finish(c, a, at::rand(c.ints(a.shape), opts(c, a)))); }
+static Tcl_Obj* cmdRandn(Call& c, const ShapeArgs& a) { return c.result(finish(c, a, at::randn(c.ints(a.shape), opts(c, a)))); }
+static Tcl_Obj* cmdFull(Call& c, const FullArgs& a) {
+  return c.result(finish(c, a, at::full(c.ints(a.shape), c.scalar(a.value), opts(c, a))));
 }
-static Tcl_Obj* cmdEye(Call& c) {
-  int64_t n = c.integer("n");
-  return c.result(finish(c, c.has("m") ? at::eye(n, c.integer("m"), opts(c)) : at::eye(n, opts(c))));
+static Tcl_Obj* cmdEye(Call& c, const EyeArgs& a) {
+  int64_t n = c.integer(a.n);
+  return c.result(finish(c, a, c.has(a.m) ? at::eye(n, c.integer(a.m), opts(c, a)) : at::eye(n, opts(c, a))));
 }
-static Tcl_Obj* cmdLinspace(Call& c) {
-  return c.result(finish(c, at::linspace(c.scalar("start"), c.scalar("end"), c.integer("steps"), opts(c))));
+static Tcl_Obj* cmdLinspace(Call& c, const LinspaceArgs& a) {
+  return c.result(finish(c, a, at::linspace(c.scalar(a.start), c.scalar(a.end), c.integer(a.steps), opts(c, a))));
 }
-static Tcl_Obj* cmdRandint(Call& c) {
-  return c.result(finish(c, at::randint(c.integer("low"), c.integer("high"), c.ints("shape"), opts(c))));
+static Tcl_Obj* cmdRandint(Call& c, const RandintArgs& a) {
+  return c.result(toDevice(c, a.device, at::randint(c.integer(a.low), c.integer(a.high), c.ints(a.shape), opts(c, a))));
 }
 
+namespace {
+struct ArangeArgs : Args {
+  Arg<Type::Double> start{this, {"start", Type::Double, kOptional, "first value, or the end when it is the only bound"}};
+  // end, step, dtype and device by type: `arange 5 float32`, `arange 0 10 2 float64 cpu`
+  Arg<Type::Double> end{this, Param{"end", Type::Double, kOptional, "end, exclusive"}.byType()};
+  Arg<Type::Double> step{this, Param{"step", Type::Double, "1", "step"}.byType()};
+  Arg<Type::Dtype> dtype{
+      this, Param{"dtype", Type::Dtype, kOptional, "element type (default int64 for integer bounds, else float32)"}.byType()};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+}  // namespace
 // arange end | arange start end ?step?: one number means the end, as in Python.
 // Without -dtype: int64 when every bound is an integer, else float32.
-static Tcl_Obj* cmdArange(Call& c) {
-  if (!c.given("start") && !c.given("end")) fail("Required parameter missing: -end", {"ARGS", "MISSING", "end"});
-  at::Scalar start = c.given("start") && c.given("end") ? c.scalar("start") : at::Scalar(int64_t(0));
-  at::Scalar end = c.given("end") ? c.scalar("end") : c.scalar("start");
-  at::Scalar step = c.scalar("step");
-  at::TensorOptions o = opts(c);
-  if (!c.given("dtype"))
+static Tcl_Obj* cmdArange(Call& c, const ArangeArgs& a) {
+  if (!c.given(a.start) && !c.given(a.end)) fail("Required parameter missing: -end", {"ARGS", "MISSING", "end"});
+  at::Scalar start = c.given(a.start) && c.given(a.end) ? c.scalar(a.start) : at::Scalar(int64_t(0));
+  at::Scalar end = c.given(a.end) ? c.scalar(a.end) : c.scalar(a.start);
+  at::Scalar step = c.scalar(a.step);
+  at::TensorOptions o = opts(c, a);
+  if (!c.given(a.dtype))
     o = o.dtype(start.isIntegral(false) && end.isIntegral(false) && step.isIntegral(false) ? at::kLong : at::kFloat);
-  return c.result(finish(c, at::arange(start, end, step, o)));
+  return c.result(finish(c, a, at::arange(start, end, step, o)));
 }
 
+namespace {
+// zeros_like, ones_like, rand_like, randn_like
+struct LikeArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Dtype> dtype{this, kDtypeOpt};
+  Arg<Type::Device> device{this, kDeviceOpt};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+struct FullLikeArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> value{this, kValue};
+  Arg<Type::Dtype> dtype{this, kDtypeOpt};
+  Arg<Type::Device> device{this, kDeviceOpt};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+}  // namespace
 // *_like: dtype and device default to the input's.
-static at::TensorOptions likeOpts(Call& c, const at::Tensor& t) {
-  at::TensorOptions o = t.options();
-  if (c.has("dtype")) o = o.dtype(c.dtype("dtype"));
-  if (c.has("device")) o = o.device(c.device("device"));
-  return o.requires_grad(false);
+template <class A>
+static at::TensorOptions likeOpts(Call& c, const A& a, const at::Tensor& t) {
+  return applyOptions(c, t.options(), a.dtype, a.device).requires_grad(false);
 }
-static Tcl_Obj* cmdZerosLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::zeros_like(t, likeOpts(c, t)))); }
-static Tcl_Obj* cmdOnesLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::ones_like(t, likeOpts(c, t)))); }
-static Tcl_Obj* cmdRandLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::rand_like(t, likeOpts(c, t)))); }
-static Tcl_Obj* cmdRandnLike(Call& c) { auto t = c.tensor("input"); return c.result(finish(c, at::randn_like(t, likeOpts(c, t)))); }
-static Tcl_Obj* cmdFullLike(Call& c) {
-  auto t = c.tensor("input");
-  return c.result(finish(c, at::full_like(t, c.scalar("value"), likeOpts(c, t))));
+static Tcl_Obj* cmdZerosLike(Call& c, const LikeArgs& a) {
+  auto t = c.tensor(a.input);
+  return c.result(finish(c, a, at::zeros_like(t, likeOpts(c, a, t))));
+}
+static Tcl_Obj* cmdOnesLike(Call& c, const LikeArgs& a) {
+  auto t = c.tensor(a.input);
+  return c.result(finish(c, a, at::ones_like(t, likeOpts(c, a, t))));
+}
+static Tcl_Obj* cmdRandLike(Call& c, const LikeArgs& a) {
+  auto t = c.tensor(a.input);
+  return c.result(finish(c, a, at::rand_like(t, likeOpts(c, a, t))));
+}
+static Tcl_Obj* cmdRandnLike(Call& c, const LikeArgs& a) {
+  auto t = c.tensor(a.input);
+  return c.result(finish(c, a, at::randn_like(t, likeOpts(c, a, t))));
+}
+static Tcl_Obj* cmdFullLike(Call& c, const FullLikeArgs& a) {
+  auto t = c.tensor(a.input);
+  return c.result(finish(c, a, at::full_like(t, c.scalar(a.value), likeOpts(c, a, t))));
 }
 
-static Tcl_Obj* cmdManualSeed(Call& c) {
-  torch::manual_seed(uint64_t(c.integer("seed")));
+namespace {
+struct ManualSeedArgs : Args {
+  Arg<Type::Int> seed{this, {"seed", Type::Int, nullptr, "seed", "s"}};
+};
+}  // namespace
+static Tcl_Obj* cmdManualSeed(Call& c, const ManualSeedArgs& a) {
+  torch::manual_seed(uint64_t(c.integer(a.seed)));
   return nullptr;
 }
 
@@ -214,27 +319,42 @@ static at::Tensor emptyForCopy(const std::vector<int64_t>& shape, at::ScalarType
 // view is not safe: the tensor could outlive or be freed away from the Tcl value,
 // whose byte-array rep may be shimmered away, and Tcl values are immutable while
 // tensors are not.
-static Tcl_Obj* cmdFromBytes(Call& c) {
+namespace {
+struct FromBytesArgs : Args {
+  Arg<Type::Bytes> bytes{this, {"bytes", Type::Bytes, nullptr, "byte array"}};
+  Arg<Type::IntList> shape{this, Param{"shape", Type::IntList, kOptional, "shape (default: 1-D, all the bytes)"}.atLeast(0)};
+  Arg<Type::Dtype> dtype{this, kDtypeParam};
+  Arg<Type::Device> device{this, kDeviceParam};
+  Arg<Type::Bool> requires_grad{this, kRequiresGradParam};
+};
+}  // namespace
+static Tcl_Obj* cmdFromBytes(Call& c, const FromBytesArgs& a) {
   Tcl_Size len;
-  unsigned char* p = Tcl_GetByteArrayFromObj(c.obj("bytes"), &len);
-  if (!p) c.badValue("bytes", "a byte array (no characters above \\xFF)");  // Tcl 9 refuses those
-  at::ScalarType dt = c.dtype("dtype");
+  unsigned char* p = Tcl_GetByteArrayFromObj(c.obj(a.bytes), &len);
+  if (!p) c.badValue(a.bytes, "a byte array (no characters above \\xFF)");  // Tcl 9 refuses those
+  at::ScalarType dt = c.dtype(a.dtype);
   int64_t esize = int64_t(c10::elementSize(dt));
-  std::vector<int64_t> shape = c.has("shape") ? c.ints("shape") : std::vector<int64_t>{len / esize};
+  std::vector<int64_t> shape = c.has(a.shape) ? c.ints(a.shape) : std::vector<int64_t>{len / esize};
   int64_t need = esize;
   for (auto s : shape)
     if (__builtin_mul_overflow(need, s, &need)) fail("Shape is too large for any byte array", {"SHAPE"});
   if (need != len)
     fail("Byte array has " + std::to_string(len) + " bytes, but shape {" +
-             (c.has("shape") ? std::string(Tcl_GetString(c.obj("shape"))) : std::to_string(shape[0])) + "} of " +
+             (c.has(a.shape) ? std::string(Tcl_GetString(c.obj(a.shape))) : std::to_string(shape[0])) + "} of " +
              dtypeName(dt) + " needs " + std::to_string(need), {"SHAPE"});
   at::Tensor t = emptyForCopy(shape, dt, size_t(need));
   if (len) t.copy_(at::from_blob(p, shape, at::TensorOptions().dtype(dt)));
-  return c.result(finish(c, t));
+  return c.result(finish(c, a, t));
 }
 
-static Tcl_Obj* cmdToBytes(Call& c) {
-  at::Tensor t = c.tensor("input");
+namespace {
+struct InputArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+};
+}  // namespace
+
+static Tcl_Obj* cmdToBytes(Call& c, const InputArgs& a) {
+  at::Tensor t = c.tensor(a.input);
   int64_t n = int64_t(t.numel()) * int64_t(t.element_size());
   if (n > INT32_MAX) fail("Tensor has " + std::to_string(n) + " bytes, more than a Tcl byte array holds", {"SIZE"});
   Tcl_Obj* o = Tcl_NewByteArrayObj(nullptr, int(n));
@@ -247,16 +367,26 @@ static Tcl_Obj* cmdToBytes(Call& c) {
 
 // ---- info ----
 
-static Tcl_Obj* cmdShape(Call& c) { return newList(c.tensor("input").sizes().vec()); }
-static Tcl_Obj* cmdSize(Call& c) {
-  at::Tensor t = c.tensor("input");
-  if (!c.has("dim")) return newList(t.sizes().vec());
-  return Tcl_NewWideIntObj(t.size(c.integer("dim")));
+static Tcl_Obj* cmdShape(Call& c, const InputArgs& a) { return newList(c.tensor(a.input).sizes().vec()); }
+namespace {
+struct SizeArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, kOptional, "dimension (negative counts from the end)"}};
+};
+}  // namespace
+static Tcl_Obj* cmdSize(Call& c, const SizeArgs& a) {
+  at::Tensor t = c.tensor(a.input);
+  if (!c.has(a.dim)) return newList(t.sizes().vec());
+  return Tcl_NewWideIntObj(t.size(c.integer(a.dim)));
 }
-static Tcl_Obj* cmdDtype(Call& c) { return Tcl_NewStringObj(dtypeName(c.tensor("input").scalar_type()), -1); }
-static Tcl_Obj* cmdDevice(Call& c) { return newString(c.tensor("input").device().str()); }
-static Tcl_Obj* cmdNumel(Call& c) { return Tcl_NewWideIntObj(c.tensor("input").numel()); }
-static Tcl_Obj* cmdIsContiguous(Call& c) { return Tcl_NewBooleanObj(c.tensor("input").is_contiguous()); }
+static Tcl_Obj* cmdDtype(Call& c, const InputArgs& a) {
+  return Tcl_NewStringObj(dtypeName(c.tensor(a.input).scalar_type()), -1);
+}
+static Tcl_Obj* cmdDevice(Call& c, const InputArgs& a) { return newString(c.tensor(a.input).device().str()); }
+static Tcl_Obj* cmdNumel(Call& c, const InputArgs& a) { return Tcl_NewWideIntObj(c.tensor(a.input).numel()); }
+static Tcl_Obj* cmdIsContiguous(Call& c, const InputArgs& a) {
+  return Tcl_NewBooleanObj(c.tensor(a.input).is_contiguous());
+}
 
 static Tcl_Obj* scalarObj(const at::Scalar& s) {
   if (s.isFloatingPoint()) return Tcl_NewDoubleObj(s.toDouble());
@@ -264,7 +394,7 @@ static Tcl_Obj* scalarObj(const at::Scalar& s) {
   if (s.isComplex()) fail("complex tensors are not supported", {"DTYPE"});
   return Tcl_NewWideIntObj(s.toLong());
 }
-static Tcl_Obj* cmdItem(Call& c) { return scalarObj(c.tensor("input").item()); }
+static Tcl_Obj* cmdItem(Call& c, const InputArgs& a) { return scalarObj(c.tensor(a.input).item()); }
 
 // Nested lists by shape from contiguous typed data; elements made by `mk`.
 // Rows are filled in cache-sized chunks into a list made with its final
@@ -304,9 +434,15 @@ static Tcl_Obj* toList(const at::Tensor& t, bool flat, Mk mk) {
   return flat ? nested(p, &n, 1, buf, mk) : nested(p, t.sizes().data(), int(t.dim()), buf, mk);
 }
 
-static Tcl_Obj* cmdToList(Call& c) {
-  at::Tensor t = c.tensor("input").detach();
-  bool flat = c.boolean("flat");
+namespace {
+struct ToListArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Bool> flat{this, {"flat", Type::Bool, "0", "1 for one flat list"}};
+};
+}  // namespace
+static Tcl_Obj* cmdToList(Call& c, const ToListArgs& a) {
+  at::Tensor t = c.tensor(a.input).detach();
+  bool flat = c.boolean(a.flat);
   if (!t.device().is_cpu()) t = t.cpu();
   t = t.contiguous();
   auto dbl = [](double v) { return Tcl_NewDoubleObj(v); };
@@ -324,9 +460,9 @@ static Tcl_Obj* cmdToList(Call& c) {
   }
 }
 
-static Tcl_Obj* cmdPrint(Call& c) {
+static Tcl_Obj* cmdPrint(Call& c, const InputArgs& a) {
   std::ostringstream s;
-  s << c.tensor("input");
+  s << c.tensor(a.input);
   return newString(s.str());
 }
 
@@ -334,72 +470,42 @@ std::vector<Command> tensorShapeCommands();
 std::vector<Command> tensorMathCommands();
 
 std::vector<Command> tensorCommands() {
-  const Param dtypeOpt{"dtype", Type::Dtype, kOptional, "element type (default: the input's)"};
-  const Param deviceOpt{"device", Type::Device, kOptional, "cpu, cuda or cuda:N (default: the input's)"};
-  const Param value{"value", Type::Double, nullptr, "fill value"};
+  auto shape = std::make_shared<const ShapeArgs>();
+  auto like = std::make_shared<const LikeArgs>();
+  auto input = std::make_shared<const InputArgs>();
   std::vector<Command> out = {
-      {"tensor_create", "Create a tensor from a (nested) Tcl list of numbers; shape, dtype and device in any order.",
-       {{"data", Type::Data, nullptr, "number or nested list of numbers; nesting gives the shape", "values"},
-        Param{"shape", Type::IntList, kOptional, "shape; its product must equal the number of elements"}
-            .atLeast(0).byType(),
-        kDtypeParam, kDeviceParam, kRequiresGradParam},
-       cmdTensorCreate},
-      {"zeros", "Tensor filled with zeros.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdZeros},
-      {"ones", "Tensor filled with ones.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdOnes},
-      {"empty", "Uninitialised tensor.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdEmpty},
-      {"full", "Tensor filled with a value.", {kShape, value, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdFull},
-      {"eye", "n x m identity matrix (m defaults to n).",
-       {{"n", Type::Int, nullptr, "rows"}, {"m", Type::Int, kOptional, "columns"}, kDtypeParam, kDeviceParam,
-        kRequiresGradParam},
-       cmdEye},
-      {"arange", "Values from start (default 0) up to end, exclusive, by step: `arange end` or `arange start end ?step?`.",
-       {{"start", Type::Double, kOptional, "first value, or the end when it is the only bound"},
-        // end, step, dtype and device by type: `arange 5 float32`, `arange 0 10 2 float64 cpu`
-        Param{"end", Type::Double, kOptional, "end, exclusive"}.byType(),
-        Param{"step", Type::Double, "1", "step"}.byType(),
-        Param{"dtype", Type::Dtype, kOptional, "element type (default int64 for integer bounds, else float32)"}.byType(),
-        kDeviceParam, kRequiresGradParam},
-       cmdArange},
-      {"linspace", "steps values evenly spaced from start to end, inclusive.",
-       {{"start", Type::Double, nullptr, "first value"}, {"end", Type::Double, nullptr, "last value"},
-        {"steps", Type::Int, nullptr, "number of values"}, kDtypeParam, kDeviceParam, kRequiresGradParam},
-       cmdLinspace},
-      {"rand", "Uniform random values in [0, 1).", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdRand},
-      {"randn", "Standard normal random values.", {kShape, kDtypeParam, kDeviceParam, kRequiresGradParam}, cmdRandn},
-      {"randint", "Random integers in [low, high).",
-       {{"high", Type::Int, nullptr, "upper bound, exclusive"}, kShape, {"low", Type::Int, "0", "lower bound"},
-        {"dtype", Type::Dtype, "int64", "element type"}, kDeviceParam},
-       cmdRandint},
-      {"zeros_like", "Zeros with the input's shape (and dtype/device unless given).",
-       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdZerosLike},
-      {"ones_like", "Ones with the input's shape (and dtype/device unless given).",
-       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdOnesLike},
-      {"full_like", "A value with the input's shape (and dtype/device unless given).",
-       {kInput, value, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdFullLike},
-      {"rand_like", "Uniform [0, 1) values with the input's shape (and dtype/device unless given).",
-       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandLike},
-      {"randn_like", "Normal values with the input's shape (and dtype/device unless given).",
-       {kInput, dtypeOpt, deviceOpt, kRequiresGradParam}, cmdRandnLike},
-      {"manual_seed", "Seed the random generators (CPU and CUDA).", {{"seed", Type::Int, nullptr, "seed", "s"}},
-       cmdManualSeed},
-      {"tensor_from_bytes", "Tensor from a Tcl byte array (e.g. `binary format f*`), native byte order, copied once.",
-       {{"bytes", Type::Bytes, nullptr, "byte array"},
-        Param{"shape", Type::IntList, kOptional, "shape (default: 1-D, all the bytes)"}.atLeast(0), kDtypeParam, kDeviceParam,
-        kRequiresGradParam},
-       cmdFromBytes},
-      {"tensor_to_bytes", "The tensor's elements as a Tcl byte array (row-major, native byte order).", {kInput},
-       cmdToBytes},
-      {"tensor_shape", "Shape of a tensor as a Tcl list ({} for a scalar).", {kInput}, cmdShape},
-      {"tensor_size", "Shape as a list, or the size of one dimension.",
-       {kInput, {"dim", Type::Int, kOptional, "dimension (negative counts from the end)"}}, cmdSize},
-      {"tensor_dtype", "Element type name (float32, int64, ...).", {kInput}, cmdDtype},
-      {"tensor_device", "Device name (cpu, cuda:0, ...).", {kInput}, cmdDevice},
-      {"tensor_numel", "Number of elements.", {kInput}, cmdNumel},
-      {"tensor_item", "The value of a one-element tensor as a Tcl number.", {kInput}, cmdItem},
-      {"tensor_to_list", "Elements as nested Tcl lists by shape (a number for a scalar), or flat.",
-       {kInput, {"flat", Type::Bool, "0", "1 for one flat list"}}, cmdToList},
-      {"tensor_print", "The tensor printed as text (values, dtype and shape).", {kInput}, cmdPrint},
-      {"tensor_is_contiguous", "1 when the tensor is contiguous in memory.", {kInput}, cmdIsContiguous},
+      typedRow<cmdTensorCreate>("tensor_create",
+                                "Create a tensor from a (nested) Tcl list of numbers; shape, dtype and device in any order."),
+      typedRow<cmdZeros>("zeros", "Tensor filled with zeros.", shape),
+      typedRow<cmdOnes>("ones", "Tensor filled with ones.", shape),
+      typedRow<cmdEmpty>("empty", "Uninitialised tensor.", shape),
+      typedRow<cmdFull>("full", "Tensor filled with a value."),
+      typedRow<cmdEye>("eye", "n x m identity matrix (m defaults to n)."),
+      typedRow<cmdArange>("arange",
+                          "Values from start (default 0) up to end, exclusive, by step: `arange end` or `arange start end ?step?`."),
+      typedRow<cmdLinspace>("linspace", "steps values evenly spaced from start to end, inclusive."),
+      typedRow<cmdRand>("rand", "Uniform random values in [0, 1).", shape),
+      typedRow<cmdRandn>("randn", "Standard normal random values.", shape),
+      typedRow<cmdRandint>("randint", "Random integers in [low, high)."),
+      typedRow<cmdZerosLike>("zeros_like", "Zeros with the input's shape (and dtype/device unless given).", like),
+      typedRow<cmdOnesLike>("ones_like", "Ones with the input's shape (and dtype/device unless given).", like),
+      typedRow<cmdFullLike>("full_like", "A value with the input's shape (and dtype/device unless given)."),
+      typedRow<cmdRandLike>("rand_like", "Uniform [0, 1) values with the input's shape (and dtype/device unless given).", like),
+      typedRow<cmdRandnLike>("randn_like", "Normal values with the input's shape (and dtype/device unless given).", like),
+      typedRow<cmdManualSeed>("manual_seed", "Seed the random generators (CPU and CUDA)."),
+      typedRow<cmdFromBytes>("tensor_from_bytes",
+                             "Tensor from a Tcl byte array (e.g. `binary format f*`), native byte order, copied once."),
+      typedRow<cmdToBytes>("tensor_to_bytes", "The tensor's elements as a Tcl byte array (row-major, native byte order).",
+                           input),
+      typedRow<cmdShape>("tensor_shape", "Shape of a tensor as a Tcl list ({} for a scalar).", input),
+      typedRow<cmdSize>("tensor_size", "Shape as a list, or the size of one dimension."),
+      typedRow<cmdDtype>("tensor_dtype", "Element type name (float32, int64, ...).", input),
+      typedRow<cmdDevice>("tensor_device", "Device name (cpu, cuda:0, ...).", input),
+      typedRow<cmdNumel>("tensor_numel", "Number of elements.", input),
+      typedRow<cmdItem>("tensor_item", "The value of a one-element tensor as a Tcl number.", input),
+      typedRow<cmdToList>("tensor_to_list", "Elements as nested Tcl lists by shape (a number for a scalar), or flat."),
+      typedRow<cmdPrint>("tensor_print", "The tensor printed as text (values, dtype and shape).", input),
+      typedRow<cmdIsContiguous>("tensor_is_contiguous", "1 when the tensor is contiguous in memory.", input),
   };
   for (auto* area : {&tensorShapeCommands, &tensorMathCommands})
     for (auto& c : (*area)()) out.push_back(c);

@@ -24,8 +24,15 @@ static const ProductOp kProduct[] = {
     {"kron", "Kronecker product.", [](const Tensor& a, const Tensor& b) { return at::kron(a, b); }},
 };
 
-static Tcl_Obj* cmdProduct(Call& c) {
-  return c.result(c.data<ProductOp>().fn(c.tensorRef("input"), c.tensorRef("other")));
+namespace {
+struct ProductArgs : Args {
+  Arg<Type::Tensor> input{this, {"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1 vec1"}};
+  Arg<Type::Tensor> other{this, {"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2 vec2"}};
+};
+}  // namespace
+
+static Tcl_Obj* cmdProduct(Call& c, const ProductArgs& a) {
+  return c.result(c.data<ProductOp>().fn(c.tensorRef(a.input), c.tensorRef(a.other)));
 }
 
 // ---- one matrix and one integer: input ?k? ----
@@ -53,8 +60,17 @@ static const DiagonalOp kDiagonal[] = {
      [](const Tensor& t, int64_t n) { return at::linalg_matrix_power(t, n); }},
 };
 
-static Tcl_Obj* cmdDiagonal(Call& c) {
-  return c.result(c.data<DiagonalOp>().fn(c.tensorRef("input"), c.integer(c.data<DiagonalOp>().param)));
+namespace {
+struct DiagonalArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Int> k;  // named op.param
+  explicit DiagonalArgs(const DiagonalOp& op)
+      : k{this, {op.param, Type::Int, op.def, "diagonal offset or power", op.aliases}} {}
+};
+}  // namespace
+
+static Tcl_Obj* cmdDiagonal(Call& c, const DiagonalArgs& a) {
+  return c.result(c.data<DiagonalOp>().fn(c.tensorRef(a.input), c.integer(a.k)));
 }
 
 // ---- one matrix: input ----
@@ -72,8 +88,14 @@ static const MatrixOp kMatrix[] = {
      [](const Tensor& t) { return at::matrix_exp(t); }},
 };
 
-static Tcl_Obj* cmdMatrix(Call& c) {
-  return c.result(c.data<MatrixOp>().fn(c.tensorRef("input")));
+namespace {
+struct InputArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+};
+}  // namespace
+
+static Tcl_Obj* cmdMatrix(Call& c, const InputArgs& a) {
+  return c.result(c.data<MatrixOp>().fn(c.tensorRef(a.input)));
 }
 
 // ---- decompositions: a dict of named handles, PyTorch's field names ----
@@ -87,103 +109,214 @@ static Tcl_Obj* dictOf(Call& c, std::initializer_list<std::pair<const char*, Ten
   return d;
 }
 
-static Tcl_Obj* cmdEigen(Call& c) {
+namespace {
+struct EigenArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Choice> uplo{this, {"uplo", Type::Choice, "L", "triangle to use", nullptr, "L U"}};
+};
+}  // namespace
+static Tcl_Obj* cmdEigen(Call& c, const EigenArgs& a) {
   static const char* const kUplo[] = {"L", "U"};  // the order of the choices
-  auto r = at::linalg_eigh(c.tensorRef("input"), kUplo[c.choice("uplo")]);
+  auto r = at::linalg_eigh(c.tensorRef(a.input), kUplo[c.choice(a.uplo)]);
   return dictOf(c, {{"eigenvalues", std::get<0>(r)}, {"eigenvectors", std::get<1>(r)}});
 }
 
-static Tcl_Obj* cmdSvd(Call& c) {
-  auto r = at::linalg_svd(c.tensorRef("input"), c.boolean("full_matrices"));
+namespace {
+struct SvdArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Bool> full_matrices{this, {"full_matrices", Type::Bool, "0", "1: square U and V"}};
+};
+}  // namespace
+static Tcl_Obj* cmdSvd(Call& c, const SvdArgs& a) {
+  auto r = at::linalg_svd(c.tensorRef(a.input), c.boolean(a.full_matrices));
   // V (not V^H): the other API's key; A = U diag(S) V^T.
   return dictOf(c, {{"U", std::get<0>(r)}, {"S", std::get<1>(r)}, {"V", std::get<2>(r).mH()}});
 }
 
-static Tcl_Obj* cmdQr(Call& c) {
+namespace {
+struct QrArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Choice> mode{this, {"mode", Type::Choice, "reduced", "reduced, complete or r", nullptr, "reduced complete r"}};
+};
+}  // namespace
+static Tcl_Obj* cmdQr(Call& c, const QrArgs& a) {
   static const char* const kModes[] = {"reduced", "complete", "r"};  // the order of the choices
-  auto r = at::linalg_qr(c.tensorRef("input"), kModes[c.choice("mode")]);
+  auto r = at::linalg_qr(c.tensorRef(a.input), kModes[c.choice(a.mode)]);
   return dictOf(c, {{"Q", std::get<0>(r)}, {"R", std::get<1>(r)}});
 }
 
-static Tcl_Obj* cmdCholesky(Call& c) { return c.result(at::linalg_cholesky(c.tensorRef("input"), c.boolean("upper"))); }
+namespace {
+struct CholeskyArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Bool> upper{this, {"upper", Type::Bool, "0", "1: the upper factor U with A = U^T U"}};
+};
+}  // namespace
+static Tcl_Obj* cmdCholesky(Call& c, const CholeskyArgs& a) {
+  return c.result(at::linalg_cholesky(c.tensorRef(a.input), c.boolean(a.upper)));
+}
 
-static Tcl_Obj* cmdPinv(Call& c) {
-  return c.result(at::linalg_pinv(c.tensorRef("input"), c.number("rcond"), c.boolean("hermitian")));
+namespace {
+const Param kHermitian{"hermitian", Type::Bool, "0", "1: input is symmetric"};
+struct PinvArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> rcond{this, {"rcond", Type::Double, "1e-15", "relative cutoff of small singular values"}};
+  Arg<Type::Bool> hermitian{this, kHermitian};
+};
+}  // namespace
+static Tcl_Obj* cmdPinv(Call& c, const PinvArgs& a) {
+  return c.result(at::linalg_pinv(c.tensorRef(a.input), c.number(a.rcond), c.boolean(a.hermitian)));
 }
 
 // ---- solvers ----
 
-static Tcl_Obj* cmdSolveTriangular(Call& c) {
-  return c.result(at::linalg_solve_triangular(c.tensorRef("A"), c.tensorRef("B"), c.boolean("upper"), c.boolean("left"),
-                                              c.boolean("unitriangular")));
+namespace {
+const Param kRhs{"B", Type::Tensor, nullptr, "right-hand side", "b"};
+struct SolveTriangularArgs : Args {
+  Arg<Type::Tensor> B{this, kRhs};
+  Arg<Type::Tensor> A{this, {"A", Type::Tensor, nullptr, "triangular matrix", "a"}};
+  Arg<Type::Bool> upper{this, {"upper", Type::Bool, "1", "1: A is upper triangular"}};
+  Arg<Type::Bool> left{this, {"left", Type::Bool, "1", "1: solve A X = B"}};
+  Arg<Type::Bool> unitriangular{this, {"unitriangular", Type::Bool, "0", "1: assume ones on A's diagonal"}};
+};
+}  // namespace
+static Tcl_Obj* cmdSolveTriangular(Call& c, const SolveTriangularArgs& a) {
+  return c.result(at::linalg_solve_triangular(c.tensorRef(a.A), c.tensorRef(a.B), c.boolean(a.upper), c.boolean(a.left),
+                                              c.boolean(a.unitriangular)));
 }
 
-static Tcl_Obj* cmdCholeskySolve(Call& c) {
-  return c.result(at::cholesky_solve(c.tensorRef("B"), c.tensorRef("L"), c.boolean("upper")));
+namespace {
+struct CholeskySolveArgs : Args {
+  Arg<Type::Tensor> B{this, kRhs};
+  Arg<Type::Tensor> L{this, {"L", Type::Tensor, nullptr, "Cholesky factor", "l"}};
+  Arg<Type::Bool> upper{this, {"upper", Type::Bool, "0", "1: L is the upper factor"}};
+};
+}  // namespace
+static Tcl_Obj* cmdCholeskySolve(Call& c, const CholeskySolveArgs& a) {
+  return c.result(at::cholesky_solve(c.tensorRef(a.B), c.tensorRef(a.L), c.boolean(a.upper)));
 }
 
-static Tcl_Obj* cmdLuSolve(Call& c) {
-  return c.result(at::linalg_lu_solve(c.tensorRef("LU_data"), c.tensorRef("LU_pivots"), c.tensorRef("B")));
+namespace {
+struct LuSolveArgs : Args {
+  Arg<Type::Tensor> B{this, kRhs};
+  Arg<Type::Tensor> LU_data{this, {"LU_data", Type::Tensor, nullptr, "packed LU factors", "luData"}};
+  Arg<Type::Tensor> LU_pivots{this, {"LU_pivots", Type::Tensor, nullptr, "pivots (int32, from 1)", "luPivots"}};
+};
+}  // namespace
+static Tcl_Obj* cmdLuSolve(Call& c, const LuSolveArgs& a) {
+  return c.result(at::linalg_lu_solve(c.tensorRef(a.LU_data), c.tensorRef(a.LU_pivots), c.tensorRef(a.B)));
 }
 
-static Tcl_Obj* cmdLstsq(Call& c) {
+namespace {
+struct LstsqArgs : Args {
+  Arg<Type::Tensor> B{this, kRhs};
+  Arg<Type::Tensor> A{this, {"A", Type::Tensor, nullptr, "coefficient matrix", "a"}};
+  Arg<Type::Double> rcond{this, {"rcond", Type::Double, kOptional, "relative cutoff of small singular values"}};
+};
+}  // namespace
+static Tcl_Obj* cmdLstsq(Call& c, const LstsqArgs& a) {
   c10::optional<double> rcond;
-  if (c.has("rcond")) rcond = c.number("rcond");
-  return c.result(std::get<0>(at::linalg_lstsq(c.tensorRef("A"), c.tensorRef("B"), rcond, c10::nullopt)));
+  if (c.has(a.rcond)) rcond = c.number(a.rcond);
+  return c.result(std::get<0>(at::linalg_lstsq(c.tensorRef(a.A), c.tensorRef(a.B), rcond, c10::nullopt)));
 }
 
 // ---- norms, rank, condition number ----
 
 // ord: a number (inf and -inf included), or fro or nuc.
-static bool namedOrd(Call& c, const char* name, std::string* s, double* x) {
-  if (!c.isNumber(name)) {
-    *s = c.str(name);
+static bool namedOrd(Call& c, const Arg<Type::NumberOrChoice>& ord, std::string* s, double* x) {
+  if (!c.isNumber(ord)) {
+    *s = c.str(ord);
     return true;
   }
-  *x = c.number(name);
+  *x = c.scalar(ord).toDouble();  // a number word is held as a double Scalar
   return false;
 }
 
-static Tcl_Obj* cmdMatrixNorm(Call& c) {
-  std::vector<int64_t> dim = c.has("dim") ? c.ints("dim") : std::vector<int64_t>{-2, -1};
+namespace {
+const Param kKeepdim{"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1"};
+struct MatrixNormArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::NumberOrChoice> ord{this, {"ord", Type::NumberOrChoice, "fro", "fro, nuc or a number", nullptr, "fro nuc"}};
+  Arg<Type::IntList> dim{this, {"dim", Type::IntList, kOptional, "two dimensions (default: the last two)"}};
+  Arg<Type::Bool> keepdim{this, kKeepdim};
+};
+}  // namespace
+static Tcl_Obj* cmdMatrixNorm(Call& c, const MatrixNormArgs& a) {
+  std::vector<int64_t> dim = c.has(a.dim) ? c.ints(a.dim) : std::vector<int64_t>{-2, -1};
   std::string s;
   double x;
-  if (namedOrd(c, "ord", &s, &x)) return c.result(at::linalg_matrix_norm(c.tensorRef("input"), s, dim, c.boolean("keepdim")));
-  return c.result(at::linalg_matrix_norm(c.tensorRef("input"), x, dim, c.boolean("keepdim")));
+  if (namedOrd(c, a.ord, &s, &x)) return c.result(at::linalg_matrix_norm(c.tensorRef(a.input), s, dim, c.boolean(a.keepdim)));
+  return c.result(at::linalg_matrix_norm(c.tensorRef(a.input), x, dim, c.boolean(a.keepdim)));
 }
 
-static Tcl_Obj* cmdVectorNorm(Call& c) {
+namespace {
+struct VectorNormArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> ord{this, {"ord", Type::Double, "2", "order (inf, -inf, 0 allowed)"}};
+  Arg<Type::IntList> dim{this, {"dim", Type::IntList, kOptional, "dimension(s) (default: all)"}};
+  Arg<Type::Bool> keepdim{this, kKeepdim};
+};
+}  // namespace
+static Tcl_Obj* cmdVectorNorm(Call& c, const VectorNormArgs& a) {
   c10::optional<at::IntArrayRef> dim;
   std::vector<int64_t> d;
-  if (c.has("dim")) dim = d = c.ints("dim");
-  return c.result(at::linalg_vector_norm(c.tensorRef("input"), c.number("ord"), dim, c.boolean("keepdim")));
+  if (c.has(a.dim)) dim = d = c.ints(a.dim);
+  return c.result(at::linalg_vector_norm(c.tensorRef(a.input), c.number(a.ord), dim, c.boolean(a.keepdim)));
 }
 
-static Tcl_Obj* cmdMatrixRank(Call& c) {
-  const Tensor& t = c.tensorRef("input");
-  if (c.has("tol")) return c.result(at::linalg_matrix_rank(t, c.number("tol"), c.boolean("hermitian")));
-  return c.result(at::linalg_matrix_rank(t, c10::optional<double>(), c10::optional<double>(), c.boolean("hermitian")));
+namespace {
+struct MatrixRankArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::Double> tol{this, {"tol", Type::Double, kOptional, "absolute tolerance (default: from the dtype's eps)"}};
+  Arg<Type::Bool> hermitian{this, kHermitian};
+};
+}  // namespace
+static Tcl_Obj* cmdMatrixRank(Call& c, const MatrixRankArgs& a) {
+  const Tensor& t = c.tensorRef(a.input);
+  if (c.has(a.tol)) return c.result(at::linalg_matrix_rank(t, c.number(a.tol), c.boolean(a.hermitian)));
+  return c.result(at::linalg_matrix_rank(t, c10::optional<double>(), c10::optional<double>(), c.boolean(a.hermitian)));
 }
 
-static Tcl_Obj* cmdCond(Call& c) {
-  if (!c.has("p")) return c.result(at::linalg_cond(c.tensorRef("input")));
+namespace {
+struct CondArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+  Arg<Type::NumberOrChoice> p{this, {"p", Type::NumberOrChoice, kOptional, "norm order: a number, fro or nuc", nullptr, "fro nuc"}};
+};
+}  // namespace
+static Tcl_Obj* cmdCond(Call& c, const CondArgs& a) {
+  if (!c.has(a.p)) return c.result(at::linalg_cond(c.tensorRef(a.input)));
   std::string s;
   double x;
-  if (namedOrd(c, "p", &s, &x)) return c.result(at::linalg_cond(c.tensorRef("input"), s));
-  return c.result(at::linalg_cond(c.tensorRef("input"), x));
+  if (namedOrd(c, a.p, &s, &x)) return c.result(at::linalg_cond(c.tensorRef(a.input), s));
+  return c.result(at::linalg_cond(c.tensorRef(a.input), x));
 }
 
 // ---- many tensors ----
 
-static Tcl_Obj* cmdCross(Call& c) {
-  return c.result(at::linalg_cross(c.tensorRef("input"), c.tensorRef("other"), c.integer("dim")));
+namespace {
+struct CrossArgs : Args {
+  Arg<Type::Tensor> input{this, {"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1"}};
+  Arg<Type::Tensor> other{this, kOtherParam};
+  Arg<Type::Int> dim{this, {"dim", Type::Int, "-1", "dimension of size 3", "dimension"}};
+};
+}  // namespace
+static Tcl_Obj* cmdCross(Call& c, const CrossArgs& a) {
+  return c.result(at::linalg_cross(c.tensorRef(a.input), c.tensorRef(a.other), c.integer(a.dim)));
 }
 
+namespace {
+struct TensordotArgs : Args {
+  Arg<Type::Tensor> a{this, {"a", Type::Tensor, nullptr, "first tensor", "input"}};
+  Arg<Type::Tensor> b{this, {"b", Type::Tensor, nullptr, "second tensor", "other"}};
+  Arg<Type::IntLists> dims{
+      this,
+      {"dims", Type::IntLists, "2", "N (the last N dims of a with the first N of b), {{dims of a} {dims of b}}, or one list for both"}};
+};
+}  // namespace
 // dims: N (the last N of a with the first N of b), {{dims of a} {dims of b}},
 // or one flat list used for both (the other API's form).
-static Tcl_Obj* cmdTensordot(Call& c) {
-  const Tensor &a = c.tensorRef("a"), &b = c.tensorRef("b");
-  const auto& l = c.intLists("dims");
+static Tcl_Obj* cmdTensordot(Call& c, const TensordotArgs& args) {
+  const Tensor &a = c.tensorRef(args.a), &b = c.tensorRef(args.b);
+  const auto& l = c.intLists(args.dims);
   if (l.size() == 1 && l[0].size() == 1) {  // N
     int64_t k = l[0][0];
     std::vector<int64_t> da, db;
@@ -199,88 +332,54 @@ static Tcl_Obj* cmdTensordot(Call& c) {
   return c.result(at::tensordot(a, b, same, same));
 }
 
-static Tcl_Obj* cmdEinsum(Call& c) { return c.result(at::einsum(c.str("equation"), c.tensors("tensors"))); }
+namespace {
+const Param kTensors{"tensors", Type::TensorList, nullptr, "list of tensor handles", "inputs"};
+struct EinsumArgs : Args {
+  Arg<Type::String> equation{this, {"equation", Type::String, nullptr, "subscripts, e.g. ij,jk->ik"}};
+  Arg<Type::TensorList> tensors{this, kTensors};
+};
+struct BlockDiagArgs : Args {
+  Arg<Type::TensorList> tensors{this, kTensors};
+};
+}  // namespace
+static Tcl_Obj* cmdEinsum(Call& c, const EinsumArgs& a) { return c.result(at::einsum(c.str(a.equation), c.tensors(a.tensors))); }
 
-static Tcl_Obj* cmdBlockDiag(Call& c) { return c.result(at::block_diag(c.tensors("tensors"))); }
+static Tcl_Obj* cmdBlockDiag(Call& c, const BlockDiagArgs& a) { return c.result(at::block_diag(c.tensors(a.tensors))); }
 
 // Families are rows: one handler per family, each row carrying its member.
 static void addProducts(std::vector<Command>& out) {
-  for (const ProductOp& op : kProduct)
-    out.push_back(Command{op.name, op.doc,
-                          {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1 vec1"},
-                           {"other", Type::Tensor, nullptr, "tensor handle", "tensor2 input2 vec2"}},
-                          cmdProduct}
-                      .withData(&op));
+  auto args = std::make_shared<const ProductArgs>();
+  for (const ProductOp& op : kProduct) out.push_back(typedRow<cmdProduct>(op.name, op.doc, args).withData(&op));
 }
 static void addDiagonals(std::vector<Command>& out) {
   for (const DiagonalOp& op : kDiagonal)
-    out.push_back(Command{op.name, op.doc,
-                          {kInput, {op.param, Type::Int, op.def, "diagonal offset or power", op.aliases}},
-                          cmdDiagonal}
-                      .withData(&op));
+    out.push_back(typedRow<cmdDiagonal>(op.name, op.doc, std::make_shared<const DiagonalArgs>(op)).withData(&op));
 }
 static void addMatrices(std::vector<Command>& out) {
-  for (const MatrixOp& op : kMatrix) out.push_back(Command{op.name, op.doc, {kInput}, cmdMatrix}.withData(&op));
+  auto args = std::make_shared<const InputArgs>();
+  for (const MatrixOp& op : kMatrix) out.push_back(typedRow<cmdMatrix>(op.name, op.doc, args).withData(&op));
 }
 
 std::vector<Command> tensorLinalgCommands() {
-  const Param keepdim{"keepdim", Type::Bool, "0", "1 keeps reduced dimensions with size 1"};
-  const Param tensors{"tensors", Type::TensorList, nullptr, "list of tensor handles", "inputs"};
   std::vector<Command> out = {
-      {"cross", "Cross product of 3-vectors along dim.",
-       {{"input", Type::Tensor, nullptr, "tensor handle", "tensor tensor1 input1"}, kOtherParam,
-        {"dim", Type::Int, "-1", "dimension of size 3", "dimension"}},
-       cmdCross},
-      {"tensordot", "Sum of products over the dims of a and b (dims: N, {{dims of a} {dims of b}}, or one list for both).",
-       {{"a", Type::Tensor, nullptr, "first tensor", "input"}, {"b", Type::Tensor, nullptr, "second tensor", "other"},
-        {"dims", Type::IntLists, "2", "N (the last N dims of a with the first N of b), {{dims of a} {dims of b}}, or one list for both"}},
-       cmdTensordot},
-      {"einsum", "Einstein summation: einsum \"ij,jk->ik\" {a b}.",
-       {{"equation", Type::String, nullptr, "subscripts, e.g. ij,jk->ik"}, tensors}, cmdEinsum},
-      {"block_diag", "Block-diagonal matrix of the given tensors (0-, 1- or 2-D).", {tensors}, cmdBlockDiag},
-      {"tensor_eigen", "Eigen-decomposition of a symmetric matrix: dict {eigenvalues h eigenvectors h} (ascending).",
-       {kInput, {"uplo", Type::Choice, "L", "triangle to use", nullptr, "L U"}}, cmdEigen},
-      {"tensor_svd", "Singular value decomposition A = U diag(S) V^T: dict {U h S h V h}.",
-       {kInput, {"full_matrices", Type::Bool, "0", "1: square U and V"}}, cmdSvd},
-      {"tensor_qr", "QR decomposition: dict {Q h R h}.",
-       {kInput, {"mode", Type::Choice, "reduced", "reduced, complete or r", nullptr, "reduced complete r"}}, cmdQr},
-      {"tensor_cholesky", "Cholesky factor of a symmetric positive-definite matrix (lower, or upper).",
-       {kInput, {"upper", Type::Bool, "0", "1: the upper factor U with A = U^T U"}}, cmdCholesky},
-      {"tensor_pinv", "Moore-Penrose pseudo-inverse.",
-       {kInput, {"rcond", Type::Double, "1e-15", "relative cutoff of small singular values"},
-        {"hermitian", Type::Bool, "0", "1: input is symmetric"}},
-       cmdPinv},
-      {"solve_triangular", "Solve A X = B (or X A = B with left 0) for triangular A.",
-       {{"B", Type::Tensor, nullptr, "right-hand side", "b"}, {"A", Type::Tensor, nullptr, "triangular matrix", "a"},
-        {"upper", Type::Bool, "1", "1: A is upper triangular"}, {"left", Type::Bool, "1", "1: solve A X = B"},
-        {"unitriangular", Type::Bool, "0", "1: assume ones on A's diagonal"}},
-       cmdSolveTriangular},
-      {"cholesky_solve", "Solve A X = B given A's Cholesky factor L.",
-       {{"B", Type::Tensor, nullptr, "right-hand side", "b"}, {"L", Type::Tensor, nullptr, "Cholesky factor", "l"},
-        {"upper", Type::Bool, "0", "1: L is the upper factor"}},
-       cmdCholeskySolve},
-      {"lu_solve", "Solve A X = B given A's LU factorisation (LU_data, LU_pivots from torch.linalg.lu_factor).",
-       {{"B", Type::Tensor, nullptr, "right-hand side", "b"}, {"LU_data", Type::Tensor, nullptr, "packed LU factors", "luData"},
-        {"LU_pivots", Type::Tensor, nullptr, "pivots (int32, from 1)", "luPivots"}},
-       cmdLuSolve},
-      {"lstsq", "Least-squares solution X of A X = B.",
-       {{"B", Type::Tensor, nullptr, "right-hand side", "b"}, {"A", Type::Tensor, nullptr, "coefficient matrix", "a"},
-        {"rcond", Type::Double, kOptional, "relative cutoff of small singular values"}},
-       cmdLstsq},
-      {"matrix_norm", "Matrix norm over two dims (ord: fro, nuc, or a number such as 1, 2, -2, inf).",
-       {kInput, {"ord", Type::NumberOrChoice, "fro", "fro, nuc or a number", nullptr, "fro nuc"},
-        {"dim", Type::IntList, kOptional, "two dimensions (default: the last two)"}, keepdim},
-       cmdMatrixNorm},
-      {"vector_norm", "Vector norm of all elements, or over dim.",
-       {kInput, {"ord", Type::Double, "2", "order (inf, -inf, 0 allowed)"},
-        {"dim", Type::IntList, kOptional, "dimension(s) (default: all)"}, keepdim},
-       cmdVectorNorm},
-      {"matrix_rank", "Numerical rank (singular values above tol).",
-       {kInput, {"tol", Type::Double, kOptional, "absolute tolerance (default: from the dtype's eps)"},
-        {"hermitian", Type::Bool, "0", "1: input is symmetric"}},
-       cmdMatrixRank},
-      {"cond", "Condition number (p: 2 by default, or fro, nuc, a number).",
-       {kInput, {"p", Type::NumberOrChoice, kOptional, "norm order: a number, fro or nuc", nullptr, "fro nuc"}}, cmdCond},
+      typedRow<cmdCross>("cross", "Cross product of 3-vectors along dim."),
+      typedRow<cmdTensordot>("tensordot",
+                             "Sum of products over the dims of a and b (dims: N, {{dims of a} {dims of b}}, or one list for both)."),
+      typedRow<cmdEinsum>("einsum", "Einstein summation: einsum \"ij,jk->ik\" {a b}."),
+      typedRow<cmdBlockDiag>("block_diag", "Block-diagonal matrix of the given tensors (0-, 1- or 2-D)."),
+      typedRow<cmdEigen>("tensor_eigen", "Eigen-decomposition of a symmetric matrix: dict {eigenvalues h eigenvectors h} (ascending)."),
+      typedRow<cmdSvd>("tensor_svd", "Singular value decomposition A = U diag(S) V^T: dict {U h S h V h}."),
+      typedRow<cmdQr>("tensor_qr", "QR decomposition: dict {Q h R h}."),
+      typedRow<cmdCholesky>("tensor_cholesky", "Cholesky factor of a symmetric positive-definite matrix (lower, or upper)."),
+      typedRow<cmdPinv>("tensor_pinv", "Moore-Penrose pseudo-inverse."),
+      typedRow<cmdSolveTriangular>("solve_triangular", "Solve A X = B (or X A = B with left 0) for triangular A."),
+      typedRow<cmdCholeskySolve>("cholesky_solve", "Solve A X = B given A's Cholesky factor L."),
+      typedRow<cmdLuSolve>("lu_solve", "Solve A X = B given A's LU factorisation (LU_data, LU_pivots from torch.linalg.lu_factor)."),
+      typedRow<cmdLstsq>("lstsq", "Least-squares solution X of A X = B."),
+      typedRow<cmdMatrixNorm>("matrix_norm", "Matrix norm over two dims (ord: fro, nuc, or a number such as 1, 2, -2, inf)."),
+      typedRow<cmdVectorNorm>("vector_norm", "Vector norm of all elements, or over dim."),
+      typedRow<cmdMatrixRank>("matrix_rank", "Numerical rank (singular values above tol)."),
+      typedRow<cmdCond>("cond", "Condition number (p: 2 by default, or fro, nuc, a number)."),
   };
   addProducts(out);
   addDiagonals(out);

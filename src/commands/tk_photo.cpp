@@ -12,9 +12,20 @@
 
 namespace tcltorch {
 
+namespace {
+struct ToPhotoArgs : Args {
+  Arg<Type::Tensor> tensor{this, {"tensor", Type::Tensor, nullptr, "image tensor"}};
+  Arg<Type::String> photo{this, {"photo", Type::String, nullptr, "name of a photo image (image create photo)"}};
+};
+struct FromPhotoArgs : Args {
+  Arg<Type::String> photo{this, {"photo", Type::String, nullptr, "name of a photo image"}};
+  Arg<Type::Int> channels{this, Param{"channels", Type::Int, "3", "3 (RGB) or 4 (RGBA)"}.within(3, 4).mustBe("3 or 4")};
+};
+}  // namespace
+
 #if TCLTORCH_WITH_TK
-// The photo named `name` of an interpreter that has Tk; Tk's stubs set up on first use.
-static Tk_PhotoHandle findPhoto(Call& c, const char* param) {
+// The photo named by `photo` of an interpreter that has Tk; Tk's stubs set up on first use.
+static Tk_PhotoHandle findPhoto(Call& c, const Arg<Type::String>& photo) {
   // Only Tk already present: Tk_InitStubs alone would load it.
   if (!Tcl_PkgPresentEx(c.interp, "Tk", nullptr, 0, nullptr)) {
     Tcl_ResetResult(c.interp);
@@ -25,15 +36,15 @@ static Tk_PhotoHandle findPhoto(Call& c, const char* param) {
     Tcl_ResetResult(c.interp);
     fail("cannot use this interpreter's Tk: " + why, {"TK", "STUBS"});
   }
-  std::string name = c.str(param);
+  std::string name = c.str(photo);
   Tk_PhotoHandle h = Tk_FindPhoto(c.interp, name.c_str());
   if (!h) fail("\"" + name + "\" is not a photo image", {"TK", "PHOTO", name});
   return h;
 }
 
-static Tcl_Obj* cmdToPhoto(Call& c) {
-  at::Tensor px = imagePixels(c.tensor("tensor"), "tensor", true);
-  Tk_PhotoHandle h = findPhoto(c, "photo");
+static Tcl_Obj* cmdToPhoto(Call& c, const ToPhotoArgs& a) {
+  at::Tensor px = imagePixels(c.tensor(a.tensor), c.nameOf(a.tensor), true);
+  Tk_PhotoHandle h = findPhoto(c, a.photo);
   int height = int(px.size(0)), width = int(px.size(1)), ch = int(px.size(2));
   Tk_PhotoImageBlock block;
   block.pixelPtr = px.data_ptr<uint8_t>();
@@ -50,14 +61,14 @@ static Tcl_Obj* cmdToPhoto(Call& c) {
       Tk_PhotoPutBlock(c.interp, h, &block, 0, 0, width, height, TK_PHOTO_COMPOSITE_SET) != TCL_OK) {
     std::string why = Tcl_GetStringResult(c.interp);
     Tcl_ResetResult(c.interp);
-    fail("cannot fill photo \"" + c.str("photo") + "\": " + why, {"TK", "PHOTO", c.str("photo")});
+    fail("cannot fill photo \"" + c.str(a.photo) + "\": " + why, {"TK", "PHOTO", c.str(a.photo)});
   }
   return nullptr;
 }
 
-static Tcl_Obj* cmdFromPhoto(Call& c) {
-  Tk_PhotoHandle h = findPhoto(c, "photo");
-  int ch = int(c.integer("channels"));
+static Tcl_Obj* cmdFromPhoto(Call& c, const FromPhotoArgs& a) {
+  Tk_PhotoHandle h = findPhoto(c, a.photo);
+  int ch = int(c.integer(a.channels));
   Tk_PhotoImageBlock b;
   Tk_PhotoGetImage(h, &b);
   at::Tensor t = at::empty({b.height, b.width, ch}, at::TensorOptions().dtype(at::kByte));
@@ -75,23 +86,18 @@ static Tcl_Obj* cmdFromPhoto(Call& c) {
 [[noreturn]] static void noTk() {
   fail("this torch package was built without Tk support (no Tk headers at build time)", {"TK", "UNAVAILABLE"});
 }
-static Tcl_Obj* cmdToPhoto(Call&) { noTk(); }
-static Tcl_Obj* cmdFromPhoto(Call&) { noTk(); }
+static Tcl_Obj* cmdToPhoto(Call&, const ToPhotoArgs&) { noTk(); }
+static Tcl_Obj* cmdFromPhoto(Call&, const FromPhotoArgs&) { noTk(); }
 #endif
 
 std::vector<Command> tkPhotoCommands() {
   return {
-      {"tensor_to_photo",
-       "Fill a Tk photo image with an image tensor (the photo takes its size): H x W (gray), H x W x 3 or "
-       "H x W x 4 (RGB, RGBA), or C x H x W with C = 1, 3 or 4; uint8, or float in [0, 1] (clamped). "
-       "Needs Tk loaded in the interpreter.",
-       {{"tensor", Type::Tensor, nullptr, "image tensor"},
-        {"photo", Type::String, nullptr, "name of a photo image (image create photo)"}},
-       cmdToPhoto},
-      {"photo_to_tensor", "A Tk photo image's pixels as a uint8 H x W x C tensor (RGB or RGBA).",
-       {{"photo", Type::String, nullptr, "name of a photo image"},
-        Param{"channels", Type::Int, "3", "3 (RGB) or 4 (RGBA)"}.within(3, 4).mustBe("3 or 4")},
-       cmdFromPhoto},
+      typedRow<cmdToPhoto>(
+          "tensor_to_photo",
+          "Fill a Tk photo image with an image tensor (the photo takes its size): H x W (gray), H x W x 3 or "
+          "H x W x 4 (RGB, RGBA), or C x H x W with C = 1, 3 or 4; uint8, or float in [0, 1] (clamped). "
+          "Needs Tk loaded in the interpreter."),
+      typedRow<cmdFromPhoto>("photo_to_tensor", "A Tk photo image's pixels as a uint8 H x W x C tensor (RGB or RGBA)."),
   };
 }
 

@@ -274,19 +274,28 @@ struct DdpObj : ModuleObj {
 
 constexpr const char* kDdpType = "distributed_data_parallel";
 
-std::shared_ptr<DdpObj> ddpArg(Call& c) {
-  auto m = c.object<ModuleObj>("module");
+std::shared_ptr<DdpObj> ddpArg(Call& c, const Arg<Type::Module>& module) {
+  auto m = c.object<ModuleObj>(module);
   if (m->type != kDdpType)
-    fail("\"" + c.str("module") + "\" is a " + m->type + " module, not a distributed_data_parallel handle",
+    fail("\"" + c.str(module) + "\" is a " + m->type + " module, not a distributed_data_parallel handle",
          {"ARGS", "TYPE", "module"});
   return std::static_pointer_cast<DdpObj>(m);
 }
 
-Tcl_Obj* cmdDdp(Call& c) {
-  auto m = c.object<ModuleObj>("module");
-  double mb = c.number("bucket_mb"), first = c.number("first_bucket_mb");
-  CommPtr comm = communicator(c.st, c.str("group"));
-  if (c.boolean("broadcast")) broadcastModule(*comm, *m->module, 0, size_t(mb * 1024 * 1024));
+struct DdpArgs : Args {
+  Arg<Type::Module> module{this, {"module", Type::Module, nullptr, "module handle"}};
+  Arg<Type::Double> bucket_mb{this, Param{"bucket_mb", Type::Double, "25", "bucket size in MiB (one all_reduce per bucket)"}.positive()};
+  Arg<Type::Double> first_bucket_mb{
+      this, Param{"first_bucket_mb", Type::Double, "1", "size of the first bucket (the last layers' gradients) in MiB"}.positive()};
+  Arg<Type::String> group{this, {"group", Type::String, "", "process group (default: the world)"}};
+  Arg<Type::Bool> broadcast{this, {"broadcast", Type::Bool, "1", "give every rank rank 0's parameters and buffers first"}};
+};
+
+Tcl_Obj* cmdDdp(Call& c, const DdpArgs& a) {
+  auto m = c.object<ModuleObj>(a.module);
+  double mb = c.number(a.bucket_mb), first = c.number(a.first_bucket_mb);
+  CommPtr comm = communicator(c.st, c.str(a.group));
+  if (c.boolean(a.broadcast)) broadcastModule(*comm, *m->module, 0, size_t(mb * 1024 * 1024));
   std::vector<at::Tensor> ps;
   for (auto& p : m->module->parameters())
     if (p.requires_grad()) ps.push_back(p);
@@ -299,21 +308,32 @@ Tcl_Obj* cmdDdp(Call& c) {
   return c.result(Kind::Module, d);
 }
 
-Tcl_Obj* cmdNoSync(Call& c) {
-  auto d = ddpArg(c);
+const Param kDdpModule{"module", Type::Module, nullptr, "distributed_data_parallel handle"};
+
+struct NoSyncArgs : Args {
+  Arg<Type::Module> module{this, kDdpModule};
+  Arg<Type::Script> script{this, {"script", Type::Script, nullptr, "the script to run"}};
+};
+
+Tcl_Obj* cmdNoSync(Call& c, const NoSyncArgs& a) {
+  auto d = ddpArg(c, a.module);
   struct Restore {
     Reducer& r;
     bool was;
     ~Restore() { r.noSync = was; }
   } restore{*d->reducer, d->reducer->noSync};
   d->reducer->noSync = true;
-  int code = Tcl_EvalObjEx(c.interp, c.obj("script"), 0);
+  int code = Tcl_EvalObjEx(c.interp, c.obj(a.script), 0);
   if (code != TCL_OK) throw ScriptCode{code};
   return Tcl_GetObjResult(c.interp);
 }
 
-Tcl_Obj* cmdDdpInfo(Call& c) {
-  auto d = ddpArg(c);
+struct DdpInfoArgs : Args {
+  Arg<Type::Module> module{this, kDdpModule};
+};
+
+Tcl_Obj* cmdDdpInfo(Call& c, const DdpInfoArgs& a) {
+  auto d = ddpArg(c, a.module);
   const Reducer& r = *d->reducer;
   Tcl_Obj* sizes = Tcl_NewListObj(0, nullptr);
   Tcl_Obj* bytes = Tcl_NewListObj(0, nullptr);
@@ -331,31 +351,20 @@ Tcl_Obj* cmdDdpInfo(Call& c) {
   return res;
 }
 
-const Param kDdpModule{"module", Type::Module, nullptr, "distributed_data_parallel handle"};
-
 }  // namespace
 
 std::vector<Command> ddpCommands() {
   return {
-      {"distributed_data_parallel",
-       "Wrap a module for data-parallel training: gradients are averaged across ranks by bucketed all_reduce "
-       "started during backward (as PyTorch's DDP). Returns a module handle; forward through it or the model.",
-       {{"module", Type::Module, nullptr, "module handle"},
-        Param{"bucket_mb", Type::Double, "25", "bucket size in MiB (one all_reduce per bucket)"}.positive(),
-        Param{"first_bucket_mb", Type::Double, "1", "size of the first bucket (the last layers' gradients) in MiB"}
-            .positive(),
-        {"group", Type::String, "", "process group (default: the world)"},
-        {"broadcast", Type::Bool, "1", "give every rank rank 0's parameters and buffers first"}},
-       cmdDdp},
-      {"no_sync",
-       "Run a script whose backward passes only accumulate gradients locally; the next backward outside "
-       "synchronises the accumulated gradients (gradient accumulation).",
-       {kDdpModule, {"script", Type::Script, nullptr, "the script to run"}},
-       cmdNoSync},
-      {"distributed_data_parallel_info",
-       "Dict: buckets (parameters per bucket, in launch order), bucket_bytes, syncs (synchronised backward "
-       "passes), early_launches (buckets of the last sync started during backward), no_sync.",
-       {kDdpModule}, cmdDdpInfo},
+      typedRow<cmdDdp>(
+          "distributed_data_parallel",
+          "Wrap a module for data-parallel training: gradients are averaged across ranks by bucketed all_reduce "
+          "started during backward (as PyTorch's DDP). Returns a module handle; forward through it or the model."),
+      typedRow<cmdNoSync>("no_sync",
+                          "Run a script whose backward passes only accumulate gradients locally; the next backward outside "
+                          "synchronises the accumulated gradients (gradient accumulation)."),
+      typedRow<cmdDdpInfo>("distributed_data_parallel_info",
+                           "Dict: buckets (parameters per bucket, in launch order), bucket_bytes, syncs (synchronised backward "
+                           "passes), early_launches (buckets of the last sync started during backward), no_sync."),
   };
 }
 

@@ -191,9 +191,18 @@ int64_t stateBytes(const optim::Optimizer& o) {
   return bytes;
 }
 
-Tcl_Obj* cmdZero(Call& c) {
-  auto o = c.object<OptimizerObj>("optimizer");
-  int64_t stage = c.integer("stage");
+struct ZeroArgs : Args {
+  Arg<Type::Optimizer> optimizer{
+      this, {"optimizer", Type::Optimizer, nullptr, "optimizer handle giving kind and options (sgd, adam, adamw, rmsprop, adagrad)"}};
+  Arg<Type::Int> stage{this, Param{"stage", Type::Int, "1", "1: shard optimizer state; 2: also shard (reduce-scatter) gradients"}
+                                 .within(1, 2)
+                                 .mustBe("1 or 2")};
+  Arg<Type::String> group{this, {"group", Type::String, "", "process group (default: the world)"}};
+};
+
+Tcl_Obj* cmdZero(Call& c, const ZeroArgs& a) {
+  auto o = c.object<OptimizerObj>(a.optimizer);
+  int64_t stage = c.integer(a.stage);
   if (dynamic_cast<ShardedOptimizer*>(o->opt.get()))
     fail("the optimizer is already sharded", {"ARGS", "VALUE", "optimizer"});
   if (o->opt->param_groups().size() != 1)
@@ -206,7 +215,7 @@ Tcl_Obj* cmdZero(Call& c) {
   if (!makeLike(*o->opt, {at::zeros({1}, ps[0].options())}))
     fail("cannot shard a " + o->type + " optimizer: only element-wise ones (sgd, adam, adamw, rmsprop, adagrad)",
          {"ARGS", "VALUE", "optimizer"});
-  CommPtr comm = communicator(c.st, c.str("group"));
+  CommPtr comm = communicator(c.st, c.str(a.group));
   // The prototype keeps kind and options (it never steps): make() builds a
   // fresh wrapper for optimizer_load.
   std::shared_ptr<optim::Optimizer> proto = makeLike(*o->opt, ps);
@@ -218,12 +227,17 @@ Tcl_Obj* cmdZero(Call& c) {
   return c.result(Kind::Optimizer, z);
 }
 
-Tcl_Obj* cmdStateBytes(Call& c) {
-  return Tcl_NewWideIntObj(Tcl_WideInt(stateBytes(*c.object<OptimizerObj>("optimizer")->opt)));
+// optimizer_state_bytes, zero_redundancy_optimizer_info
+struct OptimizerArgs : Args {
+  Arg<Type::Optimizer> optimizer{this, {"optimizer", Type::Optimizer, nullptr, "optimizer handle"}};
+};
+
+Tcl_Obj* cmdStateBytes(Call& c, const OptimizerArgs& a) {
+  return Tcl_NewWideIntObj(Tcl_WideInt(stateBytes(*c.object<OptimizerObj>(a.optimizer)->opt)));
 }
 
-Tcl_Obj* cmdZeroInfo(Call& c) {
-  auto* z = dynamic_cast<ShardedOptimizer*>(c.object<OptimizerObj>("optimizer")->opt.get());
+Tcl_Obj* cmdZeroInfo(Call& c, const OptimizerArgs& a) {
+  auto* z = dynamic_cast<ShardedOptimizer*>(c.object<OptimizerObj>(a.optimizer)->opt.get());
   if (!z) fail("not a zero_redundancy_optimizer handle", {"ARGS", "TYPE", "optimizer"});
   Tcl_Obj* res = Tcl_NewDictObj();
   auto put = [&](const char* k, int64_t v) {
@@ -237,25 +251,20 @@ Tcl_Obj* cmdZeroInfo(Call& c) {
   return res;
 }
 
-const Param kOptimizer{"optimizer", Type::Optimizer, nullptr, "optimizer handle"};
-
 }  // namespace
 
 std::vector<Command> zeroCommands() {
+  auto optimizer = std::make_shared<const OptimizerArgs>();
   return {
-      {"zero_redundancy_optimizer",
-       "Shard an optimizer's state across ranks (ZeRO): each rank steps its 1/N slice of the parameters, then "
-       "the slices are all-gathered. Stage 2 also reduce-scatters the gradients (no all_reduce needed before).",
-       {{"optimizer", Type::Optimizer, nullptr, "optimizer handle giving kind and options (sgd, adam, adamw, rmsprop, adagrad)"},
-        Param{"stage", Type::Int, "1", "1: shard optimizer state; 2: also shard (reduce-scatter) gradients"}
-            .within(1, 2).mustBe("1 or 2"),
-        {"group", Type::String, "", "process group (default: the world)"}},
-       cmdZero},
-      {"optimizer_state_bytes", "Bytes of an optimizer's state tensors on this rank (moments, momentum buffers).",
-       {kOptimizer}, cmdStateBytes},
-      {"zero_redundancy_optimizer_info",
-       "Dict: stage, total (elements of all parameters), begin and end (this rank's slice), state_bytes.",
-       {kOptimizer}, cmdZeroInfo},
+      typedRow<cmdZero>(
+          "zero_redundancy_optimizer",
+          "Shard an optimizer's state across ranks (ZeRO): each rank steps its 1/N slice of the parameters, then "
+          "the slices are all-gathered. Stage 2 also reduce-scatters the gradients (no all_reduce needed before)."),
+      typedRow<cmdStateBytes>("optimizer_state_bytes",
+                              "Bytes of an optimizer's state tensors on this rank (moments, momentum buffers).", optimizer),
+      typedRow<cmdZeroInfo>("zero_redundancy_optimizer_info",
+                            "Dict: stage, total (elements of all parameters), begin and end (this rank's slice), state_bytes.",
+                            optimizer),
   };
 }
 
