@@ -7,6 +7,10 @@ namespace tcltorch {
 // Common parameters, declared once.
 // The input tensor of most commands (-tensor is the other API's spelling).
 inline const Param kInput{"input", Type::Tensor, nullptr, "tensor handle", "tensor"};
+// The argument struct of the many commands that take only the input.
+struct InputArgs : Args {
+  Arg<Type::Tensor> input{this, kInput};
+};
 // dtype and device may come in either order after a shape (both orders occur in
 // the other API's docs and tests): matched by type.
 inline const Param kDtypeParam = Param{"dtype", Type::Dtype, "float32", "element type"}.byType();

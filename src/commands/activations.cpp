@@ -13,9 +13,6 @@ const Param kAlpha1{"alpha", Type::Double, "1.0", "scale of the negative part"};
 const Param kSlope{"negative_slope", Type::Double, "0.01", "slope for negative inputs"};
 const Param kActDim{"dim", Type::Int, "-1", "dimension", "dimension"};
 
-struct InputArgs : Args {
-  Arg<Type::Tensor> input{this, kInput};
-};
 struct DimArgs : Args {  // logsoftmax, glu, softmin
   Arg<Type::Tensor> input{this, kInput};
   Arg<Type::Int> dim{this, kActDim};

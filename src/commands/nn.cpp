@@ -171,11 +171,6 @@ static const ActSpec kActivations[] = {
     {"tanh", "Tanh activation layer.", [](Call& c) { return wrap(c, nn::Tanh(), "tanh"); }},
     {"sigmoid", "Sigmoid activation layer.", [](Call& c) { return wrap(c, nn::Sigmoid(), "sigmoid"); }},
 };
-namespace {
-struct NoArgs : Args {};
-}  // namespace
-// No parameters: each row carries its maker as row data.
-static Tcl_Obj* cmdActivation(Call& c, const NoArgs&) { return c.data<ActSpec>().make(c); }
 
 namespace {
 struct SequentialArgs : Args {
@@ -473,8 +468,7 @@ std::vector<Command> nnCommands() {
       typedRow<cmdTensorSave>("tensor_save", "Save a tensor to a file (torch.save format)."),
       typedRow<cmdTensorLoad>("tensor_load", "Load a tensor saved by tensor_save (or torch.save in Python)."),
   };
-  auto none = std::make_shared<const NoArgs>();
-  for (auto& a : kActivations) out.push_back(typedRow<cmdActivation>(a.name, a.doc, none).withData(&a));
+  for (auto& a : kActivations) out.push_back({a.name, a.doc, {}, a.make});
   return out;
 }
 

@@ -347,12 +347,6 @@ static Tcl_Obj* cmdFromBytes(Call& c, const FromBytesArgs& a) {
   return c.result(finish(c, a, t));
 }
 
-namespace {
-struct InputArgs : Args {
-  Arg<Type::Tensor> input{this, kInput};
-};
-}  // namespace
-
 static Tcl_Obj* cmdToBytes(Call& c, const InputArgs& a) {
   at::Tensor t = c.tensor(a.input);
   int64_t n = int64_t(t.numel()) * int64_t(t.element_size());

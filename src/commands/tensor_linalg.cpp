@@ -88,12 +88,6 @@ static const MatrixOp kMatrix[] = {
      [](const Tensor& t) { return at::matrix_exp(t); }},
 };
 
-namespace {
-struct InputArgs : Args {
-  Arg<Type::Tensor> input{this, kInput};
-};
-}  // namespace
-
 static Tcl_Obj* cmdMatrix(Call& c, const InputArgs& a) {
   return c.result(c.data<MatrixOp>().fn(c.tensorRef(a.input)));
 }

@@ -36,9 +36,6 @@ static Operand operand(Call& c, const Arg<Type::TensorOrNumber>& k) {
 namespace {
 const Param kOther{"other", Type::TensorOrNumber, nullptr, "tensor handle or number"};
 const Param kTensorOther{"other", Type::Tensor, nullptr, "tensor handle"};
-struct InputArgs : Args {
-  Arg<Type::Tensor> input{this, kInput};
-};
 // input and a tensor other
 struct PairArgs : Args {
   Arg<Type::Tensor> input{this, kInput};

@@ -19,19 +19,15 @@ static at::Generator& cpuGenerator() {
   return g;
 }
 
-namespace {
-struct NoArgs : Args {};
-}  // namespace
-
-static Tcl_Obj* cmdSeed(Call&, const NoArgs&) {
+static Tcl_Obj* cmdSeed(Call&) {
   at::Generator& g = cpuGenerator();
   std::lock_guard<std::mutex> lock(g.mutex());
   return newString(std::to_string(g.seed()));
 }
 
-static Tcl_Obj* cmdInitialSeed(Call&, const NoArgs&) { return newString(std::to_string(cpuGenerator().current_seed())); }
+static Tcl_Obj* cmdInitialSeed(Call&) { return newString(std::to_string(cpuGenerator().current_seed())); }
 
-static Tcl_Obj* cmdGetRngState(Call& c, const NoArgs&) {
+static Tcl_Obj* cmdGetRngState(Call& c) {
   at::Generator& g = cpuGenerator();
   std::lock_guard<std::mutex> lock(g.mutex());
   return c.result(g.get_state());
@@ -238,11 +234,11 @@ static Tcl_Obj* cmdMeshgrid(Call& c, const MeshgridArgs& a) {
 }
 
 std::vector<Command> tensorRandomCommands() {
-  auto none = std::make_shared<const NoArgs>();
   std::vector<Command> out = {
-      typedRow<cmdSeed>("seed", "Seed the CPU generator from a non-deterministic source; returns the seed.", none),
-      typedRow<cmdInitialSeed>("initial_seed", "The CPU generator's current seed (from manual_seed or seed).", none),
-      typedRow<cmdGetRngState>("get_rng_state", "The CPU generator's state as a uint8 tensor (for set_rng_state).", none),
+      // No parameters: plain rows.
+      {"seed", "Seed the CPU generator from a non-deterministic source; returns the seed.", {}, cmdSeed},
+      {"initial_seed", "The CPU generator's current seed (from manual_seed or seed).", {}, cmdInitialSeed},
+      {"get_rng_state", "The CPU generator's state as a uint8 tensor (for set_rng_state).", {}, cmdGetRngState},
       typedRow<cmdSetRngState>("set_rng_state", "Restore the CPU generator's state from get_rng_state's tensor."),
       typedRow<cmdBernoulli>("bernoulli", "0/1 samples shaped like input: probability input[i], or p for every element."),
       typedRow<cmdMultinomial>("multinomial", "num_samples category indices per row of the (unnormalised) weights input."),

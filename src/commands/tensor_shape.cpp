@@ -12,9 +12,6 @@ static Param dimParam(const char* def, const char* doc = "dimension (negative co
 }
 
 namespace {
-struct InputArgs : Args {
-  Arg<Type::Tensor> input{this, kInput};
-};
 const Param kNewShape{"shape", Type::IntList, nullptr, "new shape (one -1 is inferred)"};
 struct ShapeArgs : Args {
   Arg<Type::Tensor> input{this, kInput};
