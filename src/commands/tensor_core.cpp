@@ -462,6 +462,7 @@ static Tcl_Obj* cmdPrint(Call& c, const InputArgs& a) {
 
 std::vector<Command> tensorShapeCommands();
 std::vector<Command> tensorMathCommands();
+std::vector<Command> tensorReduceCommands();
 
 std::vector<Command> tensorCommands() {
   auto shape = std::make_shared<const ShapeArgs>();
@@ -501,7 +502,7 @@ std::vector<Command> tensorCommands() {
       typedRow<cmdPrint>("tensor_print", "The tensor printed as text (values, dtype and shape).", input),
       typedRow<cmdIsContiguous>("tensor_is_contiguous", "1 when the tensor is contiguous in memory.", input),
   };
-  for (auto* area : {&tensorShapeCommands, &tensorMathCommands})
+  for (auto* area : {&tensorShapeCommands, &tensorMathCommands, &tensorReduceCommands})
     for (auto& c : (*area)()) out.push_back(c);
   return out;
 }
