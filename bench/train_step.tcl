@@ -7,6 +7,11 @@
 # Models: mlp_small (examples/train_mlp.tcl's 20-64-64-4 MLP, where the
 # per-command cost of Tcl shows most), mlp (784-256-256-10) and cnn (two conv
 # layers on 28x28), all with batch 64.
+# glibc hands large freed buffers back to the system and adjusts its mmap
+# threshold as it goes, so the CNN step (large activations) is bimodal on both
+# sides, 8.5 to 21 ms for one build here. For figures that compare, run with
+# the launcher's settings (tcl/torchrun.tcl), which the Python peer inherits:
+#   MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 TCLLIBPATH=build tclsh bench/train_step.tcl
 # Rounds alternate Tcl and Python; each side's best round counts, which
 # filters out noise from other work on the machine.
 array set opt {-threads 1 -steps 200 -rounds 3 -python /usr/bin/python3}

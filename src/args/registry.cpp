@@ -74,7 +74,9 @@ static std::vector<std::string> words(const char* s) {
 static CommandInfo makeInfo(const Command& c) {
   auto bug = [&](const std::string& what) { throw std::logic_error("internal: command " + std::string(c.name) + ": " + what); };
   if (c.params.size() > size_t(kMaxParams)) bug("too many parameters");
-  // Typed keys index the argument struct's parameters: the row must keep them.
+  // Handlers read parameters only through typed keys: a row with parameters
+  // comes from typedRow, and keeps its argument struct's parameters.
+  if (!c.params.empty() && !c.args) bug("parameters without an argument struct (make the row with typedRow)");
   if (c.args && (c.args->params.size() != c.params.size() ||
                  !std::equal(c.params.begin(), c.params.end(), c.args->params.begin(),
                              [](const Param& a, const Param& b) { return a.name == b.name && a.type == b.type; })))
