@@ -71,6 +71,8 @@ std::vector<int64_t> expandInts(Call& c, const Arg<Type::IntList>& k, size_t n, 
 
 // The sequence layers' slice of nnLayersCommands (nn_recurrent.cpp).
 std::vector<Command> nnRecurrentCommands();
+// Padding, resampling, sliding blocks: their slice of nnLayersCommands (nn_spatial.cpp).
+std::vector<Command> nnSpatialCommands();
 
 // Parameters named by a Tcl value: a module handle (its parameters) or a list
 // of tensor handles (Type::TensorsOrModule). `k`: the parameter's key.
