@@ -164,13 +164,11 @@ struct TverskyArgs : TargetArgs {
 };
 }  // namespace
 
-static Tcl_Obj* cmdMse(Call& c, const LossArgs& a) {
+// Losses of an input and a target of its shape (mse, l1, soft margin).
+template <at::Tensor (*Loss)(const at::Tensor&, const at::Tensor&, int64_t)>
+static Tcl_Obj* cmdSameShapeLoss(Call& c, const LossArgs& a) {
   at::Tensor x = c.tensor(a.input);
-  return c.result(at::mse_loss(x, sameShapeTarget(c, a.target, x), c.choice(a.reduction)));
-}
-static Tcl_Obj* cmdL1(Call& c, const LossArgs& a) {
-  at::Tensor x = c.tensor(a.input);
-  return c.result(at::l1_loss(x, sameShapeTarget(c, a.target, x), c.choice(a.reduction)));
+  return c.result(Loss(x, sameShapeTarget(c, a.target, x), c.choice(a.reduction)));
 }
 static Tcl_Obj* cmdSmoothL1(Call& c, const SmoothL1Args& a) {
   at::Tensor x = c.tensor(a.input);
@@ -202,10 +200,6 @@ static Tcl_Obj* cmdHuber(Call& c, const HuberArgs& a) {
 static Tcl_Obj* cmdKlDiv(Call& c, const KlDivArgs& a) {
   at::Tensor x = c.tensor(a.input);
   return c.result(at::kl_div(x, sameShapeTarget(c, a.target, x), c.choice(a.reduction), c.boolean(a.log_target)));
-}
-static Tcl_Obj* cmdSoftMargin(Call& c, const LossArgs& a) {
-  at::Tensor x = c.tensor(a.input);
-  return c.result(at::soft_margin_loss(x, sameShapeTarget(c, a.target, x), c.choice(a.reduction)));
 }
 static Tcl_Obj* cmdHingeEmbedding(Call& c, const HingeEmbeddingArgs& a) {
   at::Tensor x = c.tensor(a.input);
@@ -307,8 +301,8 @@ std::vector<Command> lossCommands() {
   auto weighted = std::make_shared<const WeightedArgs>();
   auto pair = std::make_shared<const PairArgs>();
   return {
-      typedRow<cmdMse>("mse_loss", "Mean squared error: mean((input - target)^2).", plain),
-      typedRow<cmdL1>("l1_loss", "Mean absolute error: mean(|input - target|).", plain),
+      typedRow<cmdSameShapeLoss<at::mse_loss>>("mse_loss", "Mean squared error: mean((input - target)^2).", plain),
+      typedRow<cmdSameShapeLoss<at::l1_loss>>("l1_loss", "Mean absolute error: mean(|input - target|).", plain),
       typedRow<cmdSmoothL1>("smooth_l1_loss", "Huber-like loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."),
       typedRow<cmdCrossEntropy>("cross_entropy_loss",
                                 "Cross entropy of logits [N, C] against class indices [N] (or class probabilities [N, C])."),
@@ -317,7 +311,7 @@ std::vector<Command> lossCommands() {
       typedRow<cmdBceWithLogits>("bce_with_logits_loss", "Binary cross entropy on logits (sigmoid folded in, numerically stable)."),
       typedRow<cmdHuber>("huber_loss", "Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."),
       typedRow<cmdKlDiv>("kl_div_loss", "Kullback-Leibler divergence of log-probabilities input from target (mean over elements)."),
-      typedRow<cmdSoftMargin>("soft_margin_loss", "Two-class logistic loss: log(1 + exp(-y x)), targets 1 or -1.", plain),
+      typedRow<cmdSameShapeLoss<at::soft_margin_loss>>("soft_margin_loss", "Two-class logistic loss: log(1 + exp(-y x)), targets 1 or -1.", plain),
       typedRow<cmdHingeEmbedding>("hinge_embedding_loss", "x where y = 1, max(0, margin - x) where y = -1."),
       typedRow<cmdPoissonNll>("poisson_nll_loss",
                               "Poisson negative log likelihood: exp(x) - y x for log input (else x - y log(x + eps))."),
